@@ -1,0 +1,219 @@
+//! JSON spellings of an [`Event`]: snake_case as adk-python stores `event_data`, camelCase
+//! as adk-python's API server serves it. Input is accepted in either spelling (mixed
+//! too), with the timestamp as float epoch seconds or an RFC 3339 string.
+
+use serde_json::Value;
+
+use super::event::Event;
+use super::schema::{schema, Spelling};
+use crate::error::{Error, Result};
+use crate::time::parse_rfc3339_secs;
+
+/// How strictly incoming events are checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventPolicy {
+    /// Keep fields adk-python does not know inside `actions` and the content model instead
+    /// of refusing them. Off by default: adk-python 2.13 cannot read back a session holding
+    /// such an event. Turn it on only for deployments without Python readers.
+    pub lenient_unknown_fields: bool,
+}
+
+impl Event {
+    /// Parses an event from JSON in either spelling. Unknown top-level fields are kept;
+    /// unknown fields inside `actions` or the content model are refused unless `policy`
+    /// is lenient. Missing `id`, `invocation_id` or `timestamp` stay empty / 0.
+    pub fn from_json(value: Value, policy: EventPolicy) -> Result<Event> {
+        if !value.is_object() {
+            return Err(Error::invalid("event must be a JSON object"));
+        }
+        let mut value = schema().respell("Event", value, Spelling::Snake);
+        if let Some(ts) = value.get_mut("timestamp") {
+            match ts {
+                Value::String(text) => {
+                    let secs = parse_rfc3339_secs(text).ok_or_else(|| {
+                        Error::invalid(format!(
+                            "event.timestamp {text:?} is neither float epoch seconds nor an RFC 3339 date-time"
+                        ))
+                    })?;
+                    *ts = Value::from(secs);
+                }
+                Value::Number(_) | Value::Null => {}
+                _ => {
+                    return Err(Error::invalid(
+                        "event.timestamp must be float epoch seconds or an RFC 3339 string",
+                    ))
+                }
+            }
+        }
+        schema()
+            .check("Event", &value, "event", policy.lenient_unknown_fields)
+            .map_err(Error::InvalidArgument)?;
+        serde_json::from_value(value).map_err(|e| Error::invalid(format!("event: {e}")))
+    }
+
+    /// Parses an event from JSON text in either spelling (see [`Event::from_json`]).
+    pub fn from_json_str(text: &str, policy: EventPolicy) -> Result<Event> {
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| Error::invalid(format!("event JSON: {e}")))?;
+        Event::from_json(value, policy)
+    }
+
+    /// Reads `event_data` as stored by adk-python or this crate (snake_case). Nothing is
+    /// refused that adk-python itself wrote.
+    pub fn from_storage_json(text: &str) -> Result<Event> {
+        serde_json::from_str(text)
+            .map_err(|e| Error::Storage(format!("stored event_data is not a valid event: {e}")))
+    }
+
+    /// The snake_case JSON text adk-python stores in `event_data`.
+    pub fn to_storage_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_else(|_| "{}".to_owned())
+    }
+
+    /// The snake_case JSON value (storage spelling).
+    pub fn to_snake_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// The camelCase JSON value adk-python's API server serves.
+    pub fn to_camel_value(&self) -> Value {
+        schema().respell("Event", self.to_snake_value(), Spelling::Camel)
+    }
+
+    /// Checks what a stored event must satisfy: ids present and within the schema's
+    /// lengths, a finite timestamp, and (unless lenient) no field inside `actions` or the
+    /// content model that adk-python would refuse.
+    pub fn validate(&self, policy: EventPolicy) -> Result<()> {
+        if self.id.is_empty() {
+            return Err(Error::invalid("event.id is empty"));
+        }
+        if self.id.chars().count() > 128 {
+            return Err(Error::invalid("event.id is longer than 128 characters"));
+        }
+        if self.invocation_id.is_empty() {
+            return Err(Error::invalid("event.invocation_id is empty"));
+        }
+        if self.invocation_id.chars().count() > 256 {
+            return Err(Error::invalid(
+                "event.invocation_id is longer than 256 characters",
+            ));
+        }
+        if !self.timestamp.is_finite() || self.timestamp < 0.0 {
+            return Err(Error::invalid(format!(
+                "event.timestamp {} is not a finite, non-negative number of seconds",
+                self.timestamp
+            )));
+        }
+        self.check_fields(policy.lenient_unknown_fields)
+            .map_err(Error::InvalidArgument)
+    }
+
+    fn check_fields(&self, lenient: bool) -> std::result::Result<(), String> {
+        let s = schema();
+        s.check_fields("Event", self.extra.iter(), "event", lenient)?;
+        s.check_fields(
+            "EventActions",
+            self.actions.extra.iter(),
+            "event.actions",
+            lenient,
+        )?;
+        for (k, v) in &self.actions.requested_tool_confirmations {
+            s.check(
+                "ToolConfirmation",
+                v,
+                &format!("event.actions.requested_tool_confirmations.{k}"),
+                lenient,
+            )?;
+        }
+        for (model, value, path) in [
+            (
+                "GenerateContentResponseUsageMetadata",
+                &self.usage_metadata,
+                "event.usage_metadata",
+            ),
+            (
+                "GroundingMetadata",
+                &self.grounding_metadata,
+                "event.grounding_metadata",
+            ),
+            (
+                "CitationMetadata",
+                &self.citation_metadata,
+                "event.citation_metadata",
+            ),
+        ] {
+            if let Some(v) = value {
+                s.check(model, v, path, lenient)?;
+            }
+        }
+        let Some(content) = &self.content else {
+            return Ok(());
+        };
+        s.check_fields("Content", content.extra.iter(), "event.content", lenient)?;
+        for (i, part) in content.parts.iter().flatten().enumerate() {
+            let path = format!("event.content.parts[{i}]");
+            s.check_fields("Part", part.extra.iter(), &path, lenient)?;
+            if let Some(b) = &part.inline_data {
+                s.check_fields(
+                    "Blob",
+                    b.extra.iter(),
+                    &format!("{path}.inline_data"),
+                    lenient,
+                )?;
+            }
+            if let Some(c) = &part.function_call {
+                s.check_fields(
+                    "FunctionCall",
+                    c.extra.iter(),
+                    &format!("{path}.function_call"),
+                    lenient,
+                )?;
+            }
+            if let Some(r) = &part.function_response {
+                s.check_fields(
+                    "FunctionResponse",
+                    r.extra.iter(),
+                    &format!("{path}.function_response"),
+                    lenient,
+                )?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn camel_and_snake_input_parse_to_the_same_event() {
+        let camel = json!({"id": "e1", "invocationId": "i1", "author": "user",
+            "timestamp": "2026-01-01T00:00:00.25Z",
+            "actions": {"stateDelta": {"fooBar": 1}}});
+        let snake = json!({"id": "e1", "invocation_id": "i1", "author": "user",
+            "timestamp": 1767225600.25,
+            "actions": {"state_delta": {"fooBar": 1}}});
+        let a = Event::from_json(camel, EventPolicy::default()).unwrap();
+        let b = Event::from_json(snake, EventPolicy::default()).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(a.actions.state_delta["fooBar"], json!(1));
+    }
+
+    #[test]
+    fn unknown_action_field_is_refused_by_name() {
+        let err = Event::from_json(
+            json!({"id": "e", "invocation_id": "i", "actions": {"notAField": 1}}),
+            EventPolicy::default(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("event.actions.notAField"), "{err}");
+    }
+
+    #[test]
+    fn bad_timestamp_is_refused() {
+        let err = Event::from_json(json!({"timestamp": "soon"}), EventPolicy::default());
+        assert!(matches!(err, Err(Error::InvalidArgument(_))));
+    }
+}

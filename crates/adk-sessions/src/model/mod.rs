@@ -1,0 +1,13 @@
+//! The ADK event model: typed events that keep every field they are given, their two
+//! JSON spellings, and the adk-python schema that decides names and unknown fields.
+
+mod bytes;
+mod codec;
+mod event;
+pub(crate) mod schema;
+
+pub use bytes::Base64Bytes;
+pub use codec::EventPolicy;
+pub use event::{
+    Blob, Content, Event, EventActions, FunctionCall, FunctionResponse, JsonMap, NodeInfo, Part,
+};

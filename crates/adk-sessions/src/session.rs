@@ -1,0 +1,272 @@
+//! The session handle every backend returns: id, app, user, a state view, an events view
+//! and the last update time. Its mutable parts sit behind one read-write lock, so a handle
+//! may be shared between tasks; reads take the read lock, appends the write lock.
+//!
+//! This module also owns the append invariant every backend shares ([`prepare_append`]
+//! and [`Session::apply_append`]): partial events change nothing, `temp:` keys are
+//! stripped from what is stored but stay visible on the live handle, the delta replaces
+//! per key, the event is appended in order, and the update time moves to the event's.
+
+use std::sync::Arc;
+
+use parking_lot::RwLock;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::model::{Event, EventPolicy, JsonMap};
+use crate::state::{apply_delta, take_temp, ScopedDelta};
+use crate::time::Micros;
+
+/// A loaded session. Changing it (other than through
+/// [`crate::SessionService::append_event`]) never changes what is stored.
+#[derive(Debug)]
+pub struct Session {
+    id: String,
+    app_name: String,
+    user_id: String,
+    inner: RwLock<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    state: JsonMap,
+    events: Vec<Arc<Event>>,
+    last_update: Micros,
+}
+
+/// `get` on a [`StateView`] found no such key.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no such state key: {0:?}")]
+pub struct NoSuchKey(pub String);
+
+impl Session {
+    /// A handle over loaded parts. `state` is the merged view (prefixes included),
+    /// `events` oldest first, `last_update` the stored revision. For backends.
+    pub fn from_parts(
+        app_name: impl Into<String>,
+        user_id: impl Into<String>,
+        id: impl Into<String>,
+        state: JsonMap,
+        events: Vec<Arc<Event>>,
+        last_update: Micros,
+    ) -> Self {
+        Session {
+            id: id.into(),
+            app_name: app_name.into(),
+            user_id: user_id.into(),
+            inner: RwLock::new(Inner {
+                state,
+                events,
+                last_update,
+            }),
+        }
+    }
+
+    /// The session id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The app the session belongs to.
+    pub fn app_name(&self) -> &str {
+        &self.app_name
+    }
+
+    /// The user the session belongs to.
+    pub fn user_id(&self) -> &str {
+        &self.user_id
+    }
+
+    /// Time of the last update, float epoch seconds (µs precision).
+    pub fn last_update_time(&self) -> f64 {
+        self.inner.read().last_update.as_secs_f64()
+    }
+
+    /// The stored revision this handle was loaded at (or last appended), in µs.
+    pub fn revision(&self) -> Micros {
+        self.inner.read().last_update
+    }
+
+    /// The state view (merged app, user, session and live `temp:` keys).
+    pub fn state(&self) -> StateView<'_> {
+        StateView(self)
+    }
+
+    /// The events view, oldest first.
+    pub fn events(&self) -> EventsView<'_> {
+        EventsView(self)
+    }
+
+    /// Records a persisted append on the handle: applies the stored delta and the live
+    /// `temp:` values, appends the event and moves the revision. Backends call this after
+    /// their transaction committed.
+    pub fn apply_append(&self, prepared: &PreparedAppend) {
+        let mut inner = self.inner.write();
+        apply_delta(&mut inner.state, &prepared.event.actions.state_delta);
+        apply_delta(&mut inner.state, &prepared.temp);
+        inner.events.push(prepared.event.clone());
+        inner.last_update = prepared.update_time;
+    }
+
+    fn snapshot_state(&self) -> JsonMap {
+        self.inner.read().state.clone()
+    }
+}
+
+impl Clone for Session {
+    /// A new, independent handle with the same contents and revision.
+    fn clone(&self) -> Self {
+        let inner = self.inner.read();
+        Session::from_parts(
+            self.app_name.clone(),
+            self.user_id.clone(),
+            self.id.clone(),
+            inner.state.clone(),
+            inner.events.clone(),
+            inner.last_update,
+        )
+    }
+}
+
+/// The state of a session handle.
+pub struct StateView<'a>(&'a Session);
+
+impl StateView<'_> {
+    /// The value of `key` (with its scope prefix), or [`NoSuchKey`].
+    pub fn get(&self, key: &str) -> Result<Value, NoSuchKey> {
+        self.0
+            .inner
+            .read()
+            .state
+            .get(key)
+            .cloned()
+            .ok_or_else(|| NoSuchKey(key.to_owned()))
+    }
+
+    /// Sets `key` on this handle only. To persist a change, append an event whose state
+    /// delta carries it.
+    pub fn set(&self, key: impl Into<String>, value: Value) {
+        self.0.inner.write().state.insert(key.into(), value);
+    }
+
+    /// True when `key` is set.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.0.inner.read().state.contains_key(key)
+    }
+
+    /// Number of keys.
+    pub fn len(&self) -> usize {
+        self.0.inner.read().state.len()
+    }
+
+    /// True when no key is set.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A copy of the whole state, taken under the read lock.
+    pub fn snapshot(&self) -> JsonMap {
+        self.0.snapshot_state()
+    }
+
+    /// Iterates over a snapshot: the lock is released before the first item, so the loop
+    /// body may use the handle freely.
+    pub fn iter(&self) -> impl Iterator<Item = (String, Value)> {
+        self.snapshot().into_iter()
+    }
+}
+
+/// The events of a session handle, oldest first.
+pub struct EventsView<'a>(&'a Session);
+
+impl EventsView<'_> {
+    /// Number of events.
+    pub fn len(&self) -> usize {
+        self.0.inner.read().events.len()
+    }
+
+    /// True when there is no event.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The event at `index`, or `None` out of range.
+    pub fn get(&self, index: usize) -> Option<Arc<Event>> {
+        self.0.inner.read().events.get(index).cloned()
+    }
+
+    /// The newest event.
+    pub fn last(&self) -> Option<Arc<Event>> {
+        self.0.inner.read().events.last().cloned()
+    }
+
+    /// A copy of the event list (the events themselves are shared, not copied).
+    pub fn to_vec(&self) -> Vec<Arc<Event>> {
+        self.0.inner.read().events.clone()
+    }
+
+    /// Iterates over a snapshot of the events, oldest first.
+    pub fn iter(&self) -> impl Iterator<Item = Arc<Event>> {
+        self.to_vec().into_iter()
+    }
+}
+
+/// An append, checked and split, ready for a backend to persist in one transaction.
+#[derive(Debug, Clone)]
+pub struct PreparedAppend {
+    /// The event as stored: `temp:` keys removed from its state delta.
+    pub event: Arc<Event>,
+    /// The stored delta split by scope (prefixes stripped).
+    pub delta: ScopedDelta,
+    /// The `temp:` entries, for the live handle only.
+    pub temp: JsonMap,
+    /// The revision the handle was loaded at: the append must fail with
+    /// [`Error::Stale`] unless the stored session is still at it.
+    pub expected_revision: Micros,
+    /// The new stored update time: the event's timestamp, or one µs past the expected
+    /// revision when the event is not later (so the revision only moves forward).
+    pub update_time: Micros,
+}
+
+/// What [`prepare_append`] decided.
+#[derive(Debug)]
+pub enum Prepared {
+    /// A partial event: return it to the caller; store and apply nothing.
+    Partial(Arc<Event>),
+    /// An append to persist.
+    Append(PreparedAppend),
+}
+
+/// Checks `event` and prepares its append to `session`.
+pub fn prepare_append(
+    session: &Session,
+    mut event: Event,
+    policy: EventPolicy,
+) -> Result<Prepared> {
+    if event.is_partial() {
+        return Ok(Prepared::Partial(Arc::new(event)));
+    }
+    event.validate(policy)?;
+    let temp = take_temp(&mut event.actions.state_delta);
+    let delta = ScopedDelta::split(&event.actions.state_delta);
+    let expected_revision = session.revision();
+    let event_time = Micros::from_secs_f64(event.timestamp)
+        .ok_or_else(|| Error::invalid("event.timestamp is not finite"))?;
+    let update_time = event_time.max(expected_revision.succ());
+    Ok(Prepared::Append(PreparedAppend {
+        event: Arc::new(event),
+        delta,
+        temp,
+        expected_revision,
+        update_time,
+    }))
+}
+
+/// The error for a handle whose revision is not the stored one.
+pub fn stale(session: &Session, stored: Micros) -> Error {
+    Error::Stale {
+        session_id: session.id().to_owned(),
+        handle_update_time: session.revision().as_secs_f64(),
+        stored_update_time: stored.as_secs_f64(),
+    }
+}

@@ -1,0 +1,198 @@
+//! What every SQL backend shares, whatever its driver: the schema version rule, how state
+//! columns are encoded, and how a loaded row becomes a [`Session`]. Dialect SQL lives in
+//! each backend's own module.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::model::{Event, EventPolicy, JsonMap};
+use crate::session::Session;
+use crate::state::merge;
+use crate::time::Micros;
+
+/// The schema version of adk-python's `DatabaseSessionService` this project speaks.
+pub const SCHEMA_VERSION: &str = "1";
+
+/// The `adk_internal_metadata` key that holds the schema version.
+pub const SCHEMA_VERSION_KEY: &str = "schema_version";
+
+/// What a backend found in a database before using it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SchemaFacts {
+    /// `adk_internal_metadata` exists.
+    pub has_metadata_table: bool,
+    /// Its `schema_version` value, when present.
+    pub version: Option<String>,
+    /// An `events` table exists.
+    pub has_events_table: bool,
+    /// `events` has an `event_data` column (v1).
+    pub events_has_event_data: bool,
+    /// `events` has an `actions` column (adk-python's v0 layout).
+    pub events_has_actions: bool,
+    /// A `sessions` table exists.
+    pub has_sessions_table: bool,
+}
+
+/// What to do with a database, decided from its [`SchemaFacts`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SchemaAction {
+    /// Nothing there yet: create the tables and the version row.
+    Create,
+    /// A v1 database (ours or adk-python's): use it as is (creating any missing table).
+    Use,
+}
+
+/// Decides whether a database can be used; any other version is refused with a message
+/// that says what it is and what to do. `where_` names the database (redacted).
+pub fn decide_schema(facts: &SchemaFacts, where_: &str) -> Result<SchemaAction> {
+    match facts.version.as_deref() {
+        Some(SCHEMA_VERSION) => return Ok(SchemaAction::Use),
+        Some(other) => {
+            return Err(Error::Storage(format!(
+                "{where_} has adk session schema version {other:?}; this adk-sessions speaks version {SCHEMA_VERSION}"
+            )))
+        }
+        None => {}
+    }
+    if facts.has_events_table && (facts.events_has_actions || !facts.events_has_event_data) {
+        return Err(Error::Storage(format!(
+            "{where_} holds adk-python's schema version 0 (an events table with an actions column); \
+             migrate it first with `adk migrate session` from google-adk, then open it again"
+        )));
+    }
+    if facts.has_events_table || facts.has_sessions_table {
+        // Tables of v1 shape without the metadata row (an adk-python release that predates
+        // the row): use them and record the version.
+        return Ok(SchemaAction::Use);
+    }
+    Ok(SchemaAction::Create)
+}
+
+/// Encodes a state map for a JSON / TEXT column.
+pub fn state_to_json(state: &JsonMap) -> String {
+    serde_json::to_string(state).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Decodes a state column; anything but a JSON object is a `Storage` error naming `what`.
+pub fn state_from_json(text: &str, what: &str) -> Result<JsonMap> {
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(serde_json::Value::Object(m)) => Ok(m),
+        Ok(serde_json::Value::Null) => Ok(JsonMap::new()),
+        Ok(_) => Err(Error::Storage(format!("{what} is not a JSON object"))),
+        Err(e) => Err(Error::Storage(format!("{what} is not valid JSON: {e}"))),
+    }
+}
+
+/// The parts of a loaded session, as read from its rows.
+#[derive(Debug, Default)]
+pub struct LoadedSession {
+    /// App of the session.
+    pub app_name: String,
+    /// User of the session.
+    pub user_id: String,
+    /// Id of the session.
+    pub id: String,
+    /// `app_states.state` (empty when no row).
+    pub app_state: JsonMap,
+    /// `user_states.state` (empty when no row).
+    pub user_state: JsonMap,
+    /// `sessions.state`.
+    pub session_state: JsonMap,
+    /// The selected events, oldest first.
+    pub events: Vec<Arc<Event>>,
+    /// `sessions.update_time`.
+    pub update_time: Micros,
+}
+
+impl LoadedSession {
+    /// The handle: merged state, events, revision.
+    pub fn into_session(self) -> Session {
+        let state = merge(&self.app_state, &self.user_state, &self.session_state);
+        Session::from_parts(
+            self.app_name,
+            self.user_id,
+            self.id,
+            state,
+            self.events,
+            self.update_time,
+        )
+    }
+}
+
+/// SQLite's `synchronous` setting: how much an acknowledged write survives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SqliteSync {
+    /// `synchronous=FULL`: an acknowledged append survives power loss (the default).
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: faster; the last commits may be lost on power loss (not on a
+    /// process crash).
+    Normal,
+}
+
+/// How to open a backend. `Default` is the documented default of every knob.
+#[derive(Debug, Clone)]
+pub struct OpenOptions {
+    /// Strictness of incoming events.
+    pub policy: EventPolicy,
+    /// SQLite durability.
+    pub sqlite_sync: SqliteSync,
+    /// How long a SQLite connection waits for a lock held by another process.
+    pub busy_timeout: Duration,
+    /// Read connections of SQLite; connections of a server pool.
+    pub pool_size: u32,
+    /// How long to wait for a server connection.
+    pub connect_timeout: Duration,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions {
+            policy: EventPolicy::default(),
+            sqlite_sync: SqliteSync::Full,
+            busy_timeout: Duration::from_secs(5),
+            pool_size: 8,
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_versions_are_decided() {
+        let w = "db";
+        assert_eq!(
+            decide_schema(&SchemaFacts::default(), w).unwrap(),
+            SchemaAction::Create
+        );
+        let v1 = SchemaFacts {
+            has_metadata_table: true,
+            version: Some("1".into()),
+            has_events_table: true,
+            events_has_event_data: true,
+            has_sessions_table: true,
+            ..Default::default()
+        };
+        assert_eq!(decide_schema(&v1, w).unwrap(), SchemaAction::Use);
+        let v0 = SchemaFacts {
+            has_events_table: true,
+            events_has_actions: true,
+            has_sessions_table: true,
+            ..Default::default()
+        };
+        let e = decide_schema(&v0, w).unwrap_err().to_string();
+        assert!(e.contains("adk migrate session"), "{e}");
+        let v2 = SchemaFacts {
+            version: Some("2".into()),
+            ..v1
+        };
+        assert!(decide_schema(&v2, w)
+            .unwrap_err()
+            .to_string()
+            .contains("\"2\""));
+    }
+}

@@ -1,0 +1,30 @@
+//! The SQL backends, on adk-python's `DatabaseSessionService` schema (version 1), and
+//! [`open`], which picks a backend from a URL.
+
+pub mod common;
+mod url;
+
+pub use common::{OpenOptions, SqliteSync};
+pub use url::{redact, redact_in, DbUrl};
+
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::memory::InMemorySessionService;
+use crate::service::SessionService;
+
+/// Opens the backend a URL names (see [`DbUrl`]). A backend whose cargo feature is off
+/// is `InvalidArgument` naming the feature.
+pub async fn open(url: &str, options: &OpenOptions) -> Result<Arc<dyn SessionService>> {
+    let parsed = DbUrl::parse(url)?;
+    match parsed {
+        DbUrl::Memory => Ok(Arc::new(InMemorySessionService::with_policy(
+            options.policy,
+        ))),
+        other => Err(Error::invalid(format!(
+            "the {} backend is not built into this binary (cargo feature {:?})",
+            other.backend(),
+            other.backend()
+        ))),
+    }
+}

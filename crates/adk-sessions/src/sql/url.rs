@@ -1,0 +1,229 @@
+//! Database URLs as users write them — ours (`sqlite://`, `postgres://`, `mysql://`,
+//! `memory://`) and the SQLAlchemy spellings adk-python configs already hold
+//! (`sqlite+aiosqlite:///`, `postgresql+asyncpg://`, `mysql+aiomysql://`) — and their
+//! redaction: a password never reaches an error, a log line or `Debug` output.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+
+/// Which backend a URL selects, with what it needs to connect.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DbUrl {
+    /// `memory://`: [`crate::InMemorySessionService`].
+    Memory,
+    /// A SQLite file (`sqlite://relative.db`, `sqlite:///abs/path.db`), or an in-memory
+    /// SQLite database (`sqlite::memory:`) when `path` is `None`.
+    Sqlite {
+        /// The file, `None` for `sqlite::memory:`.
+        path: Option<PathBuf>,
+    },
+    /// A PostgreSQL server; `url` is normalized to `postgres://…`.
+    Postgres {
+        /// The connection URL for the driver.
+        url: String,
+    },
+    /// A MySQL or MariaDB server; `url` is normalized to `mysql://…`.
+    Mysql {
+        /// The connection URL for the driver.
+        url: String,
+    },
+}
+
+impl DbUrl {
+    /// Parses a database URL; an unknown scheme is `InvalidArgument` listing the known ones.
+    pub fn parse(url: &str) -> Result<DbUrl> {
+        let url = url.trim();
+        let (scheme, rest) = match url.split_once(':') {
+            Some((s, r)) => (s.to_ascii_lowercase(), r),
+            None => {
+                return Err(Error::invalid(format!(
+                    "database URL {:?} has no scheme; {KNOWN}",
+                    redact(url)
+                )))
+            }
+        };
+        let base = scheme.split('+').next().unwrap_or("");
+        match base {
+            "memory" => Ok(DbUrl::Memory),
+            "sqlite" => {
+                if rest == ":memory:"
+                    || rest == "//:memory:"
+                    || rest == "///:memory:"
+                    || rest.is_empty()
+                    || rest == "//"
+                {
+                    return Ok(DbUrl::Sqlite { path: None });
+                }
+                let Some(after) = rest.strip_prefix("//") else {
+                    return Err(Error::invalid(format!(
+                        "SQLite URL {url:?} must be sqlite://relative.db, sqlite:///absolute/path.db or sqlite::memory:"
+                    )));
+                };
+                // SQLAlchemy: sqlite:///rel.db is relative, sqlite:////abs.db absolute.
+                // Ours: sqlite://rel.db relative, sqlite:///abs.db absolute.
+                let path = if scheme.contains('+') {
+                    after.strip_prefix('/').unwrap_or(after)
+                } else {
+                    after
+                };
+                let path = path.split('?').next().unwrap_or(path);
+                if path.is_empty() {
+                    return Err(Error::invalid(format!("SQLite URL {url:?} names no file")));
+                }
+                Ok(DbUrl::Sqlite {
+                    path: Some(PathBuf::from(path)),
+                })
+            }
+            "postgres" | "postgresql" => Ok(DbUrl::Postgres {
+                url: format!("postgres:{rest}"),
+            }),
+            "mysql" | "mariadb" => Ok(DbUrl::Mysql {
+                url: format!("mysql:{rest}"),
+            }),
+            _ => Err(Error::invalid(format!(
+                "database URL scheme {scheme:?} is not supported; {KNOWN}"
+            ))),
+        }
+    }
+
+    /// A short name of the backend: `memory`, `sqlite`, `postgres` or `mysql`.
+    pub fn backend(&self) -> &'static str {
+        match self {
+            DbUrl::Memory => "memory",
+            DbUrl::Sqlite { .. } => "sqlite",
+            DbUrl::Postgres { .. } => "postgres",
+            DbUrl::Mysql { .. } => "mysql",
+        }
+    }
+}
+
+const KNOWN: &str = "use memory://, sqlite://path.db, sqlite::memory:, postgres://user@host/db or mysql://user@host/db";
+
+impl fmt::Debug for DbUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_string())
+    }
+}
+
+impl fmt::Display for DbUrl {
+    /// The URL with any password replaced by `***`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DbUrl::Memory => f.write_str("memory://"),
+            DbUrl::Sqlite { path: None } => f.write_str("sqlite::memory:"),
+            DbUrl::Sqlite { path: Some(p) } => write!(f, "sqlite://{}", p.display()),
+            DbUrl::Postgres { url } | DbUrl::Mysql { url } => f.write_str(&redact(url)),
+        }
+    }
+}
+
+/// `url` with the password of its authority (`user:password@`) replaced by `***`, and
+/// any `password=` query parameter too.
+pub fn redact(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some(scheme_end) = out.find("://") {
+        let auth_start = scheme_end + 3;
+        let auth_end = out[auth_start..]
+            .find(['/', '?', '#'])
+            .map_or(out.len(), |i| auth_start + i);
+        if let Some(at) = out[auth_start..auth_end].rfind('@') {
+            let userinfo = &out[auth_start..auth_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                let pw_start = auth_start + colon + 1;
+                out.replace_range(pw_start..auth_start + at, "***");
+            }
+        }
+    }
+    if let Some(q) = out.find("password=") {
+        let end = out[q..].find('&').map_or(out.len(), |i| q + i);
+        out.replace_range(q + "password=".len()..end, "***");
+    }
+    out
+}
+
+/// Replaces every occurrence of the password of `url` in `message` by `***`: driver
+/// errors sometimes echo the URL or its parts.
+pub fn redact_in(message: &str, url: &str) -> String {
+    let mut message = message.replace(url, &redact(url));
+    if let Some(pw) = password_of(url) {
+        if !pw.is_empty() {
+            message = message.replace(&pw, "***");
+        }
+    }
+    message
+}
+
+fn password_of(url: &str) -> Option<String> {
+    let scheme_end = url.find("://")? + 3;
+    let auth_end = url[scheme_end..]
+        .find(['/', '?', '#'])
+        .map_or(url.len(), |i| scheme_end + i);
+    let auth = &url[scheme_end..auth_end];
+    let at = auth.rfind('@')?;
+    let (_, pw) = auth[..at].split_once(':')?;
+    Some(pw.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_spelling_parses() {
+        let sqlite = |p: &str| DbUrl::Sqlite {
+            path: Some(PathBuf::from(p)),
+        };
+        assert_eq!(DbUrl::parse("memory://").unwrap(), DbUrl::Memory);
+        assert_eq!(DbUrl::parse("sqlite://rel.db").unwrap(), sqlite("rel.db"));
+        assert_eq!(
+            DbUrl::parse("sqlite:///abs/x.db").unwrap(),
+            sqlite("/abs/x.db")
+        );
+        assert_eq!(
+            DbUrl::parse("sqlite+aiosqlite:///rel.db").unwrap(),
+            sqlite("rel.db")
+        );
+        assert_eq!(
+            DbUrl::parse("sqlite+aiosqlite:////abs.db").unwrap(),
+            sqlite("/abs.db")
+        );
+        assert_eq!(
+            DbUrl::parse("sqlite::memory:").unwrap(),
+            DbUrl::Sqlite { path: None }
+        );
+        assert_eq!(
+            DbUrl::parse("postgresql+asyncpg://u:p@h/db").unwrap(),
+            DbUrl::Postgres {
+                url: "postgres://u:p@h/db".into()
+            }
+        );
+        assert_eq!(
+            DbUrl::parse("mariadb://root@h/db").unwrap(),
+            DbUrl::Mysql {
+                url: "mysql://root@h/db".into()
+            }
+        );
+        assert!(DbUrl::parse("redis://x").is_err());
+        assert!(DbUrl::parse("nonsense").is_err());
+    }
+
+    #[test]
+    fn passwords_never_show() {
+        let u = DbUrl::parse("postgres://bob:s3cret@db:5432/x?sslmode=disable").unwrap();
+        assert_eq!(
+            u.to_string(),
+            "postgres://bob:***@db:5432/x?sslmode=disable"
+        );
+        assert!(!format!("{u:?}").contains("s3cret"));
+        assert_eq!(
+            redact("mysql://h/db?password=abc&x=1"),
+            "mysql://h/db?password=***&x=1"
+        );
+        assert_eq!(
+            redact_in("failed for bob:s3cret at db", "postgres://bob:s3cret@db/x"),
+            "failed for bob:*** at db"
+        );
+    }
+}
