@@ -234,7 +234,7 @@ pub enum Prepared {
     /// A partial event: return it to the caller; store and apply nothing.
     Partial(Arc<Event>),
     /// An append to persist.
-    Append(PreparedAppend),
+    Append(Box<PreparedAppend>),
 }
 
 /// Checks `event` and prepares its append to `session`.
@@ -253,13 +253,13 @@ pub fn prepare_append(
     let event_time = Micros::from_secs_f64(event.timestamp)
         .ok_or_else(|| Error::invalid("event.timestamp is not finite"))?;
     let update_time = event_time.max(expected_revision.succ());
-    Ok(Prepared::Append(PreparedAppend {
+    Ok(Prepared::Append(Box::new(PreparedAppend {
         event: Arc::new(event),
         delta,
         temp,
         expected_revision,
         update_time,
-    }))
+    })))
 }
 
 /// The error for a handle whose revision is not the stored one.
