@@ -1,0 +1,112 @@
+//! CONFORMANCE.md lines 23–24: concurrency with real tokio tasks on a multi-threaded
+//! runtime. (Across processes, the SQL backends' own tests run the same promises.)
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::support::*;
+use crate::{GetFilter, SessionService};
+
+/// Tasks of the scoped-writes test.
+pub const SCOPED_TASKS: usize = 16;
+/// Appends per task in the scoped-writes test.
+pub const SCOPED_APPENDS: usize = 10;
+
+/// Line 23: K tasks appending to distinct sessions of one app and user, each writing
+/// distinct `app:` / `user:` keys → every key is present at the end.
+pub async fn concurrent_scoped_writes_are_never_lost(service: Arc<dyn SessionService>) {
+    let app = Arc::new(fresh_app("conc-scoped"));
+    let barrier = Arc::new(tokio::sync::Barrier::new(SCOPED_TASKS));
+    let tasks: Vec<_> = (0..SCOPED_TASKS)
+        .map(|k| {
+            let (service, app, barrier) = (service.clone(), app.clone(), barrier.clone());
+            tokio::spawn(async move {
+                let s = service
+                    .create(&app, "u", Some(&format!("s{k}")), None)
+                    .await
+                    .expect("create");
+                barrier.wait().await;
+                for i in 0..SCOPED_APPENDS {
+                    let delta = json!({
+                        format!("app:k{k}_{i}"): i,
+                        format!("user:k{k}_{i}"): i,
+                        "mine": i,
+                    });
+                    service
+                        .append_event(&s, event_with("i", delta))
+                        .await
+                        .expect("append");
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let app_state = service.get_app_state(&app).await.unwrap();
+    let user_state = service.get_user_state(&app, "u").await.unwrap();
+    for k in 0..SCOPED_TASKS {
+        for i in 0..SCOPED_APPENDS {
+            let key = format!("k{k}_{i}");
+            assert_eq!(app_state.get(&key), Some(&json!(i)), "app key {key} lost");
+            assert_eq!(user_state.get(&key), Some(&json!(i)), "user key {key} lost");
+        }
+        let s = service
+            .get(&app, "u", &format!("s{k}"), GetFilter::all())
+            .await
+            .unwrap();
+        assert_eq!(s.events().len(), SCOPED_APPENDS);
+        assert_eq!(s.state().get("mine").unwrap(), json!(SCOPED_APPENDS - 1));
+    }
+}
+
+/// Line 24: K tasks racing on one session through handles loaded at the same revision →
+/// exactly one success per round, the rest `Stale`; every round's winner is stored.
+pub async fn concurrent_stale_race_has_one_winner_per_round(service: Arc<dyn SessionService>) {
+    const TASKS: usize = 8;
+    const ROUNDS: usize = 8;
+    let app = fresh_app("conc-stale");
+    service.create(&app, "u", Some("s"), None).await.unwrap();
+    let mut winners = HashSet::new();
+    for round in 0..ROUNDS {
+        let mut handles = Vec::new();
+        for _ in 0..TASKS {
+            handles.push(
+                service
+                    .get(&app, "u", "s", GetFilter::recent(0))
+                    .await
+                    .unwrap(),
+            );
+        }
+        let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
+        let tasks: Vec<_> = handles
+            .into_iter()
+            .enumerate()
+            .map(|(k, h)| {
+                let (service, barrier) = (service.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    let event = event_with(&format!("r{round}-t{k}"), json!({"last": k}));
+                    barrier.wait().await;
+                    service
+                        .append_event(&h, event)
+                        .await
+                        .map(|e| e.invocation_id.clone())
+                })
+            })
+            .collect();
+        let mut won = Vec::new();
+        for t in tasks {
+            match t.await.expect("task") {
+                Ok(inv) => won.push(inv),
+                Err(e) => assert!(is_stale(&e), "round {round}: loser got {e:?}, not Stale"),
+            }
+        }
+        assert_eq!(won.len(), 1, "round {round}: winners {won:?}");
+        winners.insert(won.remove(0));
+    }
+    let s = service.get(&app, "u", "s", GetFilter::all()).await.unwrap();
+    let stored: HashSet<String> = s.events().iter().map(|e| e.invocation_id.clone()).collect();
+    assert_eq!(stored, winners, "stored events are not exactly the winners");
+}

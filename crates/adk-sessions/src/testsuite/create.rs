@@ -1,0 +1,162 @@
+//! CONFORMANCE.md lines 1–5: create.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::support::*;
+use crate::{GetFilter, SessionService};
+
+/// Line 1: with a caller id, app, user and id echo the request; initial state visible.
+pub async fn create_with_id_echoes_the_request(service: Arc<dyn SessionService>) {
+    let app = fresh_app("create-id");
+    let s = service
+        .create(
+            &app,
+            "alice",
+            Some("s-1"),
+            Some(map(json!({"k": "v", "n": 2}))),
+        )
+        .await
+        .expect("create");
+    assert_eq!(
+        (s.app_name(), s.user_id(), s.id()),
+        (app.as_str(), "alice", "s-1")
+    );
+    assert_eq!(s.state().get("k").unwrap(), json!("v"));
+    let got = service
+        .get(&app, "alice", "s-1", GetFilter::all())
+        .await
+        .expect("get");
+    assert_eq!(got.state().snapshot(), map(json!({"k": "v", "n": 2})));
+    assert_eq!(got.events().len(), 0);
+    assert!(got.last_update_time() > 0.0);
+}
+
+/// Line 2: without an id, a non-empty unique id is generated.
+pub async fn create_without_id_generates_a_unique_id(service: Arc<dyn SessionService>) {
+    let app = fresh_app("create-gen");
+    let mut ids = HashSet::new();
+    for _ in 0..5 {
+        let s = service.create(&app, "u", None, None).await.expect("create");
+        assert!(!s.id().is_empty());
+        assert!(
+            ids.insert(s.id().to_owned()),
+            "duplicate generated id {}",
+            s.id()
+        );
+        service
+            .get(&app, "u", s.id(), GetFilter::all())
+            .await
+            .expect("get generated");
+    }
+}
+
+/// Line 3: a duplicate key is `AlreadyExists`, and the first session is untouched.
+pub async fn create_duplicate_is_already_exists(service: Arc<dyn SessionService>) {
+    let app = fresh_app("create-dup");
+    service
+        .create(&app, "u", Some("dup"), Some(map(json!({"first": true}))))
+        .await
+        .expect("first create");
+    let again = service
+        .create(&app, "u", Some("dup"), Some(map(json!({"second": true}))))
+        .await;
+    assert_err(again, is_exists, "second create of one key");
+    let got = service
+        .get(&app, "u", "dup", GetFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(got.state().snapshot(), map(json!({"first": true})));
+    // The same id under another user is another session.
+    service
+        .create(&app, "other", Some("dup"), None)
+        .await
+        .expect("other user");
+}
+
+/// Line 3: many concurrent creates of one key: exactly one succeeds, the rest are
+/// `AlreadyExists` (never another error).
+pub async fn create_race_has_exactly_one_winner(service: Arc<dyn SessionService>) {
+    let app = Arc::new(fresh_app("create-race"));
+    for round in 0..4 {
+        let id = format!("race-{round}");
+        let barrier = Arc::new(tokio::sync::Barrier::new(16));
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let (service, app, id, barrier) =
+                    (service.clone(), app.clone(), id.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    service
+                        .create(&app, "u", Some(&id), Some(map(json!({ "by": i }))))
+                        .await
+                })
+            })
+            .collect();
+        let mut wins = 0;
+        for t in tasks {
+            match t.await.expect("task") {
+                Ok(_) => wins += 1,
+                Err(e) => assert!(is_exists(&e), "loser got {e:?}, not AlreadyExists"),
+            }
+        }
+        assert_eq!(wins, 1, "round {round}: exactly one create must win");
+    }
+}
+
+/// Line 4: `temp:` keys of the initial state are not returned and never stored.
+pub async fn create_drops_temp_keys(service: Arc<dyn SessionService>) {
+    let app = fresh_app("create-temp");
+    let s = service
+        .create(
+            &app,
+            "u",
+            Some("s"),
+            Some(map(json!({"temp:t": 1, "k": 2}))),
+        )
+        .await
+        .unwrap();
+    assert!(
+        s.state().get("temp:t").is_err(),
+        "temp key on the created handle"
+    );
+    let got = service.get(&app, "u", "s", GetFilter::all()).await.unwrap();
+    assert_eq!(got.state().snapshot(), map(json!({"k": 2})));
+    assert!(service.get_app_state(&app).await.unwrap().is_empty());
+    assert!(service.get_user_state(&app, "u").await.unwrap().is_empty());
+}
+
+/// Line 5: `app:` / `user:` keys of the initial state land in their scope.
+pub async fn create_puts_scoped_keys_in_their_scope(service: Arc<dyn SessionService>) {
+    let app = fresh_app("create-scope");
+    let s = service
+        .create(
+            &app,
+            "u",
+            Some("s1"),
+            Some(map(json!({"app:a": 1, "user:b": 2, "c": 3}))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        s.state().snapshot(),
+        map(json!({"app:a": 1, "user:b": 2, "c": 3}))
+    );
+    assert_eq!(
+        service.get_app_state(&app).await.unwrap(),
+        map(json!({"a": 1}))
+    );
+    assert_eq!(
+        service.get_user_state(&app, "u").await.unwrap(),
+        map(json!({"b": 2}))
+    );
+    let same_user = service.create(&app, "u", Some("s2"), None).await.unwrap();
+    assert_eq!(
+        same_user.state().snapshot(),
+        map(json!({"app:a": 1, "user:b": 2}))
+    );
+    let other_user = service.create(&app, "v", Some("s3"), None).await.unwrap();
+    assert_eq!(other_user.state().snapshot(), map(json!({"app:a": 1})));
+}

@@ -1,0 +1,169 @@
+//! CONFORMANCE.md line 25: bad input gets a clear error and changes nothing; and the
+//! scoped state reads of DESIGN.md §2.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::support::*;
+use crate::model::{Event, EventPolicy};
+use crate::{GetFilter, PageRequest, SessionService};
+
+/// Line 25: empty or over-long (> 128 characters) app, user or session ids are
+/// `InvalidArgument` naming the argument, in every call; nothing is stored.
+pub async fn bad_ids_are_refused_and_change_nothing(service: Arc<dyn SessionService>) {
+    let app = fresh_app("bad-ids");
+    let long = "x".repeat(129);
+    let ok128 = "é".repeat(128);
+    let cases: [(&str, &str, &str, &str); 6] = [
+        ("", "u", "s", "app_name"),
+        (&app, "", "s", "user_id"),
+        (&app, "u", "", "session_id"),
+        (&long, "u", "s", "app_name"),
+        (&app, &long, "s", "user_id"),
+        (&app, "u", &long, "session_id"),
+    ];
+    for (a, u, s, named) in cases {
+        let check = |r: crate::Result<()>, call: &str| match r {
+            Err(crate::Error::InvalidArgument(m)) => {
+                assert!(
+                    m.contains(named),
+                    "{call}: error {m:?} does not name {named}"
+                )
+            }
+            other => panic!("{call} with bad {named}: {other:?}"),
+        };
+        check(
+            service.create(a, u, Some(s), None).await.map(|_| ()),
+            "create",
+        );
+        check(
+            service.get(a, u, s, GetFilter::all()).await.map(|_| ()),
+            "get",
+        );
+        check(service.delete(a, u, s).await, "delete");
+    }
+    for (a, u) in [
+        ("", "u"),
+        (long.as_str(), "u"),
+        (app.as_str(), ""),
+        (app.as_str(), long.as_str()),
+    ] {
+        assert_err(
+            service.list(a, Some(u), &PageRequest::default()).await,
+            is_invalid,
+            "list with a bad id",
+        );
+        assert_err(
+            service.get_user_state(a, u).await,
+            is_invalid,
+            "user state with a bad id",
+        );
+    }
+    assert!(service
+        .list(&app, None, &PageRequest::default())
+        .await
+        .unwrap()
+        .sessions
+        .is_empty());
+    // The longest allowed ids work.
+    let s = service
+        .create(&app, &ok128, Some(&ok128), None)
+        .await
+        .expect("128 characters");
+    service
+        .get(&app, &ok128, s.id(), GetFilter::all())
+        .await
+        .unwrap();
+}
+
+/// Line 25: non-object state, non-finite numbers, events without an id or invocation id
+/// are `InvalidArgument`; nothing is stored.
+pub async fn bad_events_are_refused_and_change_nothing(service: Arc<dyn SessionService>) {
+    let app = fresh_app("bad-events");
+    let s = service.create(&app, "u", Some("s"), None).await.unwrap();
+    let strict = EventPolicy::default();
+    for (bad, what) in [
+        (
+            json!({"id": "e", "invocation_id": "i", "actions": {"state_delta": [1, 2]}}),
+            "array state delta",
+        ),
+        (
+            json!({"id": "e", "invocation_id": "i", "actions": {"state_delta": "x"}}),
+            "string state delta",
+        ),
+        (json!([1, 2]), "an array as event"),
+        (
+            json!({"id": "e", "invocation_id": "i", "timestamp": "not a time"}),
+            "a bad timestamp",
+        ),
+    ] {
+        assert_err(Event::from_json(bad, strict), is_invalid, what);
+    }
+    assert_err(
+        Event::from_json_str(
+            r#"{"id": "e", "invocation_id": "i", "actions": {"state_delta": {"x": NaN}}}"#,
+            strict,
+        ),
+        is_invalid,
+        "NaN in a state delta",
+    );
+    assert_err(
+        crate::state::state_from_value(json!([1]), "state"),
+        is_invalid,
+        "non-object state",
+    );
+    let mut no_id = event_with("i", json!({"k": 1}));
+    no_id.id.clear();
+    let mut no_inv = event_with("", json!({"k": 1}));
+    no_inv.invocation_id.clear();
+    let mut nan_time = event_with("i", json!({"k": 1}));
+    nan_time.timestamp = f64::NAN;
+    let mut inf_time = event_with("i", json!({"k": 1}));
+    inf_time.timestamp = f64::INFINITY;
+    let mut long_id = event_with("i", json!({"k": 1}));
+    long_id.id = "e".repeat(129);
+    for (event, what) in [
+        (no_id, "event without id"),
+        (no_inv, "event without invocation id"),
+        (nan_time, "NaN timestamp"),
+        (inf_time, "infinite timestamp"),
+        (long_id, "over-long event id"),
+    ] {
+        assert_err(service.append_event(&s, event).await, is_invalid, what);
+    }
+    let got = service.get(&app, "u", "s", GetFilter::all()).await.unwrap();
+    assert_eq!(got.events().len(), 0);
+    assert!(got.state().is_empty());
+    assert_eq!(s.events().len(), 0);
+    // The handle is still usable.
+    service
+        .append_event(&s, event_with("i", json!({"k": 1})))
+        .await
+        .expect("good append");
+}
+
+/// DESIGN.md §2: user and app state reads are empty maps when nothing is stored.
+pub async fn scoped_state_reads_are_empty_when_nothing_is_stored(service: Arc<dyn SessionService>) {
+    let app = fresh_app("state-empty");
+    assert!(service.get_app_state(&app).await.unwrap().is_empty());
+    assert!(service
+        .get_user_state(&app, "nobody")
+        .await
+        .unwrap()
+        .is_empty());
+    let s = service.create(&app, "u", Some("s"), None).await.unwrap();
+    service
+        .append_event(&s, event_with("i", json!({"app:x": 1, "user:y": t()})))
+        .await
+        .unwrap();
+    assert_eq!(
+        service.get_app_state(&app).await.unwrap(),
+        map(json!({"x": 1}))
+    );
+    assert_eq!(
+        service.get_user_state(&app, "u").await.unwrap(),
+        map(json!({"y": true}))
+    );
+    assert!(service.get_user_state(&app, "v").await.unwrap().is_empty());
+}
