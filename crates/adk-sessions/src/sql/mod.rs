@@ -2,6 +2,8 @@
 //! [`open`], which picks a backend from a URL.
 
 pub mod common;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 mod url;
 
 pub use common::{OpenOptions, SqliteSync};
@@ -21,6 +23,10 @@ pub async fn open(url: &str, options: &OpenOptions) -> Result<Arc<dyn SessionSer
         DbUrl::Memory => Ok(Arc::new(InMemorySessionService::with_policy(
             options.policy,
         ))),
+        #[cfg(feature = "sqlite")]
+        DbUrl::Sqlite { path } => Ok(Arc::new(
+            sqlite::SqliteSessionService::open(path.as_deref(), options).await?,
+        )),
         other => Err(Error::invalid(format!(
             "the {} backend is not built into this binary (cargo feature {:?})",
             other.backend(),

@@ -1,0 +1,271 @@
+//! `SqliteSessionService`: sessions in a SQLite file (or `sqlite::memory:`) on adk-python's
+//! `DatabaseSessionService` schema version 1, so a Python ADK agent and this library can
+//! use the same file at the same time.
+//!
+//! What it promises, beyond the [`SessionService`] contract:
+//! - **Shared schema.** A fresh file gets adk-python's exact DDL and the
+//!   `schema_version = 1` row; a v1 file made by adk-python is used as is; adk-python's
+//!   v0 layout and any other version are refused ([`schema`]).
+//! - **Durability.** `journal_mode=WAL`, `synchronous=FULL` by default (an acknowledged
+//!   append survives power loss; [`crate::SqliteSync::Normal`] trades that for speed),
+//!   `foreign_keys=ON` (deleting a session cascades to its events), and a busy timeout so
+//!   it works while another process holds the file.
+//! - **Concurrency.** One writer thread with group commit ([`writer`]) serializes every
+//!   write of this process; `BEGIN IMMEDIATE` serializes it against other processes. The
+//!   stale check is a compare-and-set on `sessions.update_time` (µs), which is also the
+//!   revision marker adk-python checks, so stale handles are refused in both directions.
+//! - **Nothing blocks a tokio worker.** SQLite runs only on the writer thread and the
+//!   blocking pool ([`read`]); callers talk to them through channels.
+//!
+//! ```no_run
+//! # async fn demo() -> adk_sessions::Result<()> {
+//! use adk_sessions::sql::sqlite::SqliteSessionService;
+//! use adk_sessions::{Event, GetFilter, OpenOptions, SessionService};
+//!
+//! let service = SqliteSessionService::open(Some("sessions.db".as_ref()), &OpenOptions::default()).await?;
+//! let session = service.create("app", "alice", None, None).await?;
+//! service.append_event(&session, Event::new("inv-1", "user")).await?;
+//! let loaded = service.get("app", "alice", session.id(), GetFilter::all()).await?;
+//! assert_eq!(loaded.events().len(), 1);
+//! # Ok(()) }
+//! ```
+
+pub mod read;
+pub mod schema;
+pub mod sql;
+pub mod writer;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use self::read::{EventSelect, Readers};
+use self::schema::Location;
+use self::sql::time_text;
+use self::writer::{AppendOp, CreateOp, Outcome, SessionKey, WriteJob, Writer};
+use crate::error::{Error, Result};
+use crate::model::{Event, EventPolicy, JsonMap};
+use crate::page::{check_page_size, ListCursor};
+use crate::service::{GetFilter, PageRequest, SessionPage, SessionService};
+use crate::session::{prepare_append, Prepared, Session};
+use crate::sql::common::state_to_json;
+use crate::sql::OpenOptions;
+use crate::state::{merge, ScopedDelta};
+use crate::time::Micros;
+use crate::validate::{check_id, check_key};
+
+/// Sessions in SQLite. Cheap to share (`Arc`); dropping the last reference stops the
+/// writer thread once its queue is empty.
+pub struct SqliteSessionService {
+    loc: Location,
+    writer: Writer,
+    readers: Readers,
+    policy: EventPolicy,
+}
+
+impl std::fmt::Debug for SqliteSessionService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteSessionService")
+            .field("db", &self.loc.label)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SqliteSessionService {
+    /// Opens (or creates) the database at `path`, or an in-memory database when `path` is
+    /// `None`. A missing directory, a read-only or non-SQLite file, a database locked
+    /// longer than `options.busy_timeout`, or a schema this library does not speak is a
+    /// [`Error::Storage`] naming the file and the cause; a file this call created is
+    /// removed again when it fails.
+    pub async fn open(path: Option<&Path>, options: &OpenOptions) -> Result<Self> {
+        let loc = Location::new(path);
+        let writer = Writer::start(loc.clone(), options.clone()).await?;
+        let readers = match path {
+            Some(_) => Readers::pool(loc.clone(), options.clone()),
+            None => Readers::Writer(writer.clone()),
+        };
+        Ok(SqliteSessionService {
+            loc,
+            writer,
+            readers,
+            policy: options.policy,
+        })
+    }
+
+    /// The file, or `None` in memory.
+    pub fn path(&self) -> Option<&Path> {
+        self.loc.path.as_deref()
+    }
+}
+
+fn key(app: &str, user: &str, id: &str) -> SessionKey {
+    SessionKey {
+        app: app.to_owned(),
+        user: user.to_owned(),
+        id: id.to_owned(),
+    }
+}
+
+#[async_trait]
+impl SessionService for SqliteSessionService {
+    async fn create(
+        &self,
+        app_name: &str,
+        user_id: &str,
+        session_id: Option<&str>,
+        state: Option<JsonMap>,
+    ) -> Result<Session> {
+        let session_id = match session_id {
+            Some(id) => id.to_owned(),
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        check_key(app_name, user_id, &session_id)?;
+        let delta = ScopedDelta::split(&state.unwrap_or_default());
+        let now = Micros::now();
+        let op = CreateOp {
+            key: key(app_name, user_id, &session_id),
+            state_json: state_to_json(&delta.session),
+            app_delta: delta.app,
+            user_delta: delta.user,
+            now,
+        };
+        match self.writer.write(WriteJob::Create(Box::new(op))).await? {
+            Outcome::Created {
+                app_state,
+                user_state,
+            } => Ok(Session::from_parts(
+                app_name,
+                user_id,
+                session_id,
+                merge(&app_state, &user_state, &delta.session),
+                Vec::new(),
+                now,
+            )),
+            Outcome::Done => Err(Error::Storage(format!(
+                "{}: the writer answered a create without its state",
+                self.loc.label
+            ))),
+        }
+    }
+
+    async fn get(
+        &self,
+        app_name: &str,
+        user_id: &str,
+        session_id: &str,
+        filter: GetFilter,
+    ) -> Result<Session> {
+        check_key(app_name, user_id, session_id)?;
+        let select = EventSelect {
+            limit: filter.num_recent_events,
+            after: filter.after_micros()?,
+        };
+        let k = key(app_name, user_id, session_id);
+        let loaded = self
+            .readers
+            .run(&self.loc, move |conn, loc| {
+                read::load_session(conn, loc, &k, select)
+            })
+            .await?;
+        loaded
+            .map(|l| l.into_session())
+            .ok_or_else(|| Error::not_found(app_name, user_id, session_id))
+    }
+
+    async fn list(
+        &self,
+        app_name: &str,
+        user_id: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<SessionPage> {
+        check_id("app_name", app_name)?;
+        if let Some(u) = user_id {
+            check_id("user_id", u)?;
+        }
+        check_page_size(page.page_size)?;
+        let after = page
+            .page_token
+            .as_deref()
+            .map(ListCursor::decode)
+            .transpose()?;
+        let app = app_name.to_owned();
+        let user = user_id.map(str::to_owned);
+        let size = page.page_size;
+        let (sessions, next_page_token) = self
+            .readers
+            .run(&self.loc, move |conn, loc| {
+                read::list(conn, loc, &app, user.as_deref(), size, after.as_ref())
+            })
+            .await?;
+        Ok(SessionPage {
+            sessions,
+            next_page_token,
+        })
+    }
+
+    async fn delete(&self, app_name: &str, user_id: &str, session_id: &str) -> Result<()> {
+        check_key(app_name, user_id, session_id)?;
+        let job = WriteJob::Delete(key(app_name, user_id, session_id));
+        self.writer.write(job).await.map(|_| ())
+    }
+
+    async fn append_event(&self, session: &Session, event: Event) -> Result<Arc<Event>> {
+        let mut prepared = match prepare_append(session, event, self.policy)? {
+            Prepared::Partial(event) => return Ok(event),
+            Prepared::Append(p) => p,
+        };
+        // Everything but the SQL is done here, off the writer thread.
+        let delta = std::mem::take(&mut prepared.delta);
+        let event = &prepared.event;
+        let event_time = Micros::from_secs_f64(event.timestamp)
+            .ok_or_else(|| Error::invalid("event.timestamp is not finite"))?;
+        let op = AppendOp {
+            key: key(session.app_name(), session.user_id(), session.id()),
+            expected: prepared.expected_revision,
+            update_time: prepared.update_time,
+            session_delta: delta.session,
+            app_delta: delta.app,
+            user_delta: delta.user,
+            event_id: event.id.clone(),
+            invocation_id: event.invocation_id.clone(),
+            timestamp: time_text(event_time),
+            event_json: event.to_storage_json(),
+        };
+        self.writer.write(WriteJob::Append(Box::new(op))).await?;
+        session.apply_append(&prepared);
+        Ok(prepared.event.clone())
+    }
+
+    async fn get_user_state(&self, app_name: &str, user_id: &str) -> Result<JsonMap> {
+        check_id("app_name", app_name)?;
+        check_id("user_id", user_id)?;
+        let (app, user) = (app_name.to_owned(), user_id.to_owned());
+        self.readers
+            .run(&self.loc, move |conn, loc| {
+                read::user_state(conn, loc, &app, &user)
+            })
+            .await
+    }
+
+    async fn get_app_state(&self, app_name: &str) -> Result<JsonMap> {
+        check_id("app_name", app_name)?;
+        let app = app_name.to_owned();
+        self.readers
+            .run(&self.loc, move |conn, loc| read::app_state(conn, loc, &app))
+            .await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.readers
+            .run(&self.loc, |conn, loc| {
+                conn.query_row("SELECT 1", [], |_| Ok(()))
+                    .map_err(|e| loc.error("ping", e))
+            })
+            .await
+    }
+
+    fn backend_name(&self) -> &'static str {
+        "sqlite"
+    }
+}

@@ -1,0 +1,332 @@
+//! Reads: the reader pool and the queries behind `get`, `list` and the state calls.
+//!
+//! **Threading.** A file database is read through a small pool of read-only
+//! connections (at most `OpenOptions::pool_size`, opened on first use). A read takes a
+//! permit from an async semaphore (waiting without blocking a worker), then runs on
+//! tokio's blocking pool (`spawn_blocking`) with an idle connection. We chose this over
+//! dedicated reader threads because reads are short and bursty: the blocking pool
+//! already parks idle threads, and the semaphore bounds the connections, so a quiet
+//! service holds no extra threads. In WAL mode readers never wait for the writer.
+//!
+//! An in-memory database (`sqlite::memory:`) has one connection only, so its reads run
+//! as jobs on the writer thread (see [`super::writer`]) and see every committed write.
+//!
+//! Every read runs in one read transaction, so a session, its events and its app and
+//! user state come from one snapshot.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use rusqlite::types::ValueRef;
+use rusqlite::{params, Connection};
+use tokio::sync::Semaphore;
+
+use super::schema::{open_reader, Location};
+use super::sql::{self, parse_time, time_text};
+use super::writer::{optional, SessionKey, Writer};
+use crate::error::{Error, Result};
+use crate::model::{Event, JsonMap};
+use crate::page::ListCursor;
+use crate::session::Session;
+use crate::sql::common::{state_from_json, LoadedSession};
+use crate::sql::OpenOptions;
+use crate::state::merge;
+use crate::time::Micros;
+
+/// Where reads run.
+#[derive(Clone)]
+pub enum Readers {
+    /// A pool of read-only connections to a file.
+    Pool(Arc<Pool>),
+    /// The writer's connection (in-memory databases).
+    Writer(Writer),
+}
+
+/// Read-only connections to a file.
+pub struct Pool {
+    loc: Location,
+    options: OpenOptions,
+    idle: Mutex<Vec<Connection>>,
+    permits: Arc<Semaphore>,
+}
+
+impl Readers {
+    /// A pool of at most `options.pool_size` connections to `loc`.
+    pub fn pool(loc: Location, options: OpenOptions) -> Self {
+        let size = options.pool_size.max(1) as usize;
+        Readers::Pool(Arc::new(Pool {
+            loc,
+            options,
+            idle: Mutex::new(Vec::with_capacity(size)),
+            permits: Arc::new(Semaphore::new(size)),
+        }))
+    }
+
+    /// Runs `f` with a connection, in one read transaction, off the async workers.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        loc: &Location,
+        f: impl FnOnce(&Connection, &Location) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        match self {
+            Readers::Writer(writer) => {
+                let loc = loc.clone();
+                writer.read(move |conn| snapshot(conn, &loc, f)).await
+            }
+            Readers::Pool(pool) => {
+                let permit = pool.permits.clone().acquire_owned().await.map_err(|_| {
+                    Error::Storage(format!("{}: the reader pool is closed", pool.loc.label))
+                })?;
+                let pool = pool.clone();
+                let label = pool.loc.label.clone();
+                tokio::task::spawn_blocking(move || {
+                    let conn = match pool.idle.lock().pop() {
+                        Some(c) => c,
+                        None => open_reader(&pool.loc, &pool.options)?,
+                    };
+                    let result = snapshot(&conn, &pool.loc, f);
+                    pool.idle.lock().push(conn);
+                    drop(permit);
+                    result
+                })
+                .await
+                .map_err(|e| Error::Storage(format!("{label}: a read task failed: {e}")))?
+            }
+        }
+    }
+}
+
+/// Runs `f` inside `BEGIN … COMMIT`.
+fn snapshot<T>(
+    conn: &Connection,
+    loc: &Location,
+    f: impl FnOnce(&Connection, &Location) -> Result<T>,
+) -> Result<T> {
+    let exec = |text: &str| conn.prepare_cached(text).and_then(|mut s| s.execute([]));
+    exec(sql::BEGIN).map_err(|e| loc.error("starting a read", e))?;
+    let result = f(conn, loc);
+    let end = exec(sql::COMMIT);
+    if end.is_err() && !conn.is_autocommit() {
+        let _ = exec(sql::ROLLBACK);
+    }
+    let value = result?;
+    end.map_err(|e| loc.error("ending a read", e))?;
+    Ok(value)
+}
+
+/// Which events a `get` loads.
+#[derive(Debug, Clone, Copy)]
+pub struct EventSelect {
+    /// Newest N (`None` = all, `Some(0)` = none).
+    pub limit: Option<usize>,
+    /// Only events at or after this time.
+    pub after: Option<Micros>,
+}
+
+/// Loads a session with the selected events, or `None` when it does not exist.
+pub fn load_session(
+    conn: &Connection,
+    loc: &Location,
+    key: &SessionKey,
+    select: EventSelect,
+) -> Result<Option<LoadedSession>> {
+    let err = |e| loc.error("reading a session", e);
+    let row = optional(conn.prepare_cached(sql::SELECT_SESSION).and_then(|mut s| {
+        s.query_row(params![key.app, key.user, key.id], |r| {
+            Ok((r.get::<_, String>(0)?, parse_time(r.get_ref(1)?)))
+        })
+    }))
+    .map_err(err)?;
+    let Some((state_text, update_time)) = row else {
+        return Ok(None);
+    };
+    let update_time = update_time.ok_or_else(|| {
+        Error::Storage(format!(
+            "{}: sessions.update_time of session {:?} is not a time",
+            loc.label, key.id
+        ))
+    })?;
+    let events = match select.limit {
+        Some(0) => Vec::new(),
+        _ => load_events(conn, loc, key, select)?,
+    };
+    Ok(Some(LoadedSession {
+        app_name: key.app.clone(),
+        user_id: key.user.clone(),
+        id: key.id.clone(),
+        app_state: app_state(conn, loc, &key.app)?,
+        user_state: user_state(conn, loc, &key.app, &key.user)?,
+        session_state: state_from_json(&state_text, &format!("{}: sessions.state", loc.label))?,
+        events,
+        update_time,
+    }))
+}
+
+/// The selected events, oldest first (ties by id): the index gives them newest first,
+/// so a `LIMIT` takes the newest N, and the list is reversed.
+fn load_events(
+    conn: &Connection,
+    loc: &Location,
+    key: &SessionKey,
+    select: EventSelect,
+) -> Result<Vec<Arc<Event>>> {
+    let err = |e| loc.error("reading events", e);
+    let limit = select
+        .limit
+        .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+    let mut stmt;
+    let mut rows = match select.after {
+        None => {
+            stmt = conn.prepare_cached(sql::SELECT_EVENTS).map_err(err)?;
+            stmt.query(params![key.app, key.user, key.id, limit])
+        }
+        Some(after) => {
+            stmt = conn.prepare_cached(sql::SELECT_EVENTS_AFTER).map_err(err)?;
+            stmt.query(params![key.app, key.user, key.id, limit, time_text(after)])
+        }
+    }
+    .map_err(err)?;
+    let mut events = Vec::new();
+    while let Some(row) = rows.next().map_err(err)? {
+        let id = row
+            .get_ref(0)
+            .map_err(err)?
+            .as_str()
+            .map_err(|e| err(e.into()))?;
+        let invocation_id = row
+            .get_ref(1)
+            .map_err(err)?
+            .as_str()
+            .map_err(|e| err(e.into()))?;
+        let bad = |what: String| {
+            Error::Storage(format!(
+                "{}: event {id:?} of session {:?}: {what}",
+                loc.label, key.id
+            ))
+        };
+        let mut event = match row.get_ref(3).map_err(err)? {
+            ValueRef::Null => Event::default(),
+            ValueRef::Text(t) => {
+                let text = std::str::from_utf8(t).map_err(|e| bad(e.to_string()))?;
+                Event::from_storage_json(text).map_err(|e| bad(e.to_string()))?
+            }
+            other => {
+                return Err(bad(format!(
+                    "event_data is {:?}, not JSON text",
+                    other.data_type()
+                )))
+            }
+        };
+        // Like adk-python: the columns win over the payload for id and invocation id, and
+        // the column gives the time when the payload has none.
+        if event.id != id {
+            event.id = id.to_owned();
+        }
+        if event.invocation_id != invocation_id {
+            event.invocation_id = invocation_id.to_owned();
+        }
+        if event.timestamp == 0.0 {
+            if let Some(t) = parse_time(row.get_ref(2).map_err(err)?) {
+                event.timestamp = t.as_secs_f64();
+            }
+        }
+        events.push(Arc::new(event));
+    }
+    events.reverse();
+    Ok(events)
+}
+
+/// The app's state (empty when there is no row).
+pub fn app_state(conn: &Connection, loc: &Location, app: &str) -> Result<JsonMap> {
+    let text: Option<String> = optional(
+        conn.prepare_cached(sql::SELECT_APP_STATE)
+            .and_then(|mut s| s.query_row([app], |r| r.get(0))),
+    )
+    .map_err(|e| loc.error("reading app state", e))?;
+    match text {
+        Some(t) => state_from_json(&t, &format!("{}: app_states.state", loc.label)),
+        None => Ok(JsonMap::new()),
+    }
+}
+
+/// The user's state (empty when there is no row).
+pub fn user_state(conn: &Connection, loc: &Location, app: &str, user: &str) -> Result<JsonMap> {
+    let text: Option<String> = optional(
+        conn.prepare_cached(sql::SELECT_USER_STATE)
+            .and_then(|mut s| s.query_row([app, user], |r| r.get(0))),
+    )
+    .map_err(|e| loc.error("reading user state", e))?;
+    match text {
+        Some(t) => state_from_json(&t, &format!("{}: user_states.state", loc.label)),
+        None => Ok(JsonMap::new()),
+    }
+}
+
+/// One page of `list`: sessions after `after` in (update time, user, id) order, merged
+/// state, no events, and the token of the next page.
+pub fn list(
+    conn: &Connection,
+    loc: &Location,
+    app: &str,
+    user: Option<&str>,
+    page_size: Option<usize>,
+    after: Option<&ListCursor>,
+) -> Result<(Vec<Session>, Option<String>)> {
+    let err = |e| loc.error("listing sessions", e);
+    let app_st = app_state(conn, loc, app)?;
+    // One row more than the page tells whether there is a next page.
+    let limit = page_size.map_or(-1, |n| i64::try_from(n.saturating_add(1)).unwrap_or(-1));
+    let sql_text = sql::list_sql(user.is_some(), after.is_some());
+    let mut stmt = conn.prepare_cached(&sql_text).map_err(err)?;
+    let cursor_time = after.map(|c| time_text(Micros(c.t)));
+    let mut values: Vec<&dyn rusqlite::ToSql> = vec![&app, &limit];
+    if let Some(u) = &user {
+        values.push(u);
+    }
+    if let (Some(c), Some(t)) = (after, &cursor_time) {
+        values.extend([t as &dyn rusqlite::ToSql, &c.u, &c.s]);
+    }
+    let mut rows = stmt
+        .query(rusqlite::params_from_iter(values))
+        .map_err(err)?;
+    let mut out: Vec<(ListCursor, Session)> = Vec::new();
+    while let Some(row) = rows.next().map_err(err)? {
+        let user_id: String = row.get(0).map_err(err)?;
+        let id: String = row.get(1).map_err(err)?;
+        let what = |col: &str| format!("{}: {col} of session {id:?}", loc.label);
+        let state = state_from_json(
+            row.get_ref(2).map_err(err)?.as_str().unwrap_or("{}"),
+            &what("sessions.state"),
+        )?;
+        let update = parse_time(row.get_ref(3).map_err(err)?).ok_or_else(|| {
+            Error::Storage(format!("{} is not a time", what("sessions.update_time")))
+        })?;
+        let user_st = match row
+            .get_ref(4)
+            .map_err(err)?
+            .as_str_or_null()
+            .map_err(|e| err(e.into()))?
+        {
+            Some(t) => state_from_json(t, &what("user_states.state"))?,
+            None => JsonMap::new(),
+        };
+        let cursor = ListCursor::new(update, &user_id, &id);
+        let session = Session::from_parts(
+            app,
+            user_id,
+            id,
+            merge(&app_st, &user_st, &state),
+            Vec::new(),
+            update,
+        );
+        out.push((cursor, session));
+    }
+    let size = page_size.unwrap_or(usize::MAX);
+    let next = if out.len() > size {
+        out.truncate(size);
+        out.last().map(|(c, _)| c.encode())
+    } else {
+        None
+    };
+    Ok((out.into_iter().map(|(_, s)| s).collect(), next))
+}

@@ -1,0 +1,246 @@
+//! Opening a SQLite database for this backend: the file checks that make a bad path a
+//! clear error before anything is created, the connection pragmas (WAL, `synchronous`,
+//! foreign keys, busy timeout), and the schema step: detect what the file holds, refuse
+//! adk-python's v0 layout or any other version, create the v1 DDL in a fresh file. The
+//! schema step runs in one `BEGIN IMMEDIATE` transaction, so two processes opening the
+//! same fresh file do not both create it. A file this module created is removed again
+//! when opening fails, so nothing is left half-created.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+
+use super::sql;
+use crate::error::{Error, Result};
+use crate::sql::common::{
+    decide_schema, SchemaAction, SchemaFacts, SqliteSync, SCHEMA_VERSION, SCHEMA_VERSION_KEY,
+};
+use crate::sql::OpenOptions;
+
+/// Where the database lives, for connections and error messages.
+#[derive(Debug, Clone)]
+pub struct Location {
+    /// The file; `None` for an in-memory database.
+    pub path: Option<PathBuf>,
+    /// How errors name it: `SQLite database "<path>"` or `SQLite database :memory:`.
+    pub label: String,
+}
+
+impl Location {
+    /// The location of `path` (`None` = in memory).
+    pub fn new(path: Option<&Path>) -> Self {
+        let label = match path {
+            Some(p) => format!("SQLite database {:?}", p.display().to_string()),
+            None => "SQLite database :memory:".to_owned(),
+        };
+        Location {
+            path: path.map(Path::to_path_buf),
+            label,
+        }
+    }
+
+    /// A `Storage` error naming this database, what was being done and the cause.
+    pub fn error(&self, doing: &str, e: rusqlite::Error) -> Error {
+        Error::Storage(format!("{}: {doing}: {}", self.label, cause(&e)))
+    }
+}
+
+/// The driver error in words, with a hint for the causes a user can act on.
+fn cause(e: &rusqlite::Error) -> String {
+    match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => {
+            format!("{e} (another connection held the write lock for longer than the busy timeout)")
+        }
+        Some(ErrorCode::NotADatabase) => format!("{e} (the file is not a SQLite database)"),
+        Some(ErrorCode::ReadOnly) => format!("{e} (the file or its directory is read-only)"),
+        Some(ErrorCode::CannotOpen) => format!("{e} (cannot open the file)"),
+        _ => e.to_string(),
+    }
+}
+
+/// Opens the write connection and makes the schema ready. The caller runs this on the
+/// writer thread.
+pub fn open_writer(loc: &Location, options: &OpenOptions) -> Result<Connection> {
+    let Some(path) = &loc.path else {
+        let conn = Connection::open_in_memory().map_err(|e| loc.error("opening", e))?;
+        configure(&conn, loc, options, false)?;
+        prepare_schema(&conn, loc)?;
+        return Ok(conn);
+    };
+    check_path(path, loc)?;
+    let existed = path.exists();
+    let result = open_file(path, loc, options);
+    if result.is_err() && !existed {
+        remove_created(path);
+    }
+    result
+}
+
+fn open_file(path: &Path, loc: &Location, options: &OpenOptions) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| loc.error("opening", e))?;
+    if conn.is_readonly("main").unwrap_or(false) {
+        return Err(Error::Storage(format!(
+            "{}: the file is read-only; this backend needs to write to it",
+            loc.label
+        )));
+    }
+    configure(&conn, loc, options, true)?;
+    prepare_schema(&conn, loc)?;
+    Ok(conn)
+}
+
+/// A path whose directory is missing or which is a directory is refused up front, so no
+/// file is created.
+fn check_path(path: &Path, loc: &Location) -> Result<()> {
+    if path.is_dir() {
+        return Err(Error::Storage(format!(
+            "{}: the path is a directory, not a database file",
+            loc.label
+        )));
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::Storage(format!(
+            "{}: the directory {:?} does not exist; create it first",
+            loc.label,
+            dir.display().to_string()
+        )));
+    }
+    Ok(())
+}
+
+fn remove_created(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}
+
+/// Sets the pragmas of a write connection.
+fn configure(conn: &Connection, loc: &Location, options: &OpenOptions, wal: bool) -> Result<()> {
+    conn.busy_timeout(options.busy_timeout)
+        .map_err(|e| loc.error("setting the busy timeout", e))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    if wal {
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(|e| loc.error("switching to WAL", e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            tracing::warn!(db = %loc.label, mode, "SQLite did not switch to WAL; readers may wait for writers");
+        }
+    }
+    let sync = match options.sqlite_sync {
+        SqliteSync::Full => "FULL",
+        SqliteSync::Normal => {
+            tracing::info!(db = %loc.label, "synchronous=NORMAL: the last commits may be lost on power loss");
+            "NORMAL"
+        }
+    };
+    conn.execute_batch(&format!(
+        "PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON;"
+    ))
+    .map_err(|e| loc.error("setting pragmas", e))
+}
+
+/// Opens one read-only connection of the reader pool.
+pub fn open_reader(loc: &Location, options: &OpenOptions) -> Result<Connection> {
+    let Some(path) = &loc.path else {
+        return Err(Error::Storage(format!(
+            "{}: an in-memory database has no reader connections",
+            loc.label
+        )));
+    };
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags)
+        .map_err(|e| loc.error("opening a read connection", e))?;
+    conn.busy_timeout(options.busy_timeout)
+        .map_err(|e| loc.error("setting the busy timeout", e))?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
+}
+
+/// Detects the schema and creates or refuses it, in one write transaction.
+fn prepare_schema(conn: &Connection, loc: &Location) -> Result<()> {
+    conn.execute_batch(sql::BEGIN_IMMEDIATE)
+        .map_err(|e| loc.error("locking the database to check its schema", e))?;
+    let result = detect_and_create(conn, loc);
+    let end = if result.is_ok() {
+        sql::COMMIT
+    } else {
+        sql::ROLLBACK
+    };
+    let ended = conn
+        .execute_batch(end)
+        .map_err(|e| loc.error("committing the schema", e));
+    result.and(ended)
+}
+
+fn detect_and_create(conn: &Connection, loc: &Location) -> Result<()> {
+    let facts = detect(conn, loc)?;
+    // A fresh file gets every table; a v1 file (ours or adk-python's) keeps its tables
+    // and gets any that are missing.
+    let (SchemaAction::Create | SchemaAction::Use) = decide_schema(&facts, &loc.label)?;
+    let existing = existing_objects(conn, loc)?;
+    for (ddl, name) in sql::DDL.iter().zip(sql::DDL_NAMES) {
+        if !existing.iter().any(|n| n == name) {
+            conn.execute_batch(ddl)
+                .map_err(|e| loc.error(&format!("creating {name}"), e))?;
+        }
+    }
+    if facts.version.is_none() {
+        conn.execute(sql::INSERT_VERSION, [SCHEMA_VERSION_KEY, SCHEMA_VERSION])
+            .map_err(|e| loc.error("recording the schema version", e))?;
+    }
+    Ok(())
+}
+
+fn existing_objects(conn: &Connection, loc: &Location) -> Result<Vec<String>> {
+    let read = || -> rusqlite::Result<Vec<String>> {
+        let mut stmt = conn.prepare(sql::SELECT_MASTER)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(1))?;
+        rows.collect()
+    };
+    read().map_err(|e| loc.error("reading the schema", e))
+}
+
+/// What the database holds (see [`SchemaFacts`]).
+pub fn detect(conn: &Connection, loc: &Location) -> Result<SchemaFacts> {
+    let names = existing_objects(conn, loc)?;
+    let has = |n: &str| names.iter().any(|x| x == n);
+    let mut facts = SchemaFacts {
+        has_metadata_table: has("adk_internal_metadata"),
+        has_events_table: has("events"),
+        has_sessions_table: has("sessions"),
+        ..Default::default()
+    };
+    if facts.has_metadata_table {
+        facts.version = conn
+            .query_row(sql::SELECT_VERSION, [SCHEMA_VERSION_KEY], |r| {
+                r.get::<_, String>(0)
+            })
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })
+            .map_err(|e| loc.error("reading the schema version", e))?;
+    }
+    if facts.has_events_table {
+        let read = || -> rusqlite::Result<Vec<String>> {
+            let mut stmt = conn.prepare(sql::EVENTS_COLUMNS)?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            rows.collect()
+        };
+        let cols = read().map_err(|e| loc.error("reading the events columns", e))?;
+        facts.events_has_event_data = cols.iter().any(|c| c == "event_data");
+        facts.events_has_actions = cols.iter().any(|c| c == "actions");
+    }
+    Ok(facts)
+}

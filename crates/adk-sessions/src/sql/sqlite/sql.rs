@@ -1,0 +1,164 @@
+//! The SQLite dialect in one place: the DDL of adk-python's schema version 1 (byte for
+//! byte what SQLAlchemy emits for adk-python 2.13, so `sqlite_master` looks the same
+//! whoever created the file), every statement the backend runs, and the text form of
+//! the `DATETIME` columns (naive UTC `YYYY-MM-DD HH:MM:SS.ffffff`, as SQLAlchemy writes
+//! them; values without a fraction, as SQLite's `CURRENT_TIMESTAMP` writes them, are
+//! read too).
+
+use chrono::NaiveDateTime;
+use rusqlite::types::ValueRef;
+
+use crate::time::Micros;
+
+/// The tables and index of schema version 1, in creation order (parents first).
+pub const DDL: [&str; 6] = [
+    "CREATE TABLE adk_internal_metadata (\n\t\"key\" VARCHAR(128) NOT NULL, \n\tvalue VARCHAR(256) NOT NULL, \n\tPRIMARY KEY (\"key\")\n)",
+    "CREATE TABLE sessions (\n\tapp_name VARCHAR(128) NOT NULL, \n\tuser_id VARCHAR(128) NOT NULL, \n\tid VARCHAR(128) NOT NULL, \n\tstate TEXT NOT NULL, \n\tcreate_time DATETIME NOT NULL, \n\tupdate_time DATETIME NOT NULL, \n\tPRIMARY KEY (app_name, user_id, id)\n)",
+    "CREATE TABLE app_states (\n\tapp_name VARCHAR(128) NOT NULL, \n\tstate TEXT NOT NULL, \n\tupdate_time DATETIME NOT NULL, \n\tPRIMARY KEY (app_name)\n)",
+    "CREATE TABLE user_states (\n\tapp_name VARCHAR(128) NOT NULL, \n\tuser_id VARCHAR(128) NOT NULL, \n\tstate TEXT NOT NULL, \n\tupdate_time DATETIME NOT NULL, \n\tPRIMARY KEY (app_name, user_id)\n)",
+    "CREATE TABLE events (\n\tid VARCHAR(128) NOT NULL, \n\tapp_name VARCHAR(128) NOT NULL, \n\tuser_id VARCHAR(128) NOT NULL, \n\tsession_id VARCHAR(128) NOT NULL, \n\tinvocation_id VARCHAR(256) NOT NULL, \n\ttimestamp DATETIME NOT NULL, \n\tevent_data TEXT, \n\tPRIMARY KEY (id, app_name, user_id, session_id), \n\tFOREIGN KEY(app_name, user_id, session_id) REFERENCES sessions (app_name, user_id, id) ON DELETE CASCADE\n)",
+    "CREATE INDEX idx_events_app_user_session_ts_id ON events (app_name, user_id, session_id, timestamp DESC, id DESC)",
+];
+
+/// The table (or index) each [`DDL`] statement creates, same order.
+pub const DDL_NAMES: [&str; 6] = [
+    "adk_internal_metadata",
+    "sessions",
+    "app_states",
+    "user_states",
+    "events",
+    "idx_events_app_user_session_ts_id",
+];
+
+/// Every table and index in `sqlite_master` that the schema knows: `(type, name)`.
+pub const SELECT_MASTER: &str =
+    "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'index')";
+/// The columns of the events table.
+pub const EVENTS_COLUMNS: &str = "SELECT name FROM pragma_table_info('events')";
+/// The stored schema version.
+pub const SELECT_VERSION: &str = "SELECT value FROM adk_internal_metadata WHERE \"key\" = ?1";
+/// Records the schema version (kept if present).
+pub const INSERT_VERSION: &str =
+    "INSERT OR IGNORE INTO adk_internal_metadata (\"key\", value) VALUES (?1, ?2)";
+
+/// Starts a write transaction that takes SQLite's write lock at once.
+pub const BEGIN_IMMEDIATE: &str = "BEGIN IMMEDIATE";
+/// Starts a read transaction (one snapshot for the statements of a read).
+pub const BEGIN: &str = "BEGIN";
+/// Commits.
+pub const COMMIT: &str = "COMMIT";
+/// Rolls back.
+pub const ROLLBACK: &str = "ROLLBACK";
+/// Opens the savepoint of one operation of a group commit.
+pub const SAVEPOINT: &str = "SAVEPOINT op";
+/// Keeps the operation's changes.
+pub const RELEASE: &str = "RELEASE op";
+/// Undoes the operation's changes (then [`RELEASE`] closes the savepoint).
+pub const ROLLBACK_TO: &str = "ROLLBACK TO op";
+
+/// A session's state and revision.
+pub const SELECT_SESSION: &str =
+    "SELECT state, update_time FROM sessions WHERE app_name = ?1 AND user_id = ?2 AND id = ?3";
+/// A session's revision.
+pub const SELECT_SESSION_TIME: &str =
+    "SELECT update_time FROM sessions WHERE app_name = ?1 AND user_id = ?2 AND id = ?3";
+/// Inserts a session: key, state, create and update time.
+pub const INSERT_SESSION: &str = "INSERT INTO sessions (app_name, user_id, id, state, create_time, update_time) VALUES (?1, ?2, ?3, ?4, ?5, ?5)";
+/// Moves the revision when it is still `?5` (the compare-and-set of an append without a
+/// session delta).
+pub const CAS_SESSION_TIME: &str = "UPDATE sessions SET update_time = ?4 WHERE app_name = ?1 AND user_id = ?2 AND id = ?3 AND update_time = ?5";
+/// Moves the revision (after it was checked in this transaction).
+pub const SET_SESSION_TIME: &str =
+    "UPDATE sessions SET update_time = ?4 WHERE app_name = ?1 AND user_id = ?2 AND id = ?3";
+/// Writes state and revision (after the revision was checked in this transaction).
+pub const UPDATE_SESSION: &str = "UPDATE sessions SET state = ?4, update_time = ?5 WHERE app_name = ?1 AND user_id = ?2 AND id = ?3";
+/// Deletes a session's events (the cascade would too; explicit like adk-python).
+pub const DELETE_EVENTS: &str =
+    "DELETE FROM events WHERE app_name = ?1 AND user_id = ?2 AND session_id = ?3";
+/// Deletes a session.
+pub const DELETE_SESSION: &str =
+    "DELETE FROM sessions WHERE app_name = ?1 AND user_id = ?2 AND id = ?3";
+/// Inserts an event row.
+pub const INSERT_EVENT: &str = "INSERT INTO events (id, app_name, user_id, session_id, invocation_id, timestamp, event_data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/// An app's state.
+pub const SELECT_APP_STATE: &str = "SELECT state FROM app_states WHERE app_name = ?1";
+/// Writes an app's state.
+pub const UPSERT_APP_STATE: &str = "INSERT INTO app_states (app_name, state, update_time) VALUES (?1, ?2, ?3) ON CONFLICT (app_name) DO UPDATE SET state = excluded.state, update_time = excluded.update_time";
+/// A user's state.
+pub const SELECT_USER_STATE: &str =
+    "SELECT state FROM user_states WHERE app_name = ?1 AND user_id = ?2";
+/// Writes a user's state.
+pub const UPSERT_USER_STATE: &str = "INSERT INTO user_states (app_name, user_id, state, update_time) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (app_name, user_id) DO UPDATE SET state = excluded.state, update_time = excluded.update_time";
+
+/// Events of a session, newest first, at most `?4` (-1 = all).
+pub const SELECT_EVENTS: &str = "SELECT id, invocation_id, timestamp, event_data FROM events WHERE app_name = ?1 AND user_id = ?2 AND session_id = ?3 ORDER BY timestamp DESC, id DESC LIMIT ?4";
+/// Events of a session at or after `?5`, newest first, at most `?4` (-1 = all).
+pub const SELECT_EVENTS_AFTER: &str = "SELECT id, invocation_id, timestamp, event_data FROM events WHERE app_name = ?1 AND user_id = ?2 AND session_id = ?3 AND timestamp >= ?5 ORDER BY timestamp DESC, id DESC LIMIT ?4";
+
+const LIST_HEAD: &str = "SELECT s.user_id, s.id, s.state, s.update_time, u.state FROM sessions s LEFT JOIN user_states u ON u.app_name = s.app_name AND u.user_id = s.user_id WHERE s.app_name = ?1";
+const LIST_TAIL: &str = " ORDER BY s.update_time, s.user_id, s.id LIMIT ?2";
+
+/// The `list` query for an optional user and an optional cursor. Parameters: `?1` app,
+/// `?2` limit, then the user when `by_user`, then the cursor (update time text, user,
+/// id) when `after_cursor`.
+pub fn list_sql(by_user: bool, after_cursor: bool) -> String {
+    let mut sql = String::from(LIST_HEAD);
+    let mut next = 3;
+    if by_user {
+        sql.push_str(" AND s.user_id = ?3");
+        next = 4;
+    }
+    if after_cursor {
+        sql.push_str(&format!(
+            " AND (s.update_time, s.user_id, s.id) > (?{}, ?{}, ?{})",
+            next,
+            next + 1,
+            next + 2
+        ));
+    }
+    sql.push_str(LIST_TAIL);
+    sql
+}
+
+/// The `DATETIME` text of a time: `YYYY-MM-DD HH:MM:SS.ffffff`, naive UTC.
+pub fn time_text(t: Micros) -> String {
+    t.to_naive().format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+}
+
+/// Reads a `DATETIME` value: text with or without a fraction (or a `T` separator), or a
+/// number of epoch seconds. `None` when it is none of these.
+pub fn parse_time(value: ValueRef<'_>) -> Option<Micros> {
+    match value {
+        ValueRef::Text(bytes) => parse_time_text(std::str::from_utf8(bytes).ok()?),
+        ValueRef::Integer(secs) => Some(Micros(secs.checked_mul(1_000_000)?)),
+        ValueRef::Real(secs) => Micros::from_secs_f64(secs),
+        _ => None,
+    }
+}
+
+/// Reads `DATETIME` text (see [`parse_time`]).
+pub fn parse_time_text(text: &str) -> Option<Micros> {
+    let text = text.trim();
+    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
+        .map(Micros::from_naive)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_round_trip_and_fractionless_text_is_read() {
+        let t = Micros(1_795_653_845_087_631);
+        assert_eq!(time_text(t), "2026-11-26 00:44:05.087631");
+        assert_eq!(parse_time_text(&time_text(t)), Some(t));
+        assert_eq!(
+            parse_time_text("2026-11-26 00:44:05"),
+            Some(Micros(1_795_653_845_000_000))
+        );
+        assert_eq!(parse_time_text("not a time"), None);
+    }
+}

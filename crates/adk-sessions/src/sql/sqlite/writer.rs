@@ -1,0 +1,525 @@
+//! The writer thread: the only owner of the write connection, and the only place this
+//! backend writes. Callers send it jobs over a bounded tokio channel and await the reply
+//! on a oneshot, so no tokio worker ever waits for SQLite.
+//!
+//! **Group commit.** The thread takes every job that is waiting (up to [`MAX_BATCH`])
+//! and commits them in one `BEGIN IMMEDIATE … COMMIT`, so concurrent callers share one
+//! fsync. Each job runs inside its own `SAVEPOINT`: a stale, not-found or duplicate job
+//! is rolled back to its savepoint and fails alone while its neighbours commit. A batch
+//! of one needs no savepoint. Replies are sent only after `COMMIT` returned, so an
+//! acknowledged write is durable (with `synchronous=FULL`).
+//!
+//! **Why read-modify-write is safe here.** An append reads the session's revision and
+//! state, and the app/user state rows, and writes them back, all inside the writer's
+//! `BEGIN IMMEDIATE` transaction: SQLite's write lock is held from the first read to the
+//! commit, so neither another job of this process (there is one writer) nor another
+//! process (adk-python included) can interleave. The revision check is therefore a true
+//! compare-and-set on `sessions.update_time`.
+//!
+//! For `sqlite::memory:` there is no second connection to read from, so reads are jobs
+//! too ([`Job::Read`]), run on this thread between write batches.
+
+use rusqlite::{params, Connection, ErrorCode};
+use tokio::sync::{mpsc, oneshot};
+
+use super::schema::{open_writer, Location};
+use super::sql::{self, parse_time, time_text};
+use crate::error::{Error, Result};
+use crate::model::JsonMap;
+use crate::sql::common::{state_from_json, state_to_json};
+use crate::sql::OpenOptions;
+use crate::state::apply_delta;
+use crate::time::Micros;
+
+/// Most jobs committed in one transaction.
+pub const MAX_BATCH: usize = 512;
+/// Jobs that may wait in the queue before senders wait.
+const QUEUE: usize = 4096;
+
+/// The key of a session.
+#[derive(Debug, Clone)]
+pub struct SessionKey {
+    /// App name.
+    pub app: String,
+    /// User id.
+    pub user: String,
+    /// Session id.
+    pub id: String,
+}
+
+/// A session to create.
+#[derive(Debug)]
+pub struct CreateOp {
+    /// Its key.
+    pub key: SessionKey,
+    /// `sessions.state`, encoded.
+    pub state_json: String,
+    /// `app:` keys of the initial state, unprefixed.
+    pub app_delta: JsonMap,
+    /// `user:` keys of the initial state, unprefixed.
+    pub user_delta: JsonMap,
+    /// Create and update time.
+    pub now: Micros,
+}
+
+/// An append, with everything the caller could compute off this thread.
+#[derive(Debug)]
+pub struct AppendOp {
+    /// The session.
+    pub key: SessionKey,
+    /// The revision the handle was loaded at.
+    pub expected: Micros,
+    /// The new revision.
+    pub update_time: Micros,
+    /// Bare keys of the delta.
+    pub session_delta: JsonMap,
+    /// `app:` keys of the delta, unprefixed.
+    pub app_delta: JsonMap,
+    /// `user:` keys of the delta, unprefixed.
+    pub user_delta: JsonMap,
+    /// `events.id`.
+    pub event_id: String,
+    /// `events.invocation_id`.
+    pub invocation_id: String,
+    /// `events.timestamp`, as column text.
+    pub timestamp: String,
+    /// `events.event_data`.
+    pub event_json: String,
+}
+
+/// A write job.
+#[derive(Debug)]
+pub enum WriteJob {
+    /// Create a session.
+    Create(Box<CreateOp>),
+    /// Append an event.
+    Append(Box<AppendOp>),
+    /// Delete a session and its events.
+    Delete(SessionKey),
+}
+
+/// What a write job produced.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A created session's app and user state (for the merged view).
+    Created {
+        /// The app's state after the create.
+        app_state: JsonMap,
+        /// The user's state after the create.
+        user_state: JsonMap,
+    },
+    /// Done.
+    Done,
+}
+
+/// A read run on the write connection (in-memory databases only).
+pub type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
+
+/// What the thread receives.
+pub enum Job {
+    /// A write and where to send its outcome.
+    Write(WriteJob, oneshot::Sender<Result<Outcome>>),
+    /// A read (in-memory databases only).
+    Read(ReadJob),
+}
+
+/// The handle of the writer thread. Dropping every clone stops the thread once the
+/// queue is empty.
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Job>,
+    label: String,
+}
+
+impl Writer {
+    /// Starts the thread, which opens the database and prepares the schema; returns once
+    /// that is done (or failed).
+    pub async fn start(loc: Location, options: OpenOptions) -> Result<Writer> {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let label = loc.label.clone();
+        std::thread::Builder::new()
+            .name("adk-sqlite-writer".into())
+            .spawn(move || match open_writer(&loc, &options) {
+                Ok(conn) => {
+                    let _ = ready_tx.send(Ok(()));
+                    run(&conn, &loc, rx);
+                }
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                }
+            })
+            .map_err(|e| Error::Storage(format!("{label}: cannot start the writer thread: {e}")))?;
+        ready_rx
+            .await
+            .map_err(|_| Error::Storage(format!("{label}: the writer thread stopped")))??;
+        Ok(Writer { tx, label })
+    }
+
+    /// Runs a write job and returns its outcome.
+    pub async fn write(&self, job: WriteJob) -> Result<Outcome> {
+        let (tx, rx) = oneshot::channel();
+        self.send(Job::Write(job, tx)).await?;
+        rx.await.map_err(|_| self.stopped())?
+    }
+
+    /// Runs `f` on the write connection (in-memory databases only).
+    pub async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (tx, rx) = oneshot::channel();
+        let job: ReadJob = Box::new(move |conn| {
+            let _ = tx.send(f(conn));
+        });
+        self.send(Job::Read(job)).await?;
+        rx.await.map_err(|_| self.stopped())?
+    }
+
+    async fn send(&self, job: Job) -> Result<()> {
+        self.tx.send(job).await.map_err(|_| self.stopped())
+    }
+
+    fn stopped(&self) -> Error {
+        Error::Storage(format!("{}: the writer thread stopped", self.label))
+    }
+}
+
+/// The thread's loop: take what is waiting, commit it as one batch, reply, repeat.
+fn run(conn: &Connection, loc: &Location, mut rx: mpsc::Receiver<Job>) {
+    let mut writes = Vec::new();
+    let mut reads = Vec::new();
+    while let Some(first) = rx.blocking_recv() {
+        let mut next = Some(first);
+        while let Some(job) = next {
+            match job {
+                Job::Write(w, reply) => writes.push((w, reply)),
+                Job::Read(r) => reads.push(r),
+            }
+            next = if writes.len() + reads.len() < MAX_BATCH {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
+        }
+        commit_batch(conn, loc, &mut writes);
+        for read in reads.drain(..) {
+            read(conn);
+        }
+    }
+}
+
+fn exec(conn: &Connection, text: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(text)?.execute([]).map(|_| ())
+}
+
+/// Commits `batch` in one transaction, one savepoint per job, and replies to each.
+fn commit_batch(
+    conn: &Connection,
+    loc: &Location,
+    batch: &mut Vec<(WriteJob, oneshot::Sender<Result<Outcome>>)>,
+) {
+    if batch.is_empty() {
+        return;
+    }
+    if let Err(e) = exec(conn, sql::BEGIN_IMMEDIATE) {
+        let msg = message(&loc.error("starting a write transaction", e));
+        for (_, reply) in batch.drain(..) {
+            let _ = reply.send(Err(Error::Storage(msg.clone())));
+        }
+        return;
+    }
+    let single = batch.len() == 1;
+    let mut results: Vec<Result<Outcome>> = Vec::with_capacity(batch.len());
+    let mut broken: Option<String> = None;
+    for (job, _) in batch.iter() {
+        if broken.is_some() {
+            break;
+        }
+        let result = if single {
+            run_job(conn, loc, job)
+        } else {
+            in_savepoint(conn, loc, job, &mut broken)
+        };
+        if conn.is_autocommit() && broken.is_none() {
+            // SQLite rolled the whole transaction back (I/O error, disk full, …).
+            broken = Some(match &result {
+                Err(e) => message(e),
+                Ok(_) => format!("{}: the transaction was rolled back", loc.label),
+            });
+        }
+        results.push(result);
+    }
+    let failed_alone = single && results.first().is_some_and(|r| r.is_err());
+    if broken.is_none() && !failed_alone {
+        if let Err(e) = exec(conn, sql::COMMIT) {
+            broken = Some(message(&loc.error("committing", e)));
+        }
+    }
+    if (broken.is_some() || failed_alone) && !conn.is_autocommit() {
+        let _ = exec(conn, sql::ROLLBACK);
+    }
+    let mut results = results.into_iter();
+    for (_, reply) in batch.drain(..) {
+        let result = match (results.next(), &broken) {
+            (Some(Err(e)), _) => Err(e),
+            (Some(Ok(outcome)), None) => Ok(outcome),
+            // Committed nothing: the transaction failed as a whole.
+            (_, Some(msg)) => Err(Error::Storage(msg.clone())),
+            (None, None) => Err(Error::Storage(format!(
+                "{}: the write was not run",
+                loc.label
+            ))),
+        };
+        let _ = reply.send(result);
+    }
+}
+
+/// The message of an error, without the `storage error: ` prefix of its display.
+fn message(e: &Error) -> String {
+    match e {
+        Error::Storage(msg) => msg.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn in_savepoint(
+    conn: &Connection,
+    loc: &Location,
+    job: &WriteJob,
+    broken: &mut Option<String>,
+) -> Result<Outcome> {
+    if let Err(e) = exec(conn, sql::SAVEPOINT) {
+        let err = loc.error("opening a savepoint", e);
+        *broken = Some(message(&err));
+        return Err(err);
+    }
+    let result = run_job(conn, loc, job);
+    let closed = if result.is_err() {
+        exec(conn, sql::ROLLBACK_TO).and_then(|_| exec(conn, sql::RELEASE))
+    } else {
+        exec(conn, sql::RELEASE)
+    };
+    if let Err(e) = closed {
+        *broken = Some(message(&loc.error("closing a savepoint", e)));
+    }
+    result
+}
+
+fn run_job(conn: &Connection, loc: &Location, job: &WriteJob) -> Result<Outcome> {
+    match job {
+        WriteJob::Create(op) => create(conn, loc, op),
+        WriteJob::Append(op) => append(conn, loc, op).map(|_| Outcome::Done),
+        WriteJob::Delete(key) => delete(conn, loc, key).map(|_| Outcome::Done),
+    }
+}
+
+fn is_constraint(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(ErrorCode::ConstraintViolation)
+}
+
+fn create(conn: &Connection, loc: &Location, op: &CreateOp) -> Result<Outcome> {
+    let k = &op.key;
+    let now = time_text(op.now);
+    let inserted = conn
+        .prepare_cached(sql::INSERT_SESSION)
+        .and_then(|mut s| s.execute(params![k.app, k.user, k.id, op.state_json, now]));
+    match inserted {
+        Ok(_) => {}
+        Err(e) if is_constraint(&e) => return Err(Error::already_exists(&k.app, &k.user, &k.id)),
+        Err(e) => return Err(loc.error("creating a session", e)),
+    }
+    // adk-python's append requires both state rows to exist: create them here.
+    let app_state = merge_app(conn, loc, &k.app, &op.app_delta, &now, true)?;
+    let user_state = merge_user(conn, loc, k, &op.user_delta, &now, true)?;
+    Ok(Outcome::Created {
+        app_state,
+        user_state,
+    })
+}
+
+fn stale_error(key: &SessionKey, expected: Micros, stored: Micros) -> Error {
+    Error::Stale {
+        session_id: key.id.clone(),
+        handle_update_time: expected.as_secs_f64(),
+        stored_update_time: stored.as_secs_f64(),
+    }
+}
+
+/// Parses a stored revision.
+fn revision(loc: &Location, value: rusqlite::types::ValueRef<'_>) -> Result<Micros> {
+    parse_time(value).ok_or_else(|| {
+        Error::Storage(format!(
+            "{}: sessions.update_time {value:?} is not a time",
+            loc.label
+        ))
+    })
+}
+
+fn append(conn: &Connection, loc: &Location, op: &AppendOp) -> Result<()> {
+    let k = &op.key;
+    let err = |e| loc.error("appending an event", e);
+    let new_time = time_text(op.update_time);
+    if op.session_delta.is_empty() {
+        let changed = conn
+            .prepare_cached(sql::CAS_SESSION_TIME)
+            .and_then(|mut s| {
+                s.execute(params![
+                    k.app,
+                    k.user,
+                    k.id,
+                    new_time,
+                    time_text(op.expected)
+                ])
+            })
+            .map_err(err)?;
+        if changed == 0 {
+            // Missing, stale, or stored in another spelling of the same instant.
+            let mut stmt = conn.prepare_cached(sql::SELECT_SESSION_TIME).map_err(err)?;
+            let mut rows = stmt.query(params![k.app, k.user, k.id]).map_err(err)?;
+            let Some(row) = rows.next().map_err(err)? else {
+                return Err(Error::not_found(&k.app, &k.user, &k.id));
+            };
+            let stored = revision(loc, row.get_ref(0).map_err(err)?)?;
+            if stored != op.expected {
+                return Err(stale_error(k, op.expected, stored));
+            }
+            drop(rows);
+            conn.prepare_cached(sql::SET_SESSION_TIME)
+                .and_then(|mut s| s.execute(params![k.app, k.user, k.id, new_time]))
+                .map_err(err)?;
+        }
+    } else {
+        let mut stmt = conn.prepare_cached(sql::SELECT_SESSION).map_err(err)?;
+        let mut rows = stmt.query(params![k.app, k.user, k.id]).map_err(err)?;
+        let Some(row) = rows.next().map_err(err)? else {
+            return Err(Error::not_found(&k.app, &k.user, &k.id));
+        };
+        let stored = revision(loc, row.get_ref(1).map_err(err)?)?;
+        if stored != op.expected {
+            return Err(stale_error(k, op.expected, stored));
+        }
+        let text = row.get_ref(0).map_err(err)?.as_str().unwrap_or("{}");
+        let mut state = state_from_json(text, &format!("{}: sessions.state", loc.label))?;
+        drop(rows);
+        apply_delta(&mut state, &op.session_delta);
+        conn.prepare_cached(sql::UPDATE_SESSION)
+            .and_then(|mut s| {
+                s.execute(params![
+                    k.app,
+                    k.user,
+                    k.id,
+                    state_to_json(&state),
+                    new_time
+                ])
+            })
+            .map_err(err)?;
+    }
+    let inserted = conn.prepare_cached(sql::INSERT_EVENT).and_then(|mut s| {
+        s.execute(params![
+            op.event_id,
+            k.app,
+            k.user,
+            k.id,
+            op.invocation_id,
+            op.timestamp,
+            op.event_json
+        ])
+    });
+    match inserted {
+        Ok(_) => {}
+        Err(e) if is_constraint(&e) => {
+            return Err(Error::invalid(format!(
+                "event id {:?} is already stored in session {:?}",
+                op.event_id, k.id
+            )))
+        }
+        Err(e) => return Err(err(e)),
+    }
+    let now = time_text(Micros::now());
+    if !op.app_delta.is_empty() {
+        merge_app(conn, loc, &k.app, &op.app_delta, &now, false)?;
+    }
+    if !op.user_delta.is_empty() {
+        merge_user(conn, loc, k, &op.user_delta, &now, false)?;
+    }
+    Ok(())
+}
+
+/// Applies `delta` to the app's state row (creating it when missing) and returns the
+/// state. Runs inside the writer's transaction (see the module doc).
+fn merge_app(
+    conn: &Connection,
+    loc: &Location,
+    app: &str,
+    delta: &JsonMap,
+    now: &str,
+    ensure_row: bool,
+) -> Result<JsonMap> {
+    let err = |e| loc.error("updating app state", e);
+    let stored: Option<String> = optional(
+        conn.prepare_cached(sql::SELECT_APP_STATE)
+            .and_then(|mut s| s.query_row([app], |r| r.get(0))),
+    )
+    .map_err(err)?;
+    let missing = stored.is_none();
+    let mut state = match stored {
+        Some(text) => state_from_json(&text, &format!("{}: app_states.state", loc.label))?,
+        None => JsonMap::new(),
+    };
+    if !delta.is_empty() || (missing && ensure_row) {
+        apply_delta(&mut state, delta);
+        conn.prepare_cached(sql::UPSERT_APP_STATE)
+            .and_then(|mut s| s.execute(params![app, state_to_json(&state), now]))
+            .map_err(err)?;
+    }
+    Ok(state)
+}
+
+/// Like [`merge_app`] for the user's state row.
+fn merge_user(
+    conn: &Connection,
+    loc: &Location,
+    k: &SessionKey,
+    delta: &JsonMap,
+    now: &str,
+    ensure_row: bool,
+) -> Result<JsonMap> {
+    let err = |e| loc.error("updating user state", e);
+    let stored: Option<String> = optional(
+        conn.prepare_cached(sql::SELECT_USER_STATE)
+            .and_then(|mut s| s.query_row([&k.app, &k.user], |r| r.get(0))),
+    )
+    .map_err(err)?;
+    let missing = stored.is_none();
+    let mut state = match stored {
+        Some(text) => state_from_json(&text, &format!("{}: user_states.state", loc.label))?,
+        None => JsonMap::new(),
+    };
+    if !delta.is_empty() || (missing && ensure_row) {
+        apply_delta(&mut state, delta);
+        conn.prepare_cached(sql::UPSERT_USER_STATE)
+            .and_then(|mut s| s.execute(params![k.app, k.user, state_to_json(&state), now]))
+            .map_err(err)?;
+    }
+    Ok(state)
+}
+
+fn delete(conn: &Connection, loc: &Location, k: &SessionKey) -> Result<()> {
+    let err = |e| loc.error("deleting a session", e);
+    for text in [sql::DELETE_EVENTS, sql::DELETE_SESSION] {
+        conn.prepare_cached(text)
+            .and_then(|mut s| s.execute(params![k.app, k.user, k.id]))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// `Ok(None)` for a query that found no row.
+pub fn optional<T>(r: rusqlite::Result<T>) -> rusqlite::Result<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(rusqlite::Error::QueryReturnedNoRows) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
