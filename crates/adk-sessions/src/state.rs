@@ -114,7 +114,7 @@ pub fn take_temp(delta: &mut JsonMap) -> JsonMap {
         .cloned()
         .collect();
     for k in keys {
-        if let Some(v) = delta.shift_remove(&k) {
+        if let Some(v) = delta.remove(&k) {
             temp.insert(k, v);
         }
     }

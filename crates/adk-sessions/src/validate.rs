@@ -12,6 +12,10 @@ pub fn check_id(what: &str, value: &str) -> Result<()> {
     if value.is_empty() {
         return Err(Error::invalid(format!("{what} is empty")));
     }
+    // Fast path: a string of at most 128 bytes has at most 128 characters.
+    if value.len() <= MAX_ID_CHARS {
+        return Ok(());
+    }
     let n = value.chars().count();
     if n > MAX_ID_CHARS {
         return Err(Error::invalid(format!(

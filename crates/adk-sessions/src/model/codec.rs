@@ -87,13 +87,13 @@ impl Event {
         if self.id.is_empty() {
             return Err(Error::invalid("event.id is empty"));
         }
-        if self.id.chars().count() > 128 {
+        if self.id.len() > 128 && self.id.chars().count() > 128 {
             return Err(Error::invalid("event.id is longer than 128 characters"));
         }
         if self.invocation_id.is_empty() {
             return Err(Error::invalid("event.invocation_id is empty"));
         }
-        if self.invocation_id.chars().count() > 256 {
+        if self.invocation_id.len() > 256 && self.invocation_id.chars().count() > 256 {
             return Err(Error::invalid(
                 "event.invocation_id is longer than 256 characters",
             ));
