@@ -1,0 +1,452 @@
+//! SQLite-specific behaviour the shared conformance suite cannot see: the exact schema,
+//! adk-python files (v1 used as is, v0 and other versions refused), bad files, the
+//! cascade in SQL, concurrent creates across two services on one file, and group commit
+//! keeping a stale operation from failing its batch. Multi-process and crash tests are in
+//! `sqlite_processes.rs`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use adk_sessions::sql::sqlite::SqliteSessionService;
+use adk_sessions::{Error, Event, GetFilter, OpenOptions, SessionService};
+use rusqlite::Connection;
+use serde_json::{json, Value};
+
+/// A fresh database path in its own new directory under the system temp dir.
+fn temp_db(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "adk-sqlite-{tag}-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).expect("create temp dir");
+    dir.join("sessions.db")
+}
+
+async fn open(path: &Path) -> SqliteSessionService {
+    SqliteSessionService::open(Some(path), &OpenOptions::default())
+        .await
+        .expect("open the SQLite file")
+}
+
+fn storage_message(r: adk_sessions::Result<SqliteSessionService>) -> String {
+    match r {
+        Err(Error::Storage(msg)) => msg,
+        other => panic!("expected a Storage error, got {other:?}"),
+    }
+}
+
+fn map(v: Value) -> serde_json::Map<String, Value> {
+    v.as_object().cloned().expect("an object")
+}
+
+/// The DDL of adk-python's schema version 1 on SQLite (what adk-python 2.13 creates).
+const EXPECTED_DDL: [(&str, &str); 6] = [
+    ("adk_internal_metadata", r#"CREATE TABLE adk_internal_metadata ("key" VARCHAR(128) NOT NULL, value VARCHAR(256) NOT NULL, PRIMARY KEY ("key"))"#),
+    ("sessions", "CREATE TABLE sessions (app_name VARCHAR(128) NOT NULL, user_id VARCHAR(128) NOT NULL, id VARCHAR(128) NOT NULL, state TEXT NOT NULL, create_time DATETIME NOT NULL, update_time DATETIME NOT NULL, PRIMARY KEY (app_name, user_id, id))"),
+    ("app_states", "CREATE TABLE app_states (app_name VARCHAR(128) NOT NULL, state TEXT NOT NULL, update_time DATETIME NOT NULL, PRIMARY KEY (app_name))"),
+    ("user_states", "CREATE TABLE user_states (app_name VARCHAR(128) NOT NULL, user_id VARCHAR(128) NOT NULL, state TEXT NOT NULL, update_time DATETIME NOT NULL, PRIMARY KEY (app_name, user_id))"),
+    ("events", "CREATE TABLE events (id VARCHAR(128) NOT NULL, app_name VARCHAR(128) NOT NULL, user_id VARCHAR(128) NOT NULL, session_id VARCHAR(128) NOT NULL, invocation_id VARCHAR(256) NOT NULL, timestamp DATETIME NOT NULL, event_data TEXT, PRIMARY KEY (id, app_name, user_id, session_id), FOREIGN KEY(app_name, user_id, session_id) REFERENCES sessions (app_name, user_id, id) ON DELETE CASCADE)"),
+    ("idx_events_app_user_session_ts_id", "CREATE INDEX idx_events_app_user_session_ts_id ON events (app_name, user_id, session_id, timestamp DESC, id DESC)"),
+];
+
+/// SQLAlchemy's layout (newlines, tabs) folded to one line, as written above.
+fn one_line(sql: &str) -> String {
+    let folded = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    folded.replace("( ", "(").replace(" )", ")")
+}
+
+#[tokio::test]
+async fn fresh_file_gets_exactly_the_adk_python_v1_schema() {
+    let path = temp_db("schema");
+    drop(open(&path).await);
+    let conn = Connection::open(&path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid")
+        .unwrap();
+    let found: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let found: Vec<(String, String)> = found.into_iter().map(|(n, s)| (n, one_line(&s))).collect();
+    let expected: Vec<(String, String)> = EXPECTED_DDL
+        .iter()
+        .map(|(n, s)| (n.to_string(), s.to_string()))
+        .collect();
+    assert_eq!(found, expected);
+    let version: String = conn
+        .query_row(
+            "SELECT value FROM adk_internal_metadata WHERE key = 'schema_version'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(version, "1");
+    let mode: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn times_and_state_are_stored_like_adk_python() {
+    let path = temp_db("format");
+    let service = open(&path).await;
+    let s = service
+        .create(
+            "app",
+            "u",
+            Some("s"),
+            Some(map(json!({"app:a": 1, "user:b": 2, "c": 3}))),
+        )
+        .await
+        .unwrap();
+    let mut e = Event::new("inv", "agent");
+    e.timestamp = 4_102_444_800.123_456; // 2100-01-01, later than the create
+    service.append_event(&s, e.clone()).await.unwrap();
+    let conn = Connection::open(&path).unwrap();
+    let (state, update): (String, String) = conn
+        .query_row("SELECT state, update_time FROM sessions", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&state).unwrap(),
+        json!({"c": 3})
+    );
+    assert_eq!(update, "2100-01-01 00:00:00.123456");
+    let app: String = conn
+        .query_row("SELECT state FROM app_states", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&app).unwrap(),
+        json!({"a": 1})
+    );
+    let (ts, data): (String, String) = conn
+        .query_row("SELECT timestamp, event_data FROM events", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!(ts, "2100-01-01 00:00:00.123456");
+    let data: Value = serde_json::from_str(&data).unwrap();
+    assert_eq!(data["invocation_id"], json!("inv"));
+    assert_eq!(data["timestamp"], json!(4_102_444_800.123_456));
+}
+
+/// What adk-python 2.13 leaves in a file after `create_session` and one `append_event`
+/// (rows copied from a real run; app/user `update_time` without a fraction, as SQLite's
+/// `CURRENT_TIMESTAMP` writes it).
+fn write_adk_python_v1_file(path: &Path) {
+    let conn = Connection::open(path).unwrap();
+    let ddl = [
+        "CREATE TABLE adk_internal_metadata (\n\t\"key\" VARCHAR(128) NOT NULL, \n\tvalue VARCHAR(256) NOT NULL, \n\tPRIMARY KEY (\"key\")\n)",
+        "CREATE TABLE sessions (\n\tapp_name VARCHAR(128) NOT NULL, \n\tuser_id VARCHAR(128) NOT NULL, \n\tid VARCHAR(128) NOT NULL, \n\tstate TEXT NOT NULL, \n\tcreate_time DATETIME NOT NULL, \n\tupdate_time DATETIME NOT NULL, \n\tPRIMARY KEY (app_name, user_id, id)\n)",
+        "CREATE TABLE app_states (\n\tapp_name VARCHAR(128) NOT NULL, \n\tstate TEXT NOT NULL, \n\tupdate_time DATETIME NOT NULL, \n\tPRIMARY KEY (app_name)\n)",
+        "CREATE TABLE user_states (\n\tapp_name VARCHAR(128) NOT NULL, \n\tuser_id VARCHAR(128) NOT NULL, \n\tstate TEXT NOT NULL, \n\tupdate_time DATETIME NOT NULL, \n\tPRIMARY KEY (app_name, user_id)\n)",
+        "CREATE TABLE events (\n\tid VARCHAR(128) NOT NULL, \n\tapp_name VARCHAR(128) NOT NULL, \n\tuser_id VARCHAR(128) NOT NULL, \n\tsession_id VARCHAR(128) NOT NULL, \n\tinvocation_id VARCHAR(256) NOT NULL, \n\ttimestamp DATETIME NOT NULL, \n\tevent_data TEXT, \n\tPRIMARY KEY (id, app_name, user_id, session_id), \n\tFOREIGN KEY(app_name, user_id, session_id) REFERENCES sessions (app_name, user_id, id) ON DELETE CASCADE\n)",
+        "CREATE INDEX idx_events_app_user_session_ts_id ON events (app_name, user_id, session_id, timestamp DESC, id DESC)",
+    ];
+    for d in ddl {
+        conn.execute_batch(d).unwrap();
+    }
+    conn.execute_batch(r#"
+        INSERT INTO adk_internal_metadata VALUES ('schema_version', '1');
+        INSERT INTO sessions VALUES ('app', 'u', 's1', '{"c": 3, "k": "v"}', '2026-11-26 00:44:05.078494', '2026-11-26 00:44:05.087631');
+        INSERT INTO app_states VALUES ('app', '{"a": 1, "x": 5}', '2026-11-26 00:44:05');
+        INSERT INTO user_states VALUES ('app', 'u', '{"b": 2}', '2026-11-26 00:44:05');
+        INSERT INTO events VALUES ('b39a562f-8923-4b8d-bbb6-a8c537b89997', 'app', 'u', 's1', 'inv', '2026-11-26 00:44:05.087631', '{"invocation_id": "inv", "author": "user", "actions": {"state_delta": {"app:x": 5, "k": "v"}, "artifact_delta": {}, "requested_auth_configs": {}, "requested_tool_confirmations": {}}, "node_info": {"path": ""}, "id": "b39a562f-8923-4b8d-bbb6-a8c537b89997", "timestamp": 1795653845.087631}');
+    "#).unwrap();
+}
+
+#[tokio::test]
+async fn an_adk_python_v1_file_is_used_as_is() {
+    let path = temp_db("pyv1");
+    write_adk_python_v1_file(&path);
+    let service = open(&path).await;
+    let s = service
+        .get("app", "u", "s1", GetFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(
+        s.state().snapshot(),
+        map(json!({"c": 3, "k": "v", "app:a": 1, "app:x": 5, "user:b": 2}))
+    );
+    assert_eq!(s.last_update_time(), 1_795_653_845.087_631);
+    assert_eq!(s.events().len(), 1);
+    let e = s.events().get(0).unwrap();
+    assert_eq!(e.id, "b39a562f-8923-4b8d-bbb6-a8c537b89997");
+    assert_eq!(e.author, "user");
+    assert_eq!(e.actions.state_delta, map(json!({"app:x": 5, "k": "v"})));
+    assert_eq!(e.timestamp, 1_795_653_845.087_631);
+    // Appending to it works, and the fraction-less app state time does not matter.
+    service
+        .append_event(
+            &s,
+            Event::new("inv2", "agent").with_state("app:y", json!(6)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        service.get_app_state("app").await.unwrap(),
+        map(json!({"a": 1, "x": 5, "y": 6}))
+    );
+    let listed = service
+        .list("app", None, &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(listed.sessions.len(), 1);
+    let conn = Connection::open(&path).unwrap();
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        tables,
+        6 + 5,
+        "tables, the index, and the primary-key autoindexes; nothing added"
+    );
+}
+
+#[tokio::test]
+async fn adk_python_v0_layout_is_refused_naming_the_migration() {
+    let path = temp_db("v0");
+    Connection::open(&path)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE sessions (app_name VARCHAR(128), user_id VARCHAR(128), id VARCHAR(128), state TEXT, create_time DATETIME, update_time DATETIME, PRIMARY KEY (app_name, user_id, id));
+             CREATE TABLE events (id VARCHAR(128), app_name VARCHAR(128), user_id VARCHAR(128), session_id VARCHAR(128), invocation_id VARCHAR(256), author VARCHAR(256), actions BLOB, timestamp DATETIME, content TEXT, PRIMARY KEY (id, app_name, user_id, session_id));",
+        )
+        .unwrap();
+    let msg =
+        storage_message(SqliteSessionService::open(Some(&path), &OpenOptions::default()).await);
+    assert!(msg.contains("adk migrate session"), "{msg}");
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+}
+
+#[tokio::test]
+async fn another_schema_version_is_refused() {
+    let path = temp_db("v2");
+    drop(open(&path).await);
+    Connection::open(&path)
+        .unwrap()
+        .execute("UPDATE adk_internal_metadata SET value = '2'", [])
+        .unwrap();
+    let msg =
+        storage_message(SqliteSessionService::open(Some(&path), &OpenOptions::default()).await);
+    assert!(msg.contains("\"2\"") && msg.contains("version"), "{msg}");
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+}
+
+#[tokio::test]
+async fn a_path_in_a_missing_directory_is_refused_and_nothing_is_created() {
+    let dir = temp_db("nodir").parent().unwrap().join("missing");
+    let path = dir.join("sessions.db");
+    let msg =
+        storage_message(SqliteSessionService::open(Some(&path), &OpenOptions::default()).await);
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+    assert!(msg.contains("does not exist"), "{msg}");
+    assert!(!dir.exists() && !path.exists());
+}
+
+#[tokio::test]
+async fn a_file_that_is_not_sqlite_is_refused_and_left_alone() {
+    let path = temp_db("garbage");
+    let garbage = b"this is a text file, certainly not a SQLite database\n".repeat(100);
+    std::fs::write(&path, &garbage).unwrap();
+    let msg =
+        storage_message(SqliteSessionService::open(Some(&path), &OpenOptions::default()).await);
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+    assert!(msg.contains("not a SQLite database"), "{msg}");
+    assert_eq!(std::fs::read(&path).unwrap(), garbage);
+}
+
+#[tokio::test]
+async fn a_read_only_file_is_refused() {
+    let path = temp_db("readonly");
+    drop(open(&path).await);
+    let mut perms = std::fs::metadata(&path).unwrap().permissions();
+    perms.set_readonly(true);
+    std::fs::set_permissions(&path, perms).unwrap();
+    if std::fs::OpenOptions::new().write(true).open(&path).is_ok() {
+        // Root ignores file modes: the file is not read-only for this process.
+        eprintln!("skipped: this process can write to a read-only file (root)");
+        return;
+    }
+    let msg =
+        storage_message(SqliteSessionService::open(Some(&path), &OpenOptions::default()).await);
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+    assert!(msg.contains("read-only"), "{msg}");
+}
+
+#[tokio::test]
+async fn a_database_locked_longer_than_the_busy_timeout_is_a_clear_error() {
+    let path = temp_db("locked");
+    let service = open(&path).await;
+    let s = service.create("app", "u", Some("s"), None).await.unwrap();
+    let holder = Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let options = OpenOptions {
+        busy_timeout: Duration::from_millis(200),
+        ..OpenOptions::default()
+    };
+    let msg = storage_message(SqliteSessionService::open(Some(&path), &options).await);
+    assert!(msg.contains(&path.display().to_string()), "{msg}");
+    assert!(msg.contains("locked"), "{msg}");
+    // The open service's append waits its own busy timeout (5 s), then fails the same way.
+    let append = tokio::time::timeout(
+        Duration::from_secs(20),
+        service.append_event(&s, Event::new("inv", "agent")),
+    )
+    .await
+    .expect("the append gives up after the busy timeout");
+    match append {
+        Err(Error::Storage(msg)) => {
+            assert!(
+                msg.contains(&path.display().to_string()) && msg.contains("locked"),
+                "{msg}"
+            )
+        }
+        other => panic!("expected a Storage error, got {other:?}"),
+    }
+    holder.execute_batch("ROLLBACK").unwrap();
+    // Nothing was half-written: the handle still appends.
+    service
+        .append_event(&s, Event::new("inv", "agent"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn delete_leaves_no_orphan_events() {
+    let path = temp_db("orphans");
+    let service = open(&path).await;
+    for id in ["a", "b"] {
+        let s = service.create("app", "u", Some(id), None).await.unwrap();
+        for i in 0..3 {
+            service
+                .append_event(&s, Event::new(format!("inv{i}"), "agent"))
+                .await
+                .unwrap();
+        }
+    }
+    service.delete("app", "u", "a").await.unwrap();
+    let conn = Connection::open(&path).unwrap();
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(
+        count("SELECT count(*) FROM events WHERE session_id = 'a'"),
+        0
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM events WHERE session_id = 'b'"),
+        3
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM sessions s WHERE s.app_name = e.app_name AND s.user_id = e.user_id AND s.id = e.session_id)"),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_through_two_services_on_one_file_have_one_winner() {
+    let path = temp_db("race");
+    let services = [Arc::new(open(&path).await), Arc::new(open(&path).await)];
+    for round in 0..5 {
+        let id = format!("s{round}");
+        let mut tasks = Vec::new();
+        for i in 0..16 {
+            let service = services[i % 2].clone();
+            let id = id.clone();
+            tasks.push(tokio::spawn(async move {
+                service.create("app", "u", Some(&id), None).await
+            }));
+        }
+        let mut wins = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => wins += 1,
+                Err(Error::AlreadyExists { .. }) => {}
+                Err(e) => panic!("a losing create must be AlreadyExists, got {e:?}"),
+            }
+        }
+        assert_eq!(wins, 1, "round {round}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stale_append_in_a_batch_fails_alone() {
+    let path = temp_db("batch");
+    let service = Arc::new(open(&path).await);
+    let mut fresh = Vec::new();
+    for i in 0..8 {
+        fresh.push(
+            service
+                .create("app", "u", Some(&format!("ok{i}")), None)
+                .await
+                .unwrap(),
+        );
+    }
+    let contested = service
+        .create("app", "u", Some("contested"), None)
+        .await
+        .unwrap();
+    let first = Arc::new(contested.clone());
+    let second = Arc::new(contested);
+    let missing = Arc::new(
+        service
+            .create("app", "u", Some("gone"), None)
+            .await
+            .unwrap(),
+    );
+    service.delete("app", "u", "gone").await.unwrap();
+
+    // Hold the write lock so that everything queues behind one blocked commit and then
+    // goes into the next batch together.
+    let holder = Connection::open(&path).unwrap();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let mut tasks = Vec::new();
+    let spawn_append = |s: Arc<adk_sessions::Session>, delta: Value| {
+        let service = service.clone();
+        let mut e = Event::new("inv", "agent");
+        e.actions.state_delta = map(delta);
+        tokio::spawn(async move { service.append_event(&s, e).await.map(|_| ()) })
+    };
+    for (i, s) in fresh.into_iter().enumerate() {
+        tasks.push(("ok", spawn_append(Arc::new(s), json!({"n": i, "app:k": i}))));
+    }
+    tasks.push(("first", spawn_append(first, json!({"who": "first"}))));
+    tasks.push(("missing", spawn_append(missing, json!({}))));
+    tasks.push(("second", spawn_append(second, json!({"who": "second"}))));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    holder.execute_batch("COMMIT").unwrap();
+
+    // The two contested appends may reach the writer in either order: one wins.
+    let mut winners = Vec::new();
+    for (what, t) in tasks {
+        let r = t.await.unwrap();
+        match what {
+            "ok" => r.unwrap_or_else(|e| panic!("{what} failed: {e:?}")),
+            "missing" => assert!(matches!(r, Err(Error::NotFound { .. })), "{r:?}"),
+            _ => match r {
+                Ok(()) => winners.push(what),
+                Err(Error::Stale { .. }) => {}
+                Err(e) => panic!("{what}: expected Ok or Stale, got {e:?}"),
+            },
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    for i in 0..8 {
+        let s = service
+            .get("app", "u", &format!("ok{i}"), GetFilter::all())
+            .await
+            .unwrap();
+        assert_eq!(s.events().len(), 1);
+        assert_eq!(s.state().get("n").unwrap(), json!(i));
+    }
+    let c = service
+        .get("app", "u", "contested", GetFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(c.events().len(), 1);
+    assert_eq!(c.state().get("who").unwrap(), json!(winners[0]));
+}
