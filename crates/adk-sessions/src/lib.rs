@@ -53,6 +53,11 @@ pub mod validate;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+mod readme_doctests {}
+
 pub use error::{Error, Result};
 pub use memory::InMemorySessionService;
 pub use model::{
