@@ -1,0 +1,761 @@
+//! Interoperability with adk-python's `DatabaseSessionService` on one shared database
+//! (CONFORMANCE.md lines 26–27, DESIGN.md §3): the real google-adk 2.13, driven by
+//! `tests/py/interop.py`, and this project, through [`adk_sessions::open`], write and
+//! read the same database.
+//!
+//! Every scenario runs against SQLite (a temporary file) and, when
+//! `ADK_SESSIONS_TEST_POSTGRES_URL` / `ADK_SESSIONS_TEST_MYSQL_URL` are set (and the
+//! `postgres` / `mysql` features are on), against a fresh database created on that server
+//! for the test and dropped after it.
+//!
+//! The Python interpreter is `ADK_SESSIONS_PYTHON` (a virtualenv with
+//! `google-adk[db]==2.13.0`, aiosqlite, asyncpg, aiomysql). Without it, or without a
+//! server URL, a test prints a loud `SKIPPED:` line and passes — except when `CI` is set,
+//! where a skip is a failure.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+
+use adk_sessions::time::Micros;
+use adk_sessions::{
+    Error, Event, EventPolicy, GetFilter, JsonMap, OpenOptions, PageRequest, Session,
+    SessionService,
+};
+use serde_json::{json, Value};
+
+// ---------------------------------------------------------------------------------------
+// Environment: the Python peer, the databases, skipping.
+
+/// Reports a test that cannot run here: a loud line locally, a failure in CI.
+fn skip(why: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("CI is set, and a skipped interoperability test is a failure: {why}");
+    }
+    eprintln!("\n**** SKIPPED: {why} ****\n");
+}
+
+fn python() -> Option<PathBuf> {
+    std::env::var_os("ADK_SESSIONS_PYTHON")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/interop.py")
+}
+
+fn py_command(python: &Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(python);
+    cmd.arg(script())
+        .args(args)
+        .env("PYTHONUTF8", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    cmd
+}
+
+/// Runs `interop.py ARGS` to completion and returns the JSON of its last stdout line.
+fn py(python: &Path, args: &[&str]) -> Value {
+    let out = py_command(python, args)
+        .output()
+        .unwrap_or_else(|e| panic!("running {} {args:?}: {e}", python.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "interop.py {args:?} failed ({}):\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        out.status
+    );
+    let last = stdout.lines().rev().find(|l| !l.trim().is_empty());
+    let last = last.unwrap_or_else(|| panic!("interop.py {args:?} printed nothing\n{stderr}"));
+    serde_json::from_str(last)
+        .unwrap_or_else(|e| panic!("interop.py {args:?} printed non-JSON {last:?}: {e}"))
+}
+
+/// Which database a scenario runs on.
+#[derive(Clone, Copy, Debug)]
+enum Kind {
+    Sqlite,
+    Postgres,
+    Mysql,
+}
+
+/// One fresh database, reachable by this project (`rust_url`) and by SQLAlchemy
+/// (`py_url`); removed on drop.
+struct Db {
+    python: PathBuf,
+    rust_url: String,
+    py_url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Files(PathBuf),
+    Database { server_url: String, name: String },
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Files(path) => {
+                for suffix in ["", "-wal", "-shm", "-journal"] {
+                    let mut p = path.clone().into_os_string();
+                    p.push(suffix);
+                    let _ = std::fs::remove_file(PathBuf::from(p));
+                }
+            }
+            Cleanup::Database { server_url, name } => {
+                let _ = py_command(&self.python, &["dropdb", server_url, name])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+            }
+        }
+    }
+}
+
+fn unique_name() -> String {
+    format!("adk_interop_{}", uuid::Uuid::new_v4().simple())
+}
+
+/// `server_url` with its database replaced by `name` (query string dropped when
+/// `keep_query` is false).
+fn with_database(server_url: &str, name: &str, keep_query: bool) -> String {
+    let (base, query) = match server_url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (server_url, None),
+    };
+    let authority_start = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = base[authority_start..]
+        .find('/')
+        .map(|i| authority_start + i)
+        .unwrap_or(base.len());
+    let mut url = format!("{}/{name}", &base[..path_start]);
+    if let (true, Some(q)) = (keep_query, query) {
+        url.push('?');
+        url.push_str(q);
+    }
+    url
+}
+
+/// A fresh database of `kind`, or `None` (after a loud skip) when this machine cannot
+/// provide one.
+fn fresh_db(kind: Kind) -> Option<Db> {
+    let Some(python) = python() else {
+        skip(&format!(
+            "interop {kind:?}: ADK_SESSIONS_PYTHON is not set (a python with google-adk[db]==2.13.0, \
+             aiosqlite, asyncpg and aiomysql, e.g. from .ci/requirements.txt)"
+        ));
+        return None;
+    };
+    match kind {
+        Kind::Sqlite => {
+            if !cfg!(feature = "sqlite") {
+                skip("interop Sqlite: built without the sqlite feature");
+                return None;
+            }
+            let path = std::env::temp_dir().join(format!("{}.db", unique_name()));
+            let path_text = path.to_str().expect("temp path is UTF-8").to_owned();
+            assert!(path.is_absolute(), "{path_text}");
+            Some(Db {
+                python,
+                rust_url: format!("sqlite://{path_text}"),
+                py_url: format!("sqlite+aiosqlite:///{path_text}"),
+                cleanup: Cleanup::Files(path),
+            })
+        }
+        Kind::Postgres | Kind::Mysql => {
+            let (var, feature, py_scheme) = match kind {
+                Kind::Postgres => (
+                    "ADK_SESSIONS_TEST_POSTGRES_URL",
+                    cfg!(feature = "postgres"),
+                    "postgresql+asyncpg",
+                ),
+                _ => (
+                    "ADK_SESSIONS_TEST_MYSQL_URL",
+                    cfg!(feature = "mysql"),
+                    "mysql+aiomysql",
+                ),
+            };
+            let Some(server_url) = std::env::var(var).ok().filter(|u| !u.is_empty()) else {
+                skip(&format!("interop {kind:?}: {var} is not set"));
+                return None;
+            };
+            if !feature {
+                skip(&format!(
+                    "interop {kind:?}: {var} is set but the crate was built without the {} feature \
+                     (run with --features postgres,mysql)",
+                    if matches!(kind, Kind::Postgres) { "postgres" } else { "mysql" }
+                ));
+                return None;
+            }
+            let name = unique_name();
+            py(&python, &["createdb", &server_url, &name]);
+            let rust_url = with_database(&server_url, &name, true);
+            let rest = with_database(&server_url, &name, false);
+            let rest = rest.split_once("://").map(|(_, r)| r).unwrap_or(&rest);
+            Some(Db {
+                python,
+                rust_url,
+                py_url: format!("{py_scheme}://{rest}"),
+                cleanup: Cleanup::Database { server_url, name },
+            })
+        }
+    }
+}
+
+async fn open(db: &Db) -> Arc<dyn SessionService> {
+    adk_sessions::open(&db.rust_url, &OpenOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("open {}: {e}", adk_sessions::sql::redact(&db.rust_url)))
+}
+
+// ---------------------------------------------------------------------------------------
+// Comparison helpers.
+
+fn app_name() -> String {
+    format!(
+        "interop_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    )
+}
+
+fn state_value(session: &Session) -> Value {
+    Value::Object(session.state().snapshot())
+}
+
+fn events_value(session: &Session) -> Vec<Value> {
+    session
+        .events()
+        .iter()
+        .map(|e| e.to_snake_value())
+        .collect()
+}
+
+fn micros(v: &Value) -> Micros {
+    Micros::from_secs_f64(v.as_f64().unwrap_or_else(|| panic!("{v} is not a number")))
+        .expect("finite")
+}
+
+/// Explains the first difference between two JSON values.
+fn first_difference(path: &str, got: &Value, want: &Value) -> Option<String> {
+    match (got, want) {
+        (Value::Object(g), Value::Object(w)) => {
+            for (k, wv) in w {
+                match g.get(k) {
+                    None => return Some(format!("{path}.{k}: missing, want {wv}")),
+                    Some(gv) => {
+                        if let Some(d) = first_difference(&format!("{path}.{k}"), gv, wv) {
+                            return Some(d);
+                        }
+                    }
+                }
+            }
+            g.keys()
+                .find(|k| !w.contains_key(*k))
+                .map(|k| format!("{path}.{k}: unexpected {}", g[k]))
+        }
+        (Value::Array(g), Value::Array(w)) if g.len() == w.len() => g
+            .iter()
+            .zip(w)
+            .enumerate()
+            .find_map(|(i, (gv, wv))| first_difference(&format!("{path}[{i}]"), gv, wv)),
+        (Value::Array(g), Value::Array(w)) => {
+            Some(format!("{path}: {} items, want {}", g.len(), w.len()))
+        }
+        _ if got == want => None,
+        _ => Some(format!("{path}: got {got}, want {want}")),
+    }
+}
+
+#[track_caller]
+fn assert_json_eq(got: &Value, want: &Value, what: &str) {
+    if got != want {
+        panic!(
+            "{what}: {}\n got: {got}\nwant: {want}",
+            first_difference("$", got, want).unwrap_or_default()
+        );
+    }
+}
+
+/// The fixture events (snake spelling), with fresh ids and increasing current times.
+fn fixture_events(prefix: &str) -> Vec<Event> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/events");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("fixtures dir")
+        .filter_map(|e| {
+            let n = e.ok()?.file_name().into_string().ok()?;
+            n.strip_suffix(".snake.json").map(str::to_owned)
+        })
+        .collect();
+    names.sort();
+    assert!(!names.is_empty(), "no fixtures in {}", dir.display());
+    let start = Micros::now().0;
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let text = std::fs::read_to_string(dir.join(format!("{name}.snake.json"))).unwrap();
+            let mut v: Value = serde_json::from_str(&text).unwrap();
+            v["id"] = json!(format!("{prefix}-{i:02}-{name}"));
+            v["timestamp"] = json!(Micros(start + i as i64 * 1000).as_secs_f64());
+            Event::from_json(v, EventPolicy::default())
+                .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+        })
+        .collect()
+}
+
+fn map(v: Value) -> JsonMap {
+    v.as_object().expect("object").clone()
+}
+
+/// `prefix:`-keys of a merged state with the prefix stripped.
+fn scope_of(state: &Value, prefix: &str) -> Value {
+    Value::Object(
+        state
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix(prefix).map(|k| (k.to_owned(), v.clone())))
+            .collect(),
+    )
+}
+
+// ---------------------------------------------------------------------------------------
+// (a) adk-python writes, this project reads (CONFORMANCE 26).
+
+async fn python_writes_rust_reads(kind: Kind) {
+    let Some(db) = fresh_db(kind) else { return };
+    let app = app_name();
+    let written = py(&db.python, &["write", &db.py_url, &app]);
+    let svc = open(&db).await;
+
+    let sessions = written["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 3);
+    for s in sessions {
+        let (user, id) = (s["user_id"].as_str().unwrap(), s["id"].as_str().unwrap());
+        let what = format!("{kind:?} {user}/{id}");
+        let got = svc
+            .get(&app, user, id, GetFilter::all())
+            .await
+            .unwrap_or_else(|e| panic!("{what}: get: {e}"));
+        assert_eq!(got.app_name(), app);
+        assert_eq!(got.user_id(), user);
+        assert_eq!(got.id(), id);
+        assert_json_eq(&state_value(&got), &s["state"], &format!("{what}: state"));
+        let want_events = s["events"].as_array().unwrap();
+        let got_events = events_value(&got);
+        assert_json_eq(
+            &Value::Array(got_events.clone()),
+            &s["events"],
+            &format!("{what}: events vs Python's get_session"),
+        );
+        assert_json_eq(
+            &Value::Array(got_events.clone()),
+            &s["appended"],
+            &format!("{what}: events vs what Python appended"),
+        );
+        assert_eq!(
+            got.revision(),
+            micros(&s["last_update_time"]),
+            "{what}: last_update_time"
+        );
+        // The filters select the same events Python stored.
+        if want_events.len() >= 3 {
+            let recent = svc.get(&app, user, id, GetFilter::recent(3)).await.unwrap();
+            assert_json_eq(
+                &Value::Array(events_value(&recent)),
+                &Value::Array(want_events[want_events.len() - 3..].to_vec()),
+                &format!("{what}: newest 3"),
+            );
+            let after = want_events[1]["timestamp"].as_f64().unwrap();
+            let filter = GetFilter {
+                num_recent_events: None,
+                after: Some(after),
+            };
+            let since = svc.get(&app, user, id, filter).await.unwrap();
+            assert_json_eq(
+                &Value::Array(events_value(&since)),
+                &Value::Array(want_events[1..].to_vec()),
+                &format!("{what}: after the second event's timestamp"),
+            );
+        }
+        // Python stripped temp: keys before storing; so did the read.
+        assert!(
+            !got.state()
+                .snapshot()
+                .keys()
+                .any(|k| k.starts_with("temp:")),
+            "{what}: a temp: key came back"
+        );
+    }
+
+    // Scoped state and listing.
+    let s1_state = &sessions[0]["state"];
+    assert_json_eq(
+        &Value::Object(svc.get_app_state(&app).await.unwrap()),
+        &scope_of(s1_state, "app:"),
+        "app state",
+    );
+    for user in ["alice", "bob"] {
+        assert_json_eq(
+            &Value::Object(svc.get_user_state(&app, user).await.unwrap()),
+            &written["user_states"][user],
+            &format!("user state of {user}"),
+        );
+    }
+    let page = svc
+        .list(&app, Some("alice"), &PageRequest::default())
+        .await
+        .unwrap();
+    let listed: Vec<&str> = page.sessions.iter().map(|s| s.id()).collect();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(listed.contains(&"py-session-1") && listed.contains(&"py-session-2"));
+    for listed in &page.sessions {
+        assert!(listed.events().is_empty());
+        let want = sessions
+            .iter()
+            .find(|s| s["id"] == json!(listed.id()))
+            .unwrap();
+        assert_json_eq(&state_value(listed), &want["state"], "listed state");
+    }
+    let all = svc.list(&app, None, &PageRequest::default()).await.unwrap();
+    assert_eq!(all.sessions.len(), 3);
+}
+
+// ---------------------------------------------------------------------------------------
+// (b) this project writes, adk-python reads and appends, this project reads that back
+// (CONFORMANCE 27).
+
+async fn rust_writes_python_reads(kind: Kind) {
+    let Some(db) = fresh_db(kind) else { return };
+    let app = app_name();
+    let svc = open(&db).await;
+
+    let initial = json!({
+        "app:rsAppKey": {"fromRust": true, "nestedCamel": [1, 2]},
+        "user:rsUserKey": "ünïcode ✓",
+        "sessionKey": null,
+        "falseKey": false,
+        "temp:dropped": "never stored",
+    });
+    let session = svc
+        .create(&app, "alice", Some("rs-session-1"), Some(map(initial)))
+        .await
+        .unwrap();
+    let sibling = svc
+        .create(&app, "alice", Some("rs-session-2"), None)
+        .await
+        .unwrap();
+    svc.create(
+        &app,
+        "bob",
+        Some("rs-session-3"),
+        Some(map(json!({"bobKey": 1}))),
+    )
+    .await
+    .unwrap();
+    let mut stored = Vec::new();
+    for event in fixture_events("rs") {
+        let e = svc
+            .append_event(&session, event)
+            .await
+            .unwrap_or_else(|e| panic!("{kind:?}: append: {e}"));
+        stored.push(e.to_snake_value());
+    }
+    let reloaded = svc
+        .get(&app, "alice", "rs-session-1", GetFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(events_value(&reloaded), stored);
+
+    // Python reads exactly what this project stored.
+    let got = py(
+        &db.python,
+        &["read", &db.py_url, &app, "alice", "rs-session-1"],
+    );
+    assert_json_eq(
+        &got["state"],
+        &state_value(&reloaded),
+        &format!("{kind:?}: Python's state of the Rust session"),
+    );
+    assert_json_eq(
+        &got["events"],
+        &Value::Array(stored.clone()),
+        &format!("{kind:?}: Python's events of the Rust session"),
+    );
+    assert_eq!(
+        micros(&got["last_update_time"]),
+        reloaded.revision(),
+        "{kind:?}: last_update_time seen by Python"
+    );
+    let got3 = py(
+        &db.python,
+        &["read", &db.py_url, &app, "bob", "rs-session-3"],
+    );
+    assert_json_eq(
+        &got3["state"],
+        &{
+            // bob sees his own key and every app: key (the fixtures write some too).
+            let mut want = reloaded.state().snapshot();
+            want.retain(|k, _| k.starts_with("app:"));
+            assert!(want.contains_key("app:rsAppKey"));
+            want.insert("bobKey".into(), json!(1));
+            Value::Object(want)
+        },
+        &format!("{kind:?}: bob's session"),
+    );
+    assert_eq!(got3["events"], json!([]));
+
+    // Python appends to the Rust session; this project reads it back.
+    let appended = py(
+        &db.python,
+        &["append", &db.py_url, &app, "alice", "rs-session-1"],
+    );
+    let after = svc
+        .get(&app, "alice", "rs-session-1", GetFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(after.events().len(), stored.len() + 1);
+    let last = after.events().last().unwrap().to_snake_value();
+    assert_json_eq(
+        &last,
+        &appended["event"],
+        &format!("{kind:?}: the Python event read by Rust"),
+    );
+    assert_eq!(
+        after.revision(),
+        micros(&appended["last_update_time"]),
+        "{kind:?}: revision after the Python append"
+    );
+    let state = after.state().snapshot();
+    assert_eq!(state["app:py_append"], json!({"fromPython": true}));
+    assert_eq!(state["user:py_append"], json!([1, null, "two"]));
+    assert_eq!(state["py_append"], json!(false));
+    assert!(!state.contains_key("temp:py_append"));
+    assert_eq!(state["falseKey"], json!(false));
+    assert_eq!(state["sessionKey"], Value::Null);
+    // Python's live state and a Rust reload agree on every persisted key.
+    let mut live = appended["live_state"].as_object().unwrap().clone();
+    live.retain(|k, _| !k.starts_with("temp:"));
+    assert_json_eq(
+        &Value::Object(state.clone()),
+        &Value::Object(live),
+        "Rust reload vs Python live state",
+    );
+    // The Python write is visible in scope to the other sessions.
+    let sib = svc
+        .get(&app, "alice", sibling.id(), GetFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(
+        sib.state().get("user:py_append").unwrap(),
+        json!([1, null, "two"])
+    );
+    let bob = svc
+        .get(&app, "bob", "rs-session-3", GetFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(
+        bob.state().get("app:py_append").unwrap(),
+        json!({"fromPython": true})
+    );
+    assert!(bob.state().get("user:py_append").is_err());
+
+    // And this project appends again after Python; Python sees both.
+    let more = Event::new("rs-inv-2", "rs_agent").with_state("afterPython", json!(true));
+    let more = svc.append_event(&after, more).await.unwrap();
+    let got = py(
+        &db.python,
+        &["read", &db.py_url, &app, "alice", "rs-session-1"],
+    );
+    let events = got["events"].as_array().unwrap();
+    assert_eq!(events.len(), stored.len() + 2);
+    assert_json_eq(&events[stored.len()], &appended["event"], "Python event");
+    assert_json_eq(
+        &events[stored.len() + 1],
+        &more.to_snake_value(),
+        "Rust event after Python",
+    );
+    assert_eq!(got["state"]["afterPython"], json!(true));
+}
+
+// ---------------------------------------------------------------------------------------
+// (c) stale handles are refused across the two runtimes, in both directions.
+
+async fn stale_across_runtimes(kind: Kind) {
+    let Some(db) = fresh_db(kind) else { return };
+    let app = app_name();
+    let svc = open(&db).await;
+    let session = svc
+        .create(&app, "alice", Some("shared"), Some(map(json!({"n": 0}))))
+        .await
+        .unwrap();
+    svc.append_event(
+        &session,
+        Event::new("rs-inv-0", "rs_agent").with_state("n", json!(1)),
+    )
+    .await
+    .unwrap();
+
+    // Rust handle loaded; Python appends; the Rust append is refused as stale.
+    let handle = svc
+        .get(&app, "alice", "shared", GetFilter::all())
+        .await
+        .unwrap();
+    let appended = py(&db.python, &["append", &db.py_url, &app, "alice", "shared"]);
+    let attempt = Event::new("rs-inv-stale", "rs_agent").with_state("rsStale", json!(true));
+    match svc.append_event(&handle, attempt).await {
+        Err(Error::Stale { .. }) => {}
+        other => panic!(
+            "{kind:?}: a Rust handle loaded before a Python append must be Stale, got {other:?}"
+        ),
+    }
+    let now = svc
+        .get(&app, "alice", "shared", GetFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(
+        now.events().len(),
+        2,
+        "{kind:?}: the stale append stored nothing"
+    );
+    assert_json_eq(
+        &now.events().last().unwrap().to_snake_value(),
+        &appended["event"],
+        "Python's event",
+    );
+    assert!(now.state().get("rsStale").is_err());
+    // After a reload the Rust append goes through.
+    svc.append_event(
+        &now,
+        Event::new("rs-inv-1", "rs_agent").with_state("n", json!(2)),
+    )
+    .await
+    .unwrap();
+
+    // Python session loaded; Rust appends; the Python append raises its stale error.
+    let signal = std::env::temp_dir().join(format!("{}.signal", unique_name()));
+    let signal_text = signal.to_str().unwrap().to_owned();
+    let mut child = py_command(
+        &db.python,
+        &["stale", &db.py_url, &app, "alice", "shared", &signal_text],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("spawn interop.py stale");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let loaded_line = lines.next();
+    let loaded: Value = match loaded_line {
+        Some(Ok(l)) => serde_json::from_str(&l).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    if loaded.get("loaded").is_none() {
+        let out = child.wait_with_output().unwrap();
+        panic!(
+            "interop.py stale did not load the session: {loaded}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    assert_eq!(loaded["events"], json!(3));
+    let fresh = svc
+        .get(&app, "alice", "shared", GetFilter::all())
+        .await
+        .unwrap();
+    svc.append_event(
+        &fresh,
+        Event::new("rs-inv-3", "rs_agent").with_state("n", json!(3)),
+    )
+    .await
+    .unwrap();
+    std::fs::write(&signal, b"go").unwrap();
+    let verdict: Value = lines
+        .map_while(Result::ok)
+        .filter(|l| !l.trim().is_empty())
+        .last()
+        .and_then(|l| serde_json::from_str(&l).ok())
+        .unwrap_or(Value::Null);
+    let out = child.wait_with_output().unwrap();
+    let _ = std::fs::remove_file(&signal);
+    assert!(
+        out.status.success(),
+        "interop.py stale failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        verdict["stale"],
+        json!(true),
+        "{kind:?}: a Python session loaded before a Rust append must raise its stale error; got {verdict}"
+    );
+    assert_eq!(verdict["error_type"], json!("StaleSessionError"));
+    let end = svc
+        .get(&app, "alice", "shared", GetFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(
+        end.events().len(),
+        4,
+        "{kind:?}: the stale Python append stored nothing"
+    );
+    assert!(end
+        .events()
+        .iter()
+        .all(|e| e.invocation_id != "py-inv-stale"));
+    assert_eq!(end.state().get("n").unwrap(), json!(3));
+    assert!(end.state().get("py_stale").is_err());
+    // And Python, reloading, appends fine after the Rust write.
+    let ok = py(&db.python, &["append", &db.py_url, &app, "alice", "shared"]);
+    let last = svc
+        .get(&app, "alice", "shared", GetFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(last.events().len(), 5);
+    assert_json_eq(
+        &last.events().last().unwrap().to_snake_value(),
+        &ok["event"],
+        "Python append after reload",
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// The matrix.
+
+macro_rules! interop_tests {
+    ($($name:ident => $scenario:ident($kind:expr);)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            $scenario($kind).await;
+        }
+    )*};
+}
+
+interop_tests! {
+    sqlite_python_writes_rust_reads => python_writes_rust_reads(Kind::Sqlite);
+    sqlite_rust_writes_python_reads => rust_writes_python_reads(Kind::Sqlite);
+    sqlite_stale_across_runtimes => stale_across_runtimes(Kind::Sqlite);
+    postgres_python_writes_rust_reads => python_writes_rust_reads(Kind::Postgres);
+    postgres_rust_writes_python_reads => rust_writes_python_reads(Kind::Postgres);
+    postgres_stale_across_runtimes => stale_across_runtimes(Kind::Postgres);
+    mysql_python_writes_rust_reads => python_writes_rust_reads(Kind::Mysql);
+    mysql_rust_writes_python_reads => rust_writes_python_reads(Kind::Mysql);
+    mysql_stale_across_runtimes => stale_across_runtimes(Kind::Mysql);
+}
+
+#[test]
+fn database_urls_are_rewritten_for_a_fresh_database() {
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5432/test", "x", true),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        with_database("mysql://root:pw@h:3306/test?ssl-mode=disabled", "y", true),
+        "mysql://root:pw@h:3306/y?ssl-mode=disabled"
+    );
+    assert_eq!(
+        with_database("mysql://root:pw@h:3306/test?ssl-mode=disabled", "y", false),
+        "mysql://root:pw@h:3306/y"
+    );
+    assert_eq!(with_database("postgres://h", "z", true), "postgres://h/z");
+}

@@ -1,0 +1,292 @@
+"""adk-python's side of the adk-sessions interoperability tests (CONFORMANCE 26, 27).
+
+Drives google-adk's real ``DatabaseSessionService`` against a database that the Rust
+tests (crates/adk-sessions/tests/interop_python.rs) read and write too. Every command
+prints one JSON document on stdout (the last line); diagnostics go to stderr.
+
+  write URL APP             create sessions with rich events (the fixtures of
+                            tests/fixtures/events); print what was written
+  read URL APP USER SID     print get_session (null when missing)
+  append URL APP USER SID   load the session, append a rich event with a state delta of
+                            every scope, print the stored event and the session after
+  stale URL APP USER SID SIGNAL_FILE
+                            load the session, print {"loaded": ...} and wait until
+                            SIGNAL_FILE exists, then append; print whether adk-python
+                            raised its stale-session error
+  createdb SERVER_URL NAME  create database NAME on a PostgreSQL / MySQL server
+  dropdb SERVER_URL NAME    drop it (if it exists)
+
+URL is a SQLAlchemy URL: sqlite+aiosqlite:////abs/path.db,
+postgresql+asyncpg://user@host:port/db, mysql+aiomysql://user@host:port/db.
+SERVER_URL is a plain postgres://... or mysql://... URL (its database is ignored).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import pathlib
+import sys
+import time
+import urllib.parse
+import uuid
+
+FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "events"
+
+
+def dump_event(event) -> dict:
+  return event.model_dump(mode="json", exclude_none=True)
+
+
+def dump_session(session) -> dict:
+  return {
+      "app_name": session.app_name,
+      "user_id": session.user_id,
+      "id": session.id,
+      "state": session.state,
+      "last_update_time": session.last_update_time,
+      "events": [dump_event(e) for e in session.events],
+  }
+
+
+def emit(value) -> None:
+  sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
+  sys.stdout.flush()
+
+
+def service(url: str):
+  from google.adk.sessions import DatabaseSessionService
+
+  return DatabaseSessionService(db_url=url)
+
+
+def fixture_events(prefix: str):
+  """The fixture events, re-stamped with fresh ids and increasing current times."""
+  from google.adk.events import Event
+
+  names = sorted(p.name[: -len(".snake.json")] for p in FIXTURES.glob("*.snake.json"))
+  if not names:
+    raise SystemExit(f"no fixtures in {FIXTURES}")
+  now = time.time()
+  events = []
+  for i, name in enumerate(names):
+    data = json.loads((FIXTURES / f"{name}.snake.json").read_text())
+    data["id"] = f"{prefix}-{i:02d}-{name}"
+    data["timestamp"] = round(now + i * 0.001, 6)
+    data.pop("partial", None)
+    events.append(Event.model_validate(data))
+  return events
+
+
+def rich_event(invocation: str, marker: str):
+  """One event with content of several part kinds and a state delta of every scope."""
+  from google.adk.events import Event
+  from google.adk.events.event_actions import EventActions
+  from google.genai import types
+
+  return Event(
+      id=f"py-{uuid.uuid4()}",
+      invocation_id=invocation,
+      author="py_agent",
+      timestamp=round(time.time(), 6),
+      content=types.Content(
+          role="model",
+          parts=[
+              types.Part(text=f"written by adk-python ({marker}) ✓"),
+              types.Part(
+                  inline_data=types.Blob(mime_type="image/png", data=b"\x89PNG\xff\x00\xfe")
+              ),
+              types.Part(
+                  function_call=types.FunctionCall(
+                      id="py-call", name="lookUp", args={"queryText": "x", "maxItems": 2}
+                  )
+              ),
+          ],
+      ),
+      actions=EventActions(
+          state_delta={
+              f"app:py_{marker}": {"fromPython": True},
+              f"user:py_{marker}": [1, None, "two"],
+              f"py_{marker}": False,
+              f"temp:py_{marker}": "never stored",
+          },
+          artifact_delta={"py.txt": 1},
+      ),
+      custom_metadata={"writtenBy": "adk-python", "markerKey": marker},
+      usage_metadata=types.GenerateContentResponseUsageMetadata(
+          prompt_token_count=3, total_token_count=5
+      ),
+      turn_complete=True,
+  )
+
+
+async def cmd_write(url: str, app: str) -> None:
+  svc = service(url)
+  written = []
+  try:
+    plans = [
+        (
+            "alice",
+            "py-session-1",
+            {
+                "app:appKey": "shared by the app",
+                "user:userKey": {"nestedCamel": 1},
+                "sessionKey": [1, 2, 3],
+                "temp:dropped": "never stored",
+                "ünïcode": "✓",
+            },
+            fixture_events("s1"),
+        ),
+        ("alice", "py-session-2", {"user:second": True}, fixture_events("s2")[:3]),
+        ("bob", "py-session-3", {"bobKey": None}, []),
+    ]
+    for user, sid, state, events in plans:
+      session = await svc.create_session(
+          app_name=app, user_id=user, session_id=sid, state=state
+      )
+      appended = []
+      for event in events:
+        stored = await svc.append_event(session, event)
+        appended.append(dump_event(stored))
+      written.append({"user_id": user, "id": sid, "appended": appended})
+    sessions = []
+    for w in written:
+      got = await svc.get_session(app_name=app, user_id=w["user_id"], session_id=w["id"])
+      entry = dump_session(got)
+      entry["appended"] = w["appended"]
+      sessions.append(entry)
+    user_states = {
+        user: await svc.get_user_state(app_name=app, user_id=user)
+        for user in ("alice", "bob")
+    }
+    emit({"app_name": app, "sessions": sessions, "user_states": user_states})
+  finally:
+    await svc.close()
+
+
+async def cmd_read(url: str, app: str, user: str, sid: str) -> None:
+  svc = service(url)
+  try:
+    got = await svc.get_session(app_name=app, user_id=user, session_id=sid)
+    emit(None if got is None else dump_session(got))
+  finally:
+    await svc.close()
+
+
+async def cmd_append(url: str, app: str, user: str, sid: str) -> None:
+  svc = service(url)
+  try:
+    session = await svc.get_session(app_name=app, user_id=user, session_id=sid)
+    if session is None:
+      raise SystemExit(f"session {app}/{user}/{sid} not found")
+    stored = await svc.append_event(session, rich_event("py-inv-append", "append"))
+    emit({
+        "event": dump_event(stored),
+        "live_state": session.state,
+        "last_update_time": session.last_update_time,
+    })
+  finally:
+    await svc.close()
+
+
+async def cmd_stale(url: str, app: str, user: str, sid: str, signal_file: str) -> None:
+  from google.adk.errors._stale_session_error import StaleSessionError
+
+  svc = service(url)
+  try:
+    session = await svc.get_session(app_name=app, user_id=user, session_id=sid)
+    if session is None:
+      raise SystemExit(f"session {app}/{user}/{sid} not found")
+    emit({"loaded": session.last_update_time, "events": len(session.events)})
+    signal = pathlib.Path(signal_file)
+    deadline = time.monotonic() + 120
+    while not signal.exists():
+      if time.monotonic() > deadline:
+        raise SystemExit(f"timed out waiting for {signal_file}")
+      await asyncio.sleep(0.02)
+    try:
+      stored = await svc.append_event(session, rich_event("py-inv-stale", "stale"))
+    except StaleSessionError as e:
+      emit({"stale": True, "error_type": type(e).__name__, "message": str(e)})
+    except Exception as e:  # noqa: BLE001 - reported to the Rust test
+      emit({"stale": False, "error_type": type(e).__name__, "message": str(e)})
+    else:
+      emit({"stale": False, "appended": dump_event(stored)})
+  finally:
+    await svc.close()
+
+
+def server_parts(server_url: str):
+  u = urllib.parse.urlsplit(server_url)
+  return {
+      "scheme": u.scheme.split("+")[0],
+      "host": u.hostname or "127.0.0.1",
+      "port": u.port,
+      "user": urllib.parse.unquote(u.username) if u.username else None,
+      "password": urllib.parse.unquote(u.password) if u.password else None,
+  }
+
+
+async def cmd_db(action: str, server_url: str, name: str) -> None:
+  if not name.replace("_", "").isalnum():
+    raise SystemExit(f"refusing database name {name!r}")
+  p = server_parts(server_url)
+  if p["scheme"] in ("postgres", "postgresql"):
+    import asyncpg
+
+    conn = await asyncpg.connect(
+        host=p["host"], port=p["port"] or 5432, user=p["user"] or "postgres",
+        password=p["password"], database="postgres",
+    )
+    try:
+      if action == "createdb":
+        await conn.execute(f'CREATE DATABASE "{name}"')
+      else:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+      await conn.close()
+  elif p["scheme"] in ("mysql", "mariadb"):
+    import aiomysql
+
+    conn = await aiomysql.connect(
+        host=p["host"], port=p["port"] or 3306, user=p["user"] or "root",
+        password=p["password"] or "",
+    )
+    try:
+      async with conn.cursor() as cur:
+        if action == "createdb":
+          await cur.execute(
+              f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"
+          )
+        else:
+          await cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+    finally:
+      conn.close()
+  else:
+    raise SystemExit(f"unsupported server URL scheme {p['scheme']!r}")
+  emit({action: name})
+
+
+def main(argv: list[str]) -> None:
+  if len(argv) < 2:
+    raise SystemExit(__doc__)
+  cmd, args = argv[1], argv[2:]
+  commands = {
+      "write": (cmd_write, 2),
+      "read": (cmd_read, 4),
+      "append": (cmd_append, 4),
+      "stale": (cmd_stale, 5),
+  }
+  if cmd in commands:
+    fn, n = commands[cmd]
+    if len(args) != n:
+      raise SystemExit(f"{cmd} takes {n} arguments\n{__doc__}")
+    asyncio.run(fn(*args))
+  elif cmd in ("createdb", "dropdb") and len(args) == 2:
+    asyncio.run(cmd_db(cmd, *args))
+  else:
+    raise SystemExit(__doc__)
+
+
+if __name__ == "__main__":
+  main(sys.argv)
