@@ -1,4 +1,4 @@
-//! The command line: `serve`, operator subcommands and `bench`.
+//! The command line: `serve`, the operator subcommands and `bench`.
 
 use clap::{Parser, Subcommand};
 
@@ -14,6 +14,18 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve the REST API (adk-python's session endpoints and more).
+    Serve(crate::serve::ServeArgs),
+    /// Inspect or delete sessions.
+    #[command(subcommand)]
+    Sessions(crate::ops::sessions::SessionsCommand),
+    /// Export sessions with their events as JSON lines.
+    Export(crate::ops::export::ExportArgs),
+    /// Import sessions from `export`'s JSON lines (idempotent).
+    Import(crate::ops::import::ImportArgs),
+    /// Check or create the database schema.
+    #[command(subcommand)]
+    Schema(crate::ops::schema::SchemaCommand),
     /// Run the benchmark workloads of BENCHMARK.md.
     Bench(crate::bench::BenchArgs),
 }
@@ -33,6 +45,11 @@ pub fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Serve(args) => crate::serve::run(args).await,
+            Command::Sessions(cmd) => crate::ops::sessions::run(cmd).await,
+            Command::Export(args) => crate::ops::export::run(args).await,
+            Command::Import(args) => crate::ops::import::run(args).await,
+            Command::Schema(cmd) => crate::ops::schema::run(cmd).await,
             Command::Bench(args) => crate::bench::run(args).await,
         }
     });

@@ -1,0 +1,67 @@
+//! `POST /apps/{app_name}/users/{user_id}/sessions/{session_id}/events`: append one event
+//! (camelCase or snake_case; id and timestamp filled in when absent), with optimistic
+//! concurrency through `?expectedLastUpdateTime=<float seconds>`: when the stored session
+//! has moved on since the client saw it, 409 and nothing is stored. Without it the
+//! server loads the session and appends, retrying on a concurrent writer.
+
+use adk_sessions::time::Micros;
+use adk_sessions::GetFilter;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::errors::ApiError;
+use super::json::{body, Ids, QueryParams};
+use super::sessions::{append_with_retry, parse_event_value};
+use super::view::event_json;
+use super::AppState;
+
+/// Appends one event; answers `{"event": <stored event>, "lastUpdateTime": <float>}`.
+pub async fn append(
+    State(st): State<AppState>,
+    ids: Ids,
+    query: Result<Query<Vec<(String, String)>>, QueryRejection>,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let q = QueryParams::from(query)?;
+    let expected = q.seconds("expectedLastUpdateTime")?;
+    let Some(value) = body(bytes)? else {
+        return Err(ApiError::invalid(
+            "missing",
+            vec![json!("body")],
+            "Field required",
+            Value::Null,
+        ));
+    };
+    let event = parse_event_value(&st, value, vec![json!("body")])?;
+    let no_events = GetFilter::recent(0);
+    let (session, stored) = match expected {
+        None => append_with_retry(&st, &ids, no_events, |_| event.clone()).await?,
+        Some(expected) => {
+            let session = st
+                .service
+                .get(&ids.app, ids.user(), ids.session(), no_events)
+                .await?;
+            let want = Micros::from_secs_f64(expected).unwrap_or_default();
+            if session.revision() != want {
+                return Err(ApiError::new(
+                    StatusCode::CONFLICT,
+                    format!(
+                        "Session was updated at {} since expectedLastUpdateTime {}; reload it and retry",
+                        session.last_update_time(),
+                        expected
+                    ),
+                ));
+            }
+            let stored = st.service.append_event(&session, event).await?;
+            (session, stored)
+        }
+    };
+    Ok(Json(json!({
+        "event": event_json(&stored),
+        "lastUpdateTime": session.last_update_time(),
+    })))
+}

@@ -1,0 +1,303 @@
+//! adk-python's session endpoints, drop-in: create (and its deprecated form), get, list,
+//! delete and the PATCH state update — plus the `numRecentEvents`/`afterTimestamp`
+//! filters on get and `pageSize`/`pageToken` pagination on list.
+
+use std::sync::Arc;
+
+use adk_sessions::{Event, GetFilter, PageRequest, Session};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::{HeaderName, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::errors::ApiError;
+use super::json::{body, dict, member, object, string_member, Ids, QueryParams};
+use super::view::{mark_restored, session_json};
+use super::AppState;
+
+/// The response header carrying the next page token of a paginated list.
+pub const NEXT_PAGE_TOKEN_HEADER: &str = "x-next-page-token";
+
+/// Session ids adk-python's list hides (sessions made by evaluations).
+const EVAL_SESSION_PREFIXES: [&str; 2] = ["adk-eval-session-", "___eval___session___"];
+
+/// Function names of ADK's own human-in-the-loop protocol.
+const ADK_PROTOCOL_FUNCTIONS: [&str; 3] = [
+    "adk_request_credential",
+    "adk_request_confirmation",
+    "adk_request_input",
+];
+
+type Query2 = Result<Query<Vec<(String, String)>>, QueryRejection>;
+
+/// `POST /apps/{app_name}/users/{user_id}/sessions`, body `{sessionId?, state?, events?}`.
+pub async fn create(
+    State(st): State<AppState>,
+    ids: Ids,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Some(body) = body(bytes)? else {
+        return created(&st, &ids, None, None, Vec::new()).await;
+    };
+    let obj = object(body)?;
+    let session_id = string_member(&obj, "sessionId", "session_id")?;
+    if let Some(id) = &session_id {
+        adk_sessions::validate::check_id("session_id", id)?;
+    }
+    let state = member(&obj, "state", "state")
+        .map(|v| dict(v, vec![json!("body"), json!("state")]))
+        .transpose()?;
+    let events = match member(&obj, "events", "events") {
+        None => Vec::new(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| parse_event(&st, v.clone(), i))
+            .collect::<Result<Vec<_>, _>>()?,
+        Some(other) => {
+            return Err(ApiError::invalid(
+                "list_type",
+                vec![json!("body"), json!("events")],
+                "Input should be a valid list",
+                other.clone(),
+            ))
+        }
+    };
+    for (i, e) in events.iter().enumerate() {
+        check_initial_event(i, e)?;
+    }
+    created(&st, &ids, session_id, state, events).await
+}
+
+fn parse_event(st: &AppState, value: Value, index: usize) -> Result<Event, ApiError> {
+    let loc = vec![json!("body"), json!("events"), json!(index)];
+    let mut event = parse_event_value(st, value, loc.clone())?;
+    if event.invocation_id.is_empty() {
+        event.invocation_id = format!("e-{}", uuid::Uuid::new_v4());
+    }
+    event
+        .validate(st.policy)
+        .map_err(|e| ApiError::invalid("value_error", loc, e.to_string(), json!(null)))?;
+    Ok(event)
+}
+
+/// Parses one event in either spelling, filling in a missing id and timestamp.
+pub(crate) fn parse_event_value(
+    st: &AppState,
+    value: Value,
+    loc: Vec<Value>,
+) -> Result<Event, ApiError> {
+    if !value.is_object() {
+        return Err(ApiError::invalid(
+            "model_attributes_type",
+            loc,
+            "Input should be a valid dictionary or object to extract fields from",
+            value,
+        ));
+    }
+    let has_id = value.get("id").is_some_and(|v| !v.is_null());
+    let has_ts = value.get("timestamp").is_some_and(|v| !v.is_null());
+    let mut event = Event::from_json(value, st.policy).map_err(|e| {
+        let msg = match e {
+            adk_sessions::Error::InvalidArgument(m) => m,
+            other => other.to_string(),
+        };
+        ApiError::invalid("value_error", loc, msg, json!(null))
+    })?;
+    if !has_id || event.id.is_empty() {
+        event.id = uuid::Uuid::new_v4().to_string();
+    }
+    if !has_ts {
+        event.timestamp = adk_sessions::time::Micros::now().as_secs_f64();
+    }
+    Ok(event)
+}
+
+/// adk-python's rules for events a client restores into a new session.
+fn check_initial_event(index: usize, event: &Event) -> Result<(), ApiError> {
+    let refuse = |what: &str| {
+        ApiError::bad_request(format!(
+            "Session initialization event {index} cannot include {what}."
+        ))
+    };
+    if event
+        .long_running_tool_ids
+        .as_ref()
+        .is_some_and(|ids| !ids.is_empty())
+    {
+        return Err(refuse("long-running tool IDs"));
+    }
+    if event.actions != Default::default() {
+        return Err(refuse("event actions"));
+    }
+    let parts = event.content.iter().flat_map(|c| c.parts.iter().flatten());
+    let protocol = parts.into_iter().any(|p| {
+        let call = p.function_call.as_ref().and_then(|c| c.name.as_deref());
+        let resp = p.function_response.as_ref().and_then(|r| r.name.as_deref());
+        [call, resp]
+            .into_iter()
+            .flatten()
+            .any(|n| ADK_PROTOCOL_FUNCTIONS.contains(&n))
+    });
+    if protocol {
+        return Err(refuse("ADK protocol function calls"));
+    }
+    Ok(())
+}
+
+async fn created(
+    st: &AppState,
+    ids: &Ids,
+    session_id: Option<String>,
+    state: Option<adk_sessions::JsonMap>,
+    events: Vec<Event>,
+) -> Result<Response, ApiError> {
+    let session = st
+        .service
+        .create(&ids.app, ids.user(), session_id.as_deref(), state)
+        .await?;
+    for mut event in events {
+        mark_restored(&mut event);
+        st.service.append_event(&session, event).await?;
+    }
+    Ok(Json(session_json(&session)).into_response())
+}
+
+/// `POST /apps/{app_name}/users/{user_id}/sessions/{session_id}` (deprecated form; the
+/// body is the initial state).
+pub async fn create_with_id(
+    State(st): State<AppState>,
+    ids: Ids,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let state = body(bytes)?
+        .filter(|v| !v.is_null())
+        .map(|v| dict(&v, vec![json!("body")]))
+        .transpose()?;
+    created(&st, &ids, ids.session.clone(), state, Vec::new()).await
+}
+
+/// `GET /apps/{app_name}/users/{user_id}/sessions/{session_id}`
+/// `[?numRecentEvents=N][&afterTimestamp=T]`.
+pub async fn get(
+    State(st): State<AppState>,
+    ids: Ids,
+    query: Query2,
+) -> Result<Response, ApiError> {
+    let q = QueryParams::from(query)?;
+    let filter = GetFilter {
+        num_recent_events: q.int("numRecentEvents", 0)?.map(|n| n as usize),
+        after: q.seconds("afterTimestamp")?,
+    };
+    let session = st
+        .service
+        .get(&ids.app, ids.user(), ids.session(), filter)
+        .await?;
+    Ok(Json(session_json(&session)).into_response())
+}
+
+/// `GET /apps/{app_name}/users/{user_id}/sessions[?pageSize=N][&pageToken=T]`: an array,
+/// oldest update first, eval sessions hidden; the next token in `x-next-page-token`.
+pub async fn list(
+    State(st): State<AppState>,
+    ids: Ids,
+    query: Query2,
+) -> Result<Response, ApiError> {
+    let q = QueryParams::from(query)?;
+    let page = PageRequest {
+        page_size: q.int("pageSize", 1)?.map(|n| n as usize),
+        page_token: q.string("pageToken"),
+    };
+    if page.page_token.is_some() && page.page_size.is_none() {
+        return Err(ApiError::bad_request(
+            "pageToken needs pageSize: pass the same pageSize as for the first page",
+        ));
+    }
+    let result = st.service.list(&ids.app, Some(ids.user()), &page).await?;
+    let sessions: Vec<Value> = result
+        .sessions
+        .iter()
+        .filter(|s| !EVAL_SESSION_PREFIXES.iter().any(|p| s.id().starts_with(p)))
+        .map(session_json)
+        .collect();
+    let mut resp = Json(sessions).into_response();
+    if let Some(token) = result.next_page_token {
+        if let Ok(v) = HeaderValue::from_str(&token) {
+            resp.headers_mut()
+                .insert(HeaderName::from_static(NEXT_PAGE_TOKEN_HEADER), v);
+        }
+    }
+    Ok(resp)
+}
+
+/// `DELETE /apps/{app_name}/users/{user_id}/sessions/{session_id}` → 200 `null`, also
+/// when the session does not exist.
+pub async fn delete(State(st): State<AppState>, ids: Ids) -> Result<Response, ApiError> {
+    st.service
+        .delete(&ids.app, ids.user(), ids.session())
+        .await?;
+    Ok(Json(Value::Null).into_response())
+}
+
+/// `PATCH /apps/{app_name}/users/{user_id}/sessions/{session_id}`, body `{stateDelta}`:
+/// appends a state-change event (invocation `p-<uuid>`, author `user`) and returns the
+/// session.
+pub async fn patch(
+    State(st): State<AppState>,
+    ids: Ids,
+    bytes: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Some(body) = body(bytes)? else {
+        return Err(ApiError::invalid(
+            "missing",
+            vec![json!("body")],
+            "Field required",
+            Value::Null,
+        ));
+    };
+    let obj = object(body)?;
+    let Some(delta) = member(&obj, "stateDelta", "state_delta") else {
+        return Err(ApiError::invalid(
+            "missing",
+            vec![json!("body"), json!("stateDelta")],
+            "Field required",
+            Value::Object(obj.clone()),
+        ));
+    };
+    let delta = dict(delta, vec![json!("body"), json!("stateDelta")])?;
+    let session = append_with_retry(&st, &ids, GetFilter::all(), |_| {
+        let mut event = Event::new(format!("p-{}", uuid::Uuid::new_v4()), "user");
+        event.actions.state_delta = delta.clone();
+        event
+    })
+    .await?
+    .0;
+    Ok(Json(session_json(&session)).into_response())
+}
+
+/// Loads the session and appends the event `make` builds, reloading and retrying when
+/// another writer got there first (`Stale`). Returns the handle and the stored event.
+pub(crate) async fn append_with_retry(
+    st: &AppState,
+    ids: &Ids,
+    filter: GetFilter,
+    make: impl Fn(&Session) -> Event,
+) -> Result<(Session, Arc<Event>), ApiError> {
+    const ATTEMPTS: usize = 8;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let session = st
+            .service
+            .get(&ids.app, ids.user(), ids.session(), filter)
+            .await?;
+        match st.service.append_event(&session, make(&session)).await {
+            Ok(event) => return Ok((session, event)),
+            Err(adk_sessions::Error::Stale { .. }) if attempt < ATTEMPTS => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+}

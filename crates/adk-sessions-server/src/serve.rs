@@ -1,0 +1,121 @@
+//! `adk-sessions serve`: opens the database, binds, serves [`crate::api::router`] with
+//! request logs through `tracing`, and shuts down gracefully on SIGTERM/SIGINT: stop
+//! accepting, finish in-flight requests, then drop (close) the database.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use adk_sessions::{EventPolicy, OpenOptions};
+
+use crate::api::{router, ServerConfig};
+use crate::auth::Tokens;
+
+/// Flags of `adk-sessions serve`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Database URL: sqlite://file.db, sqlite::memory:, memory://, postgres://…, mysql://….
+    #[arg(
+        long,
+        env = "ADK_SESSIONS_DB",
+        default_value = "sqlite://adk-sessions.db"
+    )]
+    pub db: String,
+    /// Address to listen on.
+    #[arg(long, env = "ADK_SESSIONS_ADDR", default_value = "127.0.0.1:8000")]
+    pub addr: String,
+    /// JSON file of bearer tokens and the apps each may touch (no auth without it).
+    #[arg(long, env = "ADK_SESSIONS_AUTH_TOKENS")]
+    pub auth_tokens: Option<PathBuf>,
+    /// Largest accepted request body in bytes.
+    #[arg(long, env = "ADK_SESSIONS_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Per-request timeout in seconds (0 = none).
+    #[arg(long, env = "ADK_SESSIONS_REQUEST_TIMEOUT", default_value_t = 30.0)]
+    pub request_timeout: f64,
+    /// Keep event fields adk-python does not know inside `actions` and the content model
+    /// instead of refusing them (only for deployments without Python readers).
+    #[arg(long, env = "ADK_SESSIONS_LENIENT_EVENTS")]
+    pub lenient_events: bool,
+}
+
+/// Logs through `tracing` to stderr, filtered by `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs the server until SIGTERM or SIGINT.
+pub async fn run(args: ServeArgs) -> Result<(), String> {
+    init_tracing();
+    let policy = EventPolicy {
+        lenient_unknown_fields: args.lenient_events,
+    };
+    let auth = match &args.auth_tokens {
+        Some(path) => Some(Arc::new(Tokens::load(path)?)),
+        None => None,
+    };
+    if !args.request_timeout.is_finite() || args.request_timeout < 0.0 {
+        return Err("--request-timeout must be a non-negative number of seconds".into());
+    }
+    let config = ServerConfig {
+        event_policy: policy,
+        auth,
+        max_body_bytes: args.max_body_bytes,
+        request_timeout: (args.request_timeout > 0.0)
+            .then(|| Duration::from_secs_f64(args.request_timeout)),
+        metrics: true,
+    };
+    let options = OpenOptions {
+        policy,
+        ..OpenOptions::default()
+    };
+    let shown = adk_sessions::sql::redact(&args.db);
+    let service = adk_sessions::open(&args.db, &options)
+        .await
+        .map_err(|e| format!("cannot open {shown}: {e}"))?;
+    let addr: SocketAddr = args
+        .addr
+        .parse()
+        .map_err(|e| format!("--addr {:?} is not HOST:PORT: {e}", args.addr))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(addr = %local, db = %shown, backend = service.backend_name(),
+        auth = config.auth.is_some(), "adk-sessions listening");
+    let app = router(service.clone(), config);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    tracing::info!("stopped accepting; in-flight requests finished; closing the database");
+    drop(service);
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("SIGINT: shutting down"),
+        _ = term => tracing::info!("SIGTERM: shutting down"),
+    }
+}
