@@ -2,6 +2,8 @@
 //! [`open`], which picks a backend from a URL.
 
 pub mod common;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub mod server;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
 mod url;
@@ -27,6 +29,15 @@ pub async fn open(url: &str, options: &OpenOptions) -> Result<Arc<dyn SessionSer
         DbUrl::Sqlite { path } => Ok(Arc::new(
             sqlite::SqliteSessionService::open(path.as_deref(), options).await?,
         )),
+        #[cfg(feature = "postgres")]
+        DbUrl::Postgres { url } => Ok(Arc::new(
+            server::postgres::PostgresSessionService::open(&url, options).await?,
+        )),
+        #[cfg(feature = "mysql")]
+        DbUrl::Mysql { url } => Ok(Arc::new(
+            server::mysql::MysqlSessionService::open(&url, options).await?,
+        )),
+        #[allow(unreachable_patterns)] // every backend feature on
         other => Err(Error::invalid(format!(
             "the {} backend is not built into this binary (cargo feature {:?})",
             other.backend(),

@@ -1,0 +1,742 @@
+//! The server backends — PostgreSQL and MySQL/MariaDB through sqlx — as one service,
+//! [`ServerSessionService`], generic over a [`Dialect`]. This module owns everything the
+//! two servers share: the pool (size and timeouts from [`OpenOptions`], idle connections
+//! checked before reuse so a restarted server is reconnected to), schema detection and
+//! creation under a server-side lock, `get` / `list` / `delete` / state reads with their
+//! filters pushed into SQL, the append invariant (via [`prepare_append`]), retry of
+//! deadlocked transactions, and error mapping (unique violation → `AlreadyExists`,
+//! everything else → `Storage` with the URL's password redacted).
+//!
+//! Each dialect module ([`postgres`], [`mysql`]) holds its SQL text and type mapping, and
+//! its own `create` and `append` transactions, because that is where the servers differ:
+//! PostgreSQL merges `app:`/`user:` deltas atomically in SQL (`jsonb ||`) in one
+//! statement; MySQL/MariaDB has no null-preserving JSON merge, so it locks the state row
+//! (`SELECT … FOR UPDATE`) and merges in Rust inside the transaction.
+//!
+//! Every parameter list is bound in the same order for both dialects, so the shared code
+//! binds once whatever the placeholder syntax (`$n` or `?`).
+
+#[cfg(feature = "mysql")]
+pub mod mysql;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+
+use std::fmt;
+use std::future::Future;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::NaiveDateTime;
+use sqlx::pool::PoolOptions;
+use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
+
+use super::common::{
+    decide_schema, state_from_json, state_to_json, LoadedSession, OpenOptions, SchemaAction,
+    SchemaFacts, SCHEMA_VERSION, SCHEMA_VERSION_KEY,
+};
+use super::url::redact_in;
+use crate::error::{Error, Result};
+use crate::model::{Event, EventPolicy, JsonMap};
+use crate::page::{check_page_size, ListCursor};
+use crate::service::{GetFilter, PageRequest, SessionPage, SessionService};
+use crate::session::{prepare_append, stale, Prepared, Session};
+use crate::state::{merge, ScopedDelta};
+use crate::time::Micros;
+use crate::validate::{check_id, check_key};
+
+/// How often a deadlocked (or serialization-failed) transaction is retried. Each retry
+/// runs the whole transaction again, which is safe: the server rolled it back.
+const DEADLOCK_RETRIES: usize = 8;
+
+/// An idle connection older than this is pinged before reuse (a server restart leaves
+/// dead connections in the pool; a hot connection is not pinged).
+const PING_IDLE_AFTER: Duration = Duration::from_millis(500);
+
+/// What a dialect's own transactions fail with.
+#[derive(Debug)]
+pub enum Fail {
+    /// The driver failed; the service maps it (unique violations, deadlocks, redaction).
+    Db(sqlx::Error),
+    /// A library error to return as is.
+    Lib(Error),
+}
+
+impl From<sqlx::Error> for Fail {
+    fn from(e: sqlx::Error) -> Self {
+        Fail::Db(e)
+    }
+}
+
+impl From<Error> for Fail {
+    fn from(e: Error) -> Self {
+        Fail::Lib(e)
+    }
+}
+
+/// The SQL text a dialect provides for the shared operations. Parameters are listed in
+/// bind order.
+#[derive(Debug)]
+pub struct Statements {
+    /// Creates the tables and index (each `IF NOT EXISTS`), in order.
+    pub ddl: &'static [&'static str],
+    /// Takes the server-side schema lock for this database (session level).
+    pub schema_lock: &'static str,
+    /// Releases it.
+    pub schema_unlock: &'static str,
+    /// `(table)` → one row per column name (text) of that table in the current schema.
+    pub table_columns: &'static str,
+    /// `(key)` → the `adk_internal_metadata` value.
+    pub read_metadata: &'static str,
+    /// `(key, value)`: inserts a metadata row unless the key exists.
+    pub insert_metadata: &'static str,
+    /// `(app, user, id)` → `update_time, session state, app state?, user state?` (text).
+    pub load_session: &'static str,
+    /// `(app, user, id, limit)` → `event_data` text, newest first.
+    pub events_newest: &'static str,
+    /// `(app, user, id, after, limit)` → `event_data` text with `timestamp >= after`,
+    /// newest first.
+    pub events_newest_after: &'static str,
+    /// Listing, indexed by [`list_variant`]; each → `user_id, id, update_time, session
+    /// state, app state?, user state?`, ordered by `(update_time, user_id, id)`:
+    /// `[app; limit]`, `[app, t, u, s; limit]`, `[app, user; limit]`,
+    /// `[app, user, t, u, s; limit]` where `(t, u, s)` is the exclusive keyset start.
+    pub list: [&'static str; 4],
+    /// `(app, user, id)`: deletes a session (its events go by cascade).
+    pub delete_session: &'static str,
+    /// `(app, user)` → user state text.
+    pub user_state: &'static str,
+    /// `(app)` → app state text.
+    pub app_state: &'static str,
+}
+
+/// The index into [`Statements::list`].
+fn list_variant(by_user: bool, after_cursor: bool) -> usize {
+    usize::from(by_user) * 2 + usize::from(after_cursor)
+}
+
+/// A session to insert, its state already split by scope.
+#[derive(Debug)]
+pub struct NewSession<'a> {
+    /// App of the session.
+    pub app_name: &'a str,
+    /// User of the session.
+    pub user_id: &'a str,
+    /// Id of the session.
+    pub session_id: &'a str,
+    /// The initial state split by scope (prefixes stripped, `temp:` dropped).
+    pub delta: &'a ScopedDelta,
+    /// Create and update time of the session.
+    pub now: NaiveDateTime,
+}
+
+/// The app and user state after a create merged the initial `app:`/`user:` keys.
+#[derive(Debug, Default)]
+pub struct ScopeStates {
+    /// App state (un-prefixed).
+    pub app: JsonMap,
+    /// User state (un-prefixed).
+    pub user: JsonMap,
+}
+
+/// An append to persist: the event row and the state writes.
+#[derive(Debug)]
+pub struct AppendRow<'a> {
+    /// App of the session.
+    pub app_name: &'a str,
+    /// User of the session.
+    pub user_id: &'a str,
+    /// Id of the session.
+    pub session_id: &'a str,
+    /// The stored revision the handle expects.
+    pub expected: NaiveDateTime,
+    /// The new revision.
+    pub update_time: NaiveDateTime,
+    /// The event (as stored).
+    pub event: &'a Event,
+    /// Its `timestamp` column.
+    pub event_time: NaiveDateTime,
+    /// Its `event_data` column.
+    pub event_data: String,
+    /// The delta split by scope.
+    pub delta: &'a ScopedDelta,
+    /// Update time of app/user state rows.
+    pub now: NaiveDateTime,
+}
+
+/// What an append transaction found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// Stored and committed.
+    Done,
+    /// The session does not exist (nothing stored).
+    Missing,
+    /// The session is at another revision (nothing stored).
+    Stale(Micros),
+}
+
+/// One SQL server dialect: its sqlx driver, its SQL text and its two write transactions.
+pub trait Dialect: Send + Sync + Sized + 'static {
+    /// The sqlx driver.
+    type DB: Database;
+    /// `postgres` or `mysql`.
+    const BACKEND: &'static str;
+    /// The SQL of the shared operations.
+    const SQL: Statements;
+
+    /// Opens a pool on `url` with the shared `pool` options plus what the dialect needs
+    /// on each new connection.
+    fn connect(
+        url: &str,
+        pool: PoolOptions<Self::DB>,
+    ) -> impl Future<Output = std::result::Result<Pool<Self::DB>, sqlx::Error>> + Send;
+
+    /// Inserts a session and merges the initial `app:`/`user:` keys into their rows
+    /// (creating them, as adk-python does, even when empty), in one transaction. A unique
+    /// violation is reported as the driver error; the service maps it to `AlreadyExists`.
+    fn create(
+        pool: &Pool<Self::DB>,
+        new: &NewSession<'_>,
+    ) -> impl Future<Output = std::result::Result<ScopeStates, Fail>> + Send;
+
+    /// The append transaction: lock the session row, compare its revision, insert the
+    /// event, update session state and revision, merge the app/user deltas.
+    fn append(
+        pool: &Pool<Self::DB>,
+        row: &AppendRow<'_>,
+    ) -> impl Future<Output = std::result::Result<AppendOutcome, Fail>> + Send;
+
+    /// True for a deadlock or serialization failure (the transaction may be retried).
+    fn is_retryable(err: &sqlx::Error) -> bool {
+        matches!(err, sqlx::Error::Database(e) if matches!(e.code().as_deref(), Some("40001" | "40P01")))
+    }
+}
+
+fn is_unique_violation(err: &Fail) -> bool {
+    matches!(err, Fail::Db(sqlx::Error::Database(e)) if e.is_unique_violation())
+}
+
+/// Sessions in a PostgreSQL or MySQL/MariaDB server. Cheap to share (`Arc`); the pool
+/// reconnects by itself after the server comes back.
+pub struct ServerSessionService<D: Dialect> {
+    pool: Pool<D::DB>,
+    /// The connection URL, password included: only ever used to redact messages.
+    url: String,
+    redacted: String,
+    policy: EventPolicy,
+    connect_timeout: Duration,
+    _dialect: PhantomData<D>,
+}
+
+impl<D: Dialect> fmt::Debug for ServerSessionService<D> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerSessionService")
+            .field("backend", &D::BACKEND)
+            .field("url", &self.redacted)
+            .field("pool_size", &self.pool.options().get_max_connections())
+            .field("policy", &self.policy)
+            .finish()
+    }
+}
+
+/// `(left, right)` in µs, for the stale error.
+fn micros(t: NaiveDateTime) -> Micros {
+    Micros::from_naive(t)
+}
+
+fn opt_state(text: Option<String>, what: &str) -> Result<JsonMap> {
+    match text {
+        Some(t) => state_from_json(&t, what),
+        None => Ok(JsonMap::new()),
+    }
+}
+
+impl<D: Dialect> ServerSessionService<D>
+where
+    for<'c> &'c mut <D::DB as Database>::Connection: Executor<'c, Database = D::DB>,
+    <D::DB as Database>::Arguments: IntoArguments<D::DB>,
+    for<'a> &'a str: Encode<'a, D::DB> + Type<D::DB>,
+    String: for<'r> Decode<'r, D::DB> + Type<D::DB>,
+    NaiveDateTime: for<'a> Encode<'a, D::DB> + for<'r> Decode<'r, D::DB> + Type<D::DB>,
+    i64: for<'a> Encode<'a, D::DB> + Type<D::DB>,
+    usize: ColumnIndex<<D::DB as Database>::Row>,
+{
+    /// Connects to `url` (already normalized by [`crate::DbUrl`]), checks the schema
+    /// (creating it in an empty database) and returns the service. An unreachable server
+    /// is a `Storage` error after at most `options.connect_timeout`.
+    pub async fn open(url: &str, options: &OpenOptions) -> Result<Self> {
+        let pool_options = PoolOptions::<D::DB>::new()
+            .max_connections(options.pool_size.max(1))
+            .min_connections(0)
+            .acquire_timeout(options.connect_timeout)
+            .idle_timeout(Some(Duration::from_secs(300)))
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_IDLE_AFTER {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            });
+        let redacted = super::url::redact(url);
+        let service = ServerSessionService {
+            pool: match D::connect(url, pool_options).await {
+                Ok(pool) => pool,
+                Err(e) => {
+                    return Err(storage_error::<D>(
+                        e,
+                        url,
+                        &redacted,
+                        options.connect_timeout,
+                    ))
+                }
+            },
+            url: url.to_owned(),
+            redacted,
+            policy: options.policy,
+            connect_timeout: options.connect_timeout,
+            _dialect: PhantomData,
+        };
+        service.init_schema().await?;
+        Ok(service)
+    }
+
+    /// The `Storage` error of a driver error, password redacted.
+    fn storage(&self, e: sqlx::Error) -> Error {
+        storage_error::<D>(e, &self.url, &self.redacted, self.connect_timeout)
+    }
+
+    fn fail(&self, f: Fail) -> Error {
+        match f {
+            Fail::Db(e) => self.storage(e),
+            Fail::Lib(e) => e,
+        }
+    }
+
+    /// Detects the schema and creates what is missing, under a server-side lock so that
+    /// processes opening one fresh database at once do not race their DDL.
+    async fn init_schema(&self) -> Result<()> {
+        let mut conn = self.pool.acquire().await.map_err(|e| self.storage(e))?;
+        let result = async {
+            conn.execute(sqlx::query::<D::DB>(D::SQL.schema_lock))
+                .await
+                .map_err(|e| self.storage(e))?;
+            let done = self.init_schema_locked(&mut conn).await;
+            let unlocked = conn
+                .execute(sqlx::query::<D::DB>(D::SQL.schema_unlock))
+                .await
+                .map_err(|e| self.storage(e));
+            done.and(unlocked.map(|_| ()))
+        }
+        .await;
+        if result.is_err() {
+            // Never hand a connection that may still hold the schema lock back to the pool.
+            conn.close_on_drop();
+        }
+        result
+    }
+
+    async fn init_schema_locked(&self, conn: &mut <D::DB as Database>::Connection) -> Result<()> {
+        let columns = |table: &'static str| sqlx::query::<D::DB>(D::SQL.table_columns).bind(table);
+        let mut facts = SchemaFacts::default();
+        let meta_cols = conn
+            .fetch_all(columns("adk_internal_metadata"))
+            .await
+            .map_err(|e| self.storage(e))?;
+        facts.has_metadata_table = !meta_cols.is_empty();
+        if facts.has_metadata_table {
+            let row = conn
+                .fetch_optional(sqlx::query::<D::DB>(D::SQL.read_metadata).bind(SCHEMA_VERSION_KEY))
+                .await
+                .map_err(|e| self.storage(e))?;
+            facts.version = match row {
+                Some(r) => Some(r.try_get::<String, _>(0).map_err(|e| self.storage(e))?),
+                None => None,
+            };
+        }
+        let event_cols: Vec<String> = conn
+            .fetch_all(columns("events"))
+            .await
+            .map_err(|e| self.storage(e))?
+            .iter()
+            .map(|r| r.try_get::<String, _>(0))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| self.storage(e))?;
+        facts.has_events_table = !event_cols.is_empty();
+        facts.events_has_event_data = event_cols.iter().any(|c| c == "event_data");
+        facts.events_has_actions = event_cols.iter().any(|c| c == "actions");
+        facts.has_sessions_table = !conn
+            .fetch_all(columns("sessions"))
+            .await
+            .map_err(|e| self.storage(e))?
+            .is_empty();
+        let where_ = format!("the {} database {}", D::BACKEND, self.redacted);
+        match decide_schema(&facts, &where_)? {
+            SchemaAction::Create | SchemaAction::Use => {
+                for ddl in D::SQL.ddl {
+                    conn.execute(sqlx::query::<D::DB>(*ddl))
+                        .await
+                        .map_err(|e| self.storage(e))?;
+                }
+                if facts.version.is_none() {
+                    conn.execute(
+                        sqlx::query::<D::DB>(D::SQL.insert_metadata)
+                            .bind(SCHEMA_VERSION_KEY)
+                            .bind(SCHEMA_VERSION),
+                    )
+                    .await
+                    .map_err(|e| self.storage(e))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn load(
+        &self,
+        app_name: &str,
+        user_id: &str,
+        session_id: &str,
+        filter: GetFilter,
+    ) -> Result<Session> {
+        check_key(app_name, user_id, session_id)?;
+        let after = filter.after_micros()?;
+        // The session row first, then its events: a concurrent append in between makes
+        // this handle stale (refused later), never newer than its events.
+        let row = sqlx::query::<D::DB>(D::SQL.load_session)
+            .bind(app_name)
+            .bind(user_id)
+            .bind(session_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.storage(e))?
+            .ok_or_else(|| Error::not_found(app_name, user_id, session_id))?;
+        let get = |e| self.storage(e);
+        let update_time: NaiveDateTime = row.try_get(0).map_err(get)?;
+        let session_state =
+            state_from_json(&row.try_get::<String, _>(1).map_err(get)?, "sessions.state")?;
+        let app_state = opt_state(row.try_get(2).map_err(get)?, "app_states.state")?;
+        let user_state = opt_state(row.try_get(3).map_err(get)?, "user_states.state")?;
+        let limit = match filter.num_recent_events {
+            Some(0) => None,
+            Some(n) => Some(i64::try_from(n).unwrap_or(i64::MAX)),
+            None => Some(i64::MAX),
+        };
+        let mut events = Vec::new();
+        if let Some(limit) = limit {
+            let query = match after {
+                None => sqlx::query::<D::DB>(D::SQL.events_newest)
+                    .bind(app_name)
+                    .bind(user_id)
+                    .bind(session_id)
+                    .bind(limit),
+                Some(after) => sqlx::query::<D::DB>(D::SQL.events_newest_after)
+                    .bind(app_name)
+                    .bind(user_id)
+                    .bind(session_id)
+                    .bind(after.to_naive())
+                    .bind(limit),
+            };
+            let rows = query
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| self.storage(e))?;
+            events.reserve(rows.len());
+            for row in rows.iter().rev() {
+                let data: Option<String> = row.try_get(0).map_err(get)?;
+                let data = data.ok_or_else(|| {
+                    Error::Storage(format!(
+                        "an event of session {session_id:?} has no event_data (not a schema v1 row)"
+                    ))
+                })?;
+                events.push(Arc::new(Event::from_storage_json(&data)?));
+            }
+        }
+        Ok(LoadedSession {
+            app_name: app_name.to_owned(),
+            user_id: user_id.to_owned(),
+            id: session_id.to_owned(),
+            app_state,
+            user_state,
+            session_state,
+            events,
+            update_time: micros(update_time),
+        }
+        .into_session())
+    }
+
+    async fn list_page(
+        &self,
+        app_name: &str,
+        user_id: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<SessionPage> {
+        check_id("app_name", app_name)?;
+        if let Some(u) = user_id {
+            check_id("user_id", u)?;
+        }
+        check_page_size(page.page_size)?;
+        let after = page
+            .page_token
+            .as_deref()
+            .map(ListCursor::decode)
+            .transpose()?;
+        let size = page.page_size.unwrap_or(usize::MAX);
+        let limit = i64::try_from(size.saturating_add(1)).unwrap_or(i64::MAX);
+        let sql = D::SQL.list[list_variant(user_id.is_some(), after.is_some())];
+        let mut query = sqlx::query::<D::DB>(sql).bind(app_name);
+        if let Some(u) = user_id {
+            query = query.bind(u);
+        }
+        if let Some(c) = &after {
+            query = query
+                .bind(Micros(c.t).to_naive())
+                .bind(c.u.as_str())
+                .bind(c.s.as_str());
+        }
+        let rows = query
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.storage(e))?;
+        let get = |e| self.storage(e);
+        let mut sessions = Vec::with_capacity(rows.len().min(size));
+        let mut next_page_token = None;
+        for (i, row) in rows.iter().enumerate() {
+            let uid: String = row.try_get(0).map_err(get)?;
+            let sid: String = row.try_get(1).map_err(get)?;
+            let update = micros(row.try_get(2).map_err(get)?);
+            if i == size {
+                let last = sessions
+                    .last()
+                    .map(|s: &Session| ListCursor::new(s.revision(), s.user_id(), s.id()).encode());
+                next_page_token = last;
+                break;
+            }
+            let state = merge(
+                &opt_state(row.try_get(4).map_err(get)?, "app_states.state")?,
+                &opt_state(row.try_get(5).map_err(get)?, "user_states.state")?,
+                &state_from_json(&row.try_get::<String, _>(3).map_err(get)?, "sessions.state")?,
+            );
+            sessions.push(Session::from_parts(
+                app_name,
+                uid,
+                sid,
+                state,
+                Vec::new(),
+                update,
+            ));
+        }
+        Ok(SessionPage {
+            sessions,
+            next_page_token,
+        })
+    }
+
+    async fn read_state(
+        &self,
+        sql: &'static str,
+        app_name: &str,
+        user_id: Option<&str>,
+    ) -> Result<JsonMap> {
+        let mut query = sqlx::query::<D::DB>(sql).bind(app_name);
+        if let Some(u) = user_id {
+            query = query.bind(u);
+        }
+        let row = query
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.storage(e))?;
+        match row {
+            Some(r) => state_from_json(
+                &r.try_get::<String, _>(0).map_err(|e| self.storage(e))?,
+                "state",
+            ),
+            None => Ok(JsonMap::new()),
+        }
+    }
+}
+
+fn storage_error<D: Dialect>(
+    e: sqlx::Error,
+    url: &str,
+    redacted: &str,
+    timeout: Duration,
+) -> Error {
+    let message = match e {
+        sqlx::Error::PoolTimedOut => format!(
+            "no connection to the {} server at {redacted} within {timeout:?}: it is down, unreachable, or every pooled connection is busy",
+            D::BACKEND
+        ),
+        other => format!("{} at {redacted}: {other}", D::BACKEND),
+    };
+    Error::Storage(redact_in(&message, url))
+}
+
+#[async_trait]
+impl<D: Dialect> SessionService for ServerSessionService<D>
+where
+    for<'c> &'c mut <D::DB as Database>::Connection: Executor<'c, Database = D::DB>,
+    <D::DB as Database>::Arguments: IntoArguments<D::DB>,
+    for<'a> &'a str: Encode<'a, D::DB> + Type<D::DB>,
+    String: for<'r> Decode<'r, D::DB> + Type<D::DB>,
+    NaiveDateTime: for<'a> Encode<'a, D::DB> + for<'r> Decode<'r, D::DB> + Type<D::DB>,
+    i64: for<'a> Encode<'a, D::DB> + Type<D::DB>,
+    usize: ColumnIndex<<D::DB as Database>::Row>,
+{
+    async fn create(
+        &self,
+        app_name: &str,
+        user_id: &str,
+        session_id: Option<&str>,
+        state: Option<JsonMap>,
+    ) -> Result<Session> {
+        let session_id = match session_id {
+            Some(id) => id.to_owned(),
+            None => uuid::Uuid::new_v4().to_string(),
+        };
+        check_key(app_name, user_id, &session_id)?;
+        let delta = ScopedDelta::split(&state.unwrap_or_default());
+        let now = Micros::now();
+        let new = NewSession {
+            app_name,
+            user_id,
+            session_id: &session_id,
+            delta: &delta,
+            now: now.to_naive(),
+        };
+        let mut attempt = 0;
+        let states = loop {
+            match D::create(&self.pool, &new).await {
+                Ok(states) => break states,
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(Error::already_exists(app_name, user_id, &session_id))
+                }
+                Err(Fail::Db(e)) if D::is_retryable(&e) && attempt < DEADLOCK_RETRIES => {
+                    attempt += 1;
+                }
+                Err(e) => return Err(self.fail(e)),
+            }
+        };
+        Ok(Session::from_parts(
+            app_name,
+            user_id,
+            session_id,
+            merge(&states.app, &states.user, &delta.session),
+            Vec::new(),
+            now,
+        ))
+    }
+
+    async fn get(
+        &self,
+        app_name: &str,
+        user_id: &str,
+        session_id: &str,
+        filter: GetFilter,
+    ) -> Result<Session> {
+        self.load(app_name, user_id, session_id, filter).await
+    }
+
+    async fn list(
+        &self,
+        app_name: &str,
+        user_id: Option<&str>,
+        page: &PageRequest,
+    ) -> Result<SessionPage> {
+        self.list_page(app_name, user_id, page).await
+    }
+
+    async fn delete(&self, app_name: &str, user_id: &str, session_id: &str) -> Result<()> {
+        check_key(app_name, user_id, session_id)?;
+        sqlx::query::<D::DB>(D::SQL.delete_session)
+            .bind(app_name)
+            .bind(user_id)
+            .bind(session_id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| self.storage(e))?;
+        Ok(())
+    }
+
+    async fn append_event(&self, session: &Session, event: Event) -> Result<Arc<Event>> {
+        let prepared = match prepare_append(session, event, self.policy)? {
+            Prepared::Partial(event) => return Ok(event),
+            Prepared::Append(p) => p,
+        };
+        let event_time = Micros::from_secs_f64(prepared.event.timestamp)
+            .ok_or_else(|| Error::invalid("event.timestamp is not finite"))?;
+        let row = AppendRow {
+            app_name: session.app_name(),
+            user_id: session.user_id(),
+            session_id: session.id(),
+            expected: prepared.expected_revision.to_naive(),
+            update_time: prepared.update_time.to_naive(),
+            event: &prepared.event,
+            event_time: event_time.to_naive(),
+            event_data: prepared.event.to_storage_json(),
+            delta: &prepared.delta,
+            now: Micros::now().to_naive(),
+        };
+        let mut attempt = 0;
+        let outcome = loop {
+            match D::append(&self.pool, &row).await {
+                Ok(outcome) => break outcome,
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(Error::invalid(format!(
+                        "an event with id {:?} is already stored in session {:?}",
+                        prepared.event.id,
+                        session.id()
+                    )))
+                }
+                Err(Fail::Db(e)) if D::is_retryable(&e) && attempt < DEADLOCK_RETRIES => {
+                    attempt += 1;
+                }
+                Err(e) => return Err(self.fail(e)),
+            }
+        };
+        match outcome {
+            AppendOutcome::Done => {
+                session.apply_append(&prepared);
+                Ok(prepared.event)
+            }
+            AppendOutcome::Missing => Err(Error::not_found(
+                session.app_name(),
+                session.user_id(),
+                session.id(),
+            )),
+            AppendOutcome::Stale(stored) => Err(stale(session, stored)),
+        }
+    }
+
+    async fn get_user_state(&self, app_name: &str, user_id: &str) -> Result<JsonMap> {
+        check_id("app_name", app_name)?;
+        check_id("user_id", user_id)?;
+        self.read_state(D::SQL.user_state, app_name, Some(user_id))
+            .await
+    }
+
+    async fn get_app_state(&self, app_name: &str) -> Result<JsonMap> {
+        check_id("app_name", app_name)?;
+        self.read_state(D::SQL.app_state, app_name, None).await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.pool
+            .execute(sqlx::query::<D::DB>("SELECT 1"))
+            .await
+            .map_err(|e| self.storage(e))?;
+        Ok(())
+    }
+
+    fn backend_name(&self) -> &'static str {
+        D::BACKEND
+    }
+}
+
+/// The JSON text of a delta scope, for a dialect's statements.
+pub fn delta_json(delta: &JsonMap) -> String {
+    state_to_json(delta)
+}

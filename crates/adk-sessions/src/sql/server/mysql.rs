@@ -1,0 +1,330 @@
+//! MySQL / MariaDB: the SQL text and type mapping of [`super::ServerSessionService`] on
+//! MySQL and MariaDB, on adk-python's schema v1 as `DatabaseSessionService`
+//! (`mysql+aiomysql://`) creates it: `LONGTEXT` state and event data, `DATETIME(6)`
+//! times (µs precision: the revision check depends on it), InnoDB, utf8mb4.
+//!
+//! One deliberate difference in a fresh database: the tables use the `utf8mb4_bin`
+//! collation, so ids compare byte for byte as on every other backend (adk-python's tables
+//! inherit the database default, usually case- and accent-insensitive, where `Alice` and
+//! `alice` are one user). Tables adk-python created are used as they are.
+//!
+//! MySQL has no JSON merge that keeps a JSON null (`JSON_MERGE_PATCH` deletes the key),
+//! so state merges are done under row locks: the append transaction locks the session
+//! row (`SELECT … FOR UPDATE`), checks its revision, inserts the event, writes the
+//! session, then for each `app:`/`user:` delta locks that state row, merges in Rust and
+//! writes it back. Locks are taken in one order — session, app, user — as adk-python
+//! does. A missing state row is inserted; if another writer inserted it first (a
+//! duplicate key), the row is locked and merged instead. Connections run at `READ
+//! COMMITTED`, so a locking read of a missing row takes no gap lock that two first-time
+//! inserters could deadlock on; any deadlock left is retried by the service.
+
+use chrono::NaiveDateTime;
+use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlConnection, MySqlPool};
+use sqlx::pool::PoolOptions;
+use sqlx::{Executor, Row};
+
+use super::{
+    delta_json, AppendOutcome, AppendRow, Dialect, Fail, NewSession, ScopeStates,
+    ServerSessionService, Statements,
+};
+use crate::error::Error;
+use crate::model::JsonMap;
+use crate::sql::common::state_from_json;
+use crate::state::apply_delta;
+use crate::time::Micros;
+
+/// Sessions in MySQL or MariaDB.
+pub type MysqlSessionService = ServerSessionService<MysqlDialect>;
+
+/// The MySQL / MariaDB dialect.
+#[derive(Debug)]
+pub struct MysqlDialect;
+
+macro_rules! table {
+    ($body:literal) => {
+        concat!(
+            $body,
+            " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+        )
+    };
+}
+
+const DDL: &[&str] = &[
+    table!(
+        "CREATE TABLE IF NOT EXISTS adk_internal_metadata (
+        `key` VARCHAR(128) NOT NULL,
+        `value` VARCHAR(256) NOT NULL,
+        PRIMARY KEY (`key`)
+    )"
+    ),
+    table!(
+        "CREATE TABLE IF NOT EXISTS app_states (
+        app_name VARCHAR(128) NOT NULL,
+        state LONGTEXT NOT NULL,
+        update_time DATETIME(6) NOT NULL,
+        PRIMARY KEY (app_name)
+    )"
+    ),
+    table!(
+        "CREATE TABLE IF NOT EXISTS user_states (
+        app_name VARCHAR(128) NOT NULL,
+        user_id VARCHAR(128) NOT NULL,
+        state LONGTEXT NOT NULL,
+        update_time DATETIME(6) NOT NULL,
+        PRIMARY KEY (app_name, user_id)
+    )"
+    ),
+    table!(
+        "CREATE TABLE IF NOT EXISTS sessions (
+        app_name VARCHAR(128) NOT NULL,
+        user_id VARCHAR(128) NOT NULL,
+        id VARCHAR(128) NOT NULL,
+        state LONGTEXT NOT NULL,
+        create_time DATETIME(6) NOT NULL,
+        update_time DATETIME(6) NOT NULL,
+        PRIMARY KEY (app_name, user_id, id)
+    )"
+    ),
+    table!(
+        "CREATE TABLE IF NOT EXISTS events (
+        id VARCHAR(128) NOT NULL,
+        app_name VARCHAR(128) NOT NULL,
+        user_id VARCHAR(128) NOT NULL,
+        session_id VARCHAR(128) NOT NULL,
+        invocation_id VARCHAR(256) NOT NULL,
+        `timestamp` DATETIME(6) NOT NULL,
+        event_data LONGTEXT,
+        PRIMARY KEY (id, app_name, user_id, session_id),
+        KEY idx_events_app_user_session_ts_id (app_name, user_id, session_id, `timestamp` DESC, id DESC),
+        FOREIGN KEY (app_name, user_id, session_id)
+            REFERENCES sessions (app_name, user_id, id) ON DELETE CASCADE
+    )"
+    ),
+];
+
+macro_rules! list_sql {
+    ($where:literal) => {
+        concat!(
+            "SELECT s.user_id, s.id, s.update_time, s.state, a.state, u.state
+    FROM sessions s
+    LEFT JOIN app_states a ON a.app_name = s.app_name
+    LEFT JOIN user_states u ON u.app_name = s.app_name AND u.user_id = s.user_id
+    WHERE ",
+            $where,
+            " ORDER BY s.update_time, s.user_id, s.id LIMIT ?"
+        )
+    };
+}
+
+const INSERT_SESSION: &str =
+    "INSERT INTO sessions (app_name, user_id, id, state, create_time, update_time)
+    VALUES (?, ?, ?, ?, ?, ?)";
+const LOCK_SESSION: &str = "SELECT update_time, state FROM sessions
+    WHERE app_name = ? AND user_id = ? AND id = ? FOR UPDATE";
+const INSERT_EVENT: &str = "INSERT INTO events
+    (id, app_name, user_id, session_id, invocation_id, `timestamp`, event_data)
+    VALUES (?, ?, ?, ?, ?, ?, ?)";
+const UPDATE_SESSION: &str = "UPDATE sessions SET state = ?, update_time = ?
+    WHERE app_name = ? AND user_id = ? AND id = ?";
+
+/// The statements of one state table; the key is `(app)` or `(app, user)`.
+struct ScopeSql {
+    lock: &'static str,
+    /// `(key…, state, update_time)`.
+    insert: &'static str,
+    /// `(state, update_time, key…)`.
+    update: &'static str,
+}
+
+const APP_SCOPE: ScopeSql = ScopeSql {
+    lock: "SELECT state FROM app_states WHERE app_name = ? FOR UPDATE",
+    insert: "INSERT INTO app_states (app_name, state, update_time) VALUES (?, ?, ?)",
+    update: "UPDATE app_states SET state = ?, update_time = ? WHERE app_name = ?",
+};
+
+const USER_SCOPE: ScopeSql = ScopeSql {
+    lock: "SELECT state FROM user_states WHERE app_name = ? AND user_id = ? FOR UPDATE",
+    insert: "INSERT INTO user_states (app_name, user_id, state, update_time) VALUES (?, ?, ?, ?)",
+    update: "UPDATE user_states SET state = ?, update_time = ? WHERE app_name = ? AND user_id = ?",
+};
+
+/// Merges `delta` into one state row under its row lock (creating the row when missing)
+/// and returns the merged state.
+async fn merge_scope(
+    conn: &mut MySqlConnection,
+    sql: &ScopeSql,
+    key: &[&str],
+    delta: &JsonMap,
+    now: NaiveDateTime,
+) -> Result<JsonMap, Fail> {
+    // Twice at most: a lost race on the insert means the row now exists.
+    for _ in 0..2 {
+        let mut lock = sqlx::query(sql.lock);
+        for k in key {
+            lock = lock.bind(*k);
+        }
+        if let Some(row) = conn.fetch_optional(lock).await? {
+            let mut state = state_from_json(&row.try_get::<String, _>(0)?, "state")?;
+            if !delta.is_empty() {
+                apply_delta(&mut state, delta);
+                let mut update = sqlx::query(sql.update).bind(delta_json(&state)).bind(now);
+                for k in key {
+                    update = update.bind(*k);
+                }
+                conn.execute(update).await?;
+            }
+            return Ok(state);
+        }
+        let mut insert = sqlx::query(sql.insert);
+        for k in key {
+            insert = insert.bind(*k);
+        }
+        match conn.execute(insert.bind(delta_json(delta)).bind(now)).await {
+            Ok(_) => return Ok(delta.clone()),
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Fail::Lib(Error::Storage(
+        "a state row kept disappearing while being created".into(),
+    )))
+}
+
+impl Dialect for MysqlDialect {
+    type DB = MySql;
+    const BACKEND: &'static str = "mysql";
+    const SQL: Statements = Statements {
+        ddl: DDL,
+        schema_lock: "SELECT GET_LOCK(CONCAT('adk_sessions_schema.', DATABASE()), 60)",
+        schema_unlock: "SELECT RELEASE_LOCK(CONCAT('adk_sessions_schema.', DATABASE()))",
+        table_columns: "SELECT CAST(column_name AS CHAR) FROM information_schema.columns
+            WHERE table_schema = DATABASE() AND table_name = ?",
+        read_metadata: "SELECT `value` FROM adk_internal_metadata WHERE `key` = ?",
+        insert_metadata: "INSERT IGNORE INTO adk_internal_metadata (`key`, `value`) VALUES (?, ?)",
+        load_session: "SELECT s.update_time, s.state, a.state, u.state
+            FROM sessions s
+            LEFT JOIN app_states a ON a.app_name = s.app_name
+            LEFT JOIN user_states u ON u.app_name = s.app_name AND u.user_id = s.user_id
+            WHERE s.app_name = ? AND s.user_id = ? AND s.id = ?",
+        events_newest: "SELECT event_data FROM events
+            WHERE app_name = ? AND user_id = ? AND session_id = ?
+            ORDER BY `timestamp` DESC, id DESC LIMIT ?",
+        events_newest_after: "SELECT event_data FROM events
+            WHERE app_name = ? AND user_id = ? AND session_id = ? AND `timestamp` >= ?
+            ORDER BY `timestamp` DESC, id DESC LIMIT ?",
+        list: [
+            list_sql!("s.app_name = ?"),
+            list_sql!("s.app_name = ? AND (s.update_time, s.user_id, s.id) > (?, ?, ?)"),
+            list_sql!("s.app_name = ? AND s.user_id = ?"),
+            list_sql!(
+                "s.app_name = ? AND s.user_id = ? AND (s.update_time, s.user_id, s.id) > (?, ?, ?)"
+            ),
+        ],
+        delete_session: "DELETE FROM sessions WHERE app_name = ? AND user_id = ? AND id = ?",
+        user_state: "SELECT state FROM user_states WHERE app_name = ? AND user_id = ?",
+        app_state: "SELECT state FROM app_states WHERE app_name = ?",
+    };
+
+    async fn connect(url: &str, pool: PoolOptions<MySql>) -> Result<MySqlPool, sqlx::Error> {
+        let options: MySqlConnectOptions = url.parse()?;
+        pool.after_connect(|conn, _meta| {
+            Box::pin(async move {
+                conn.execute("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect_with(options.charset("utf8mb4"))
+        .await
+    }
+
+    async fn create(pool: &MySqlPool, new: &NewSession<'_>) -> Result<ScopeStates, Fail> {
+        let mut tx = pool.begin().await?;
+        tx.execute(
+            sqlx::query(INSERT_SESSION)
+                .bind(new.app_name)
+                .bind(new.user_id)
+                .bind(new.session_id)
+                .bind(delta_json(&new.delta.session))
+                .bind(new.now)
+                .bind(new.now),
+        )
+        .await?;
+        let app = merge_scope(
+            &mut tx,
+            &APP_SCOPE,
+            &[new.app_name],
+            &new.delta.app,
+            new.now,
+        )
+        .await?;
+        let user = merge_scope(
+            &mut tx,
+            &USER_SCOPE,
+            &[new.app_name, new.user_id],
+            &new.delta.user,
+            new.now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(ScopeStates { app, user })
+    }
+
+    async fn append(pool: &MySqlPool, a: &AppendRow<'_>) -> Result<AppendOutcome, Fail> {
+        let mut tx = pool.begin().await?;
+        let row = tx
+            .fetch_optional(
+                sqlx::query(LOCK_SESSION)
+                    .bind(a.app_name)
+                    .bind(a.user_id)
+                    .bind(a.session_id),
+            )
+            .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(AppendOutcome::Missing);
+        };
+        let stored: NaiveDateTime = row.try_get(0)?;
+        if stored != a.expected {
+            tx.rollback().await?;
+            return Ok(AppendOutcome::Stale(Micros::from_naive(stored)));
+        }
+        let mut state = state_from_json(&row.try_get::<String, _>(1)?, "sessions.state")?;
+        tx.execute(
+            sqlx::query(INSERT_EVENT)
+                .bind(a.event.id.as_str())
+                .bind(a.app_name)
+                .bind(a.user_id)
+                .bind(a.session_id)
+                .bind(a.event.invocation_id.as_str())
+                .bind(a.event_time)
+                .bind(a.event_data.as_str()),
+        )
+        .await?;
+        apply_delta(&mut state, &a.delta.session);
+        tx.execute(
+            sqlx::query(UPDATE_SESSION)
+                .bind(delta_json(&state))
+                .bind(a.update_time)
+                .bind(a.app_name)
+                .bind(a.user_id)
+                .bind(a.session_id),
+        )
+        .await?;
+        if !a.delta.app.is_empty() {
+            merge_scope(&mut tx, &APP_SCOPE, &[a.app_name], &a.delta.app, a.now).await?;
+        }
+        if !a.delta.user.is_empty() {
+            merge_scope(
+                &mut tx,
+                &USER_SCOPE,
+                &[a.app_name, a.user_id],
+                &a.delta.user,
+                a.now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(AppendOutcome::Done)
+    }
+}

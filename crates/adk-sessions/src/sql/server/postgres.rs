@@ -1,0 +1,243 @@
+//! PostgreSQL: the SQL text and type mapping of [`super::ServerSessionService`] on
+//! PostgreSQL, on adk-python's schema v1 exactly as `DatabaseSessionService`
+//! (`postgresql+asyncpg://`) creates it: `JSONB` state and event data,
+//! `TIMESTAMP WITHOUT TIME ZONE` (naive UTC) times.
+//!
+//! JSON travels as text (`$n::jsonb` in, `col::text` out). Both writes are one statement
+//! each, so one round trip and an implicit transaction:
+//! - create upserts the app and user state rows (`jsonb ||` merges the initial keys
+//!   atomically; a JSON null stays a stored null) and inserts the session; a taken key
+//!   fails the whole statement with a unique violation;
+//! - append locks the session row (`FOR UPDATE` in a CTE), and only when its revision is
+//!   the handle's inserts the event, updates the session and merges the app/user deltas
+//!   with `INSERT … ON CONFLICT DO UPDATE SET state = state || delta` (row-locked by the
+//!   server, so concurrent writers of other sessions never lose a key, and the first-ever
+//!   row created by two writers is not an error). Row locks are taken in one order —
+//!   session, app, user — as adk-python does.
+
+use sqlx::pool::PoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPool, Postgres};
+use sqlx::Row;
+
+use super::{
+    delta_json, AppendOutcome, AppendRow, Dialect, Fail, NewSession, ScopeStates,
+    ServerSessionService, Statements,
+};
+use crate::sql::common::state_from_json;
+use crate::time::Micros;
+
+/// Sessions in PostgreSQL.
+pub type PostgresSessionService = ServerSessionService<PostgresDialect>;
+
+/// The PostgreSQL dialect.
+#[derive(Debug)]
+pub struct PostgresDialect;
+
+const DDL: &[&str] = &[
+    "CREATE TABLE IF NOT EXISTS adk_internal_metadata (
+        key VARCHAR(128) NOT NULL,
+        value VARCHAR(256) NOT NULL,
+        PRIMARY KEY (key)
+    )",
+    "CREATE TABLE IF NOT EXISTS app_states (
+        app_name VARCHAR(128) NOT NULL,
+        state JSONB NOT NULL,
+        update_time TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+        PRIMARY KEY (app_name)
+    )",
+    "CREATE TABLE IF NOT EXISTS user_states (
+        app_name VARCHAR(128) NOT NULL,
+        user_id VARCHAR(128) NOT NULL,
+        state JSONB NOT NULL,
+        update_time TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+        PRIMARY KEY (app_name, user_id)
+    )",
+    "CREATE TABLE IF NOT EXISTS sessions (
+        app_name VARCHAR(128) NOT NULL,
+        user_id VARCHAR(128) NOT NULL,
+        id VARCHAR(128) NOT NULL,
+        state JSONB NOT NULL,
+        create_time TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+        update_time TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+        PRIMARY KEY (app_name, user_id, id)
+    )",
+    "CREATE TABLE IF NOT EXISTS events (
+        id VARCHAR(128) NOT NULL,
+        app_name VARCHAR(128) NOT NULL,
+        user_id VARCHAR(128) NOT NULL,
+        session_id VARCHAR(128) NOT NULL,
+        invocation_id VARCHAR(256) NOT NULL,
+        timestamp TIMESTAMP WITHOUT TIME ZONE NOT NULL,
+        event_data JSONB,
+        PRIMARY KEY (id, app_name, user_id, session_id),
+        FOREIGN KEY (app_name, user_id, session_id)
+            REFERENCES sessions (app_name, user_id, id) ON DELETE CASCADE
+    )",
+    "CREATE INDEX IF NOT EXISTS idx_events_app_user_session_ts_id
+        ON events (app_name, user_id, session_id, timestamp DESC, id DESC)",
+];
+
+macro_rules! list_sql {
+    ($where:literal) => {
+        concat!(
+            "SELECT s.user_id, s.id, s.update_time, s.state::text, a.state::text, u.state::text
+    FROM sessions s
+    LEFT JOIN app_states a ON a.app_name = s.app_name
+    LEFT JOIN user_states u ON u.app_name = s.app_name AND u.user_id = s.user_id
+    WHERE ",
+            $where,
+            " ORDER BY s.update_time, s.user_id, s.id"
+        )
+    };
+}
+
+/// Create: app row, then user row, then the session (each CTE reads the previous one,
+/// which fixes the lock order); one statement.
+const CREATE: &str = "WITH app AS (
+        INSERT INTO app_states (app_name, state, update_time) VALUES ($1, $4::jsonb, $7)
+        ON CONFLICT (app_name) DO UPDATE
+            SET state = app_states.state || EXCLUDED.state,
+                update_time = CASE WHEN EXCLUDED.state = '{}'::jsonb
+                    THEN app_states.update_time ELSE EXCLUDED.update_time END
+        RETURNING state
+    ), usr AS (
+        INSERT INTO user_states (app_name, user_id, state, update_time)
+        SELECT $1, $2, $5::jsonb, $7 FROM app
+        ON CONFLICT (app_name, user_id) DO UPDATE
+            SET state = user_states.state || EXCLUDED.state,
+                update_time = CASE WHEN EXCLUDED.state = '{}'::jsonb
+                    THEN user_states.update_time ELSE EXCLUDED.update_time END
+        RETURNING state
+    ), ses AS (
+        INSERT INTO sessions (app_name, user_id, id, state, create_time, update_time)
+        SELECT $1, $2, $3, $6::jsonb, $7, $7 FROM usr
+        RETURNING 1
+    )
+    SELECT (SELECT state::text FROM app), (SELECT state::text FROM usr),
+        (SELECT count(*) FROM ses)";
+
+/// Append: lock the session row, write only when its revision is the expected one; one
+/// statement. Returns the stored revision (NULL when the session is missing).
+const APPEND: &str = "WITH cur AS (
+        SELECT update_time FROM sessions
+        WHERE app_name = $1 AND user_id = $2 AND id = $3
+        FOR UPDATE
+    ), ok AS (
+        SELECT 1 AS one FROM cur WHERE update_time = $4
+    ), ev AS (
+        INSERT INTO events (id, app_name, user_id, session_id, invocation_id, timestamp, event_data)
+        SELECT $5, $1, $2, $3, $6, $7, $8::jsonb FROM ok
+        RETURNING 1
+    ), ses AS (
+        UPDATE sessions SET state = state || $9::jsonb, update_time = $10
+        WHERE app_name = $1 AND user_id = $2 AND id = $3 AND EXISTS (SELECT 1 FROM ok)
+        RETURNING 1
+    ), app AS (
+        INSERT INTO app_states (app_name, state, update_time)
+        SELECT $1, $11::jsonb, $13 FROM ok WHERE $11::jsonb <> '{}'::jsonb
+        ON CONFLICT (app_name) DO UPDATE
+            SET state = app_states.state || EXCLUDED.state, update_time = EXCLUDED.update_time
+        RETURNING 1
+    ), usr AS (
+        INSERT INTO user_states (app_name, user_id, state, update_time)
+        SELECT $1, $2, $12::jsonb, $13 FROM ok
+        WHERE $12::jsonb <> '{}'::jsonb AND (SELECT count(*) FROM app) >= 0
+        ON CONFLICT (app_name, user_id) DO UPDATE
+            SET state = user_states.state || EXCLUDED.state, update_time = EXCLUDED.update_time
+        RETURNING 1
+    )
+    SELECT (SELECT update_time FROM cur),
+        (SELECT count(*) FROM ev) + (SELECT count(*) FROM ses) + (SELECT count(*) FROM usr)";
+
+impl Dialect for PostgresDialect {
+    type DB = Postgres;
+    const BACKEND: &'static str = "postgres";
+    const SQL: Statements = Statements {
+        ddl: DDL,
+        schema_lock: "SELECT pg_advisory_lock(7216534001)",
+        schema_unlock: "SELECT pg_advisory_unlock(7216534001)",
+        table_columns: "SELECT column_name::text FROM information_schema.columns
+            WHERE table_schema = current_schema() AND table_name = $1",
+        read_metadata: "SELECT value FROM adk_internal_metadata WHERE key = $1",
+        insert_metadata: "INSERT INTO adk_internal_metadata (key, value) VALUES ($1, $2)
+            ON CONFLICT (key) DO NOTHING",
+        load_session: "SELECT s.update_time, s.state::text, a.state::text, u.state::text
+            FROM sessions s
+            LEFT JOIN app_states a ON a.app_name = s.app_name
+            LEFT JOIN user_states u ON u.app_name = s.app_name AND u.user_id = s.user_id
+            WHERE s.app_name = $1 AND s.user_id = $2 AND s.id = $3",
+        events_newest: "SELECT event_data::text FROM events
+            WHERE app_name = $1 AND user_id = $2 AND session_id = $3
+            ORDER BY timestamp DESC, id DESC LIMIT $4",
+        events_newest_after: "SELECT event_data::text FROM events
+            WHERE app_name = $1 AND user_id = $2 AND session_id = $3 AND timestamp >= $4
+            ORDER BY timestamp DESC, id DESC LIMIT $5",
+        list: [
+            concat!(list_sql!("s.app_name = $1"), " LIMIT $2"),
+            concat!(
+                list_sql!("s.app_name = $1 AND (s.update_time, s.user_id, s.id) > ($2, $3, $4)"),
+                " LIMIT $5"
+            ),
+            concat!(list_sql!("s.app_name = $1 AND s.user_id = $2"), " LIMIT $3"),
+            concat!(
+                list_sql!(
+                    "s.app_name = $1 AND s.user_id = $2 AND (s.update_time, s.user_id, s.id) > ($3, $4, $5)"
+                ),
+                " LIMIT $6"
+            ),
+        ],
+        delete_session: "DELETE FROM sessions WHERE app_name = $1 AND user_id = $2 AND id = $3",
+        user_state: "SELECT state::text FROM user_states WHERE app_name = $1 AND user_id = $2",
+        app_state: "SELECT state::text FROM app_states WHERE app_name = $1",
+    };
+
+    async fn connect(url: &str, pool: PoolOptions<Postgres>) -> Result<PgPool, sqlx::Error> {
+        let options: PgConnectOptions = url.parse()?;
+        pool.connect_with(options.application_name("adk-sessions"))
+            .await
+    }
+
+    async fn create(pool: &PgPool, new: &NewSession<'_>) -> Result<ScopeStates, Fail> {
+        let row = sqlx::query(CREATE)
+            .bind(new.app_name)
+            .bind(new.user_id)
+            .bind(new.session_id)
+            .bind(delta_json(&new.delta.app))
+            .bind(delta_json(&new.delta.user))
+            .bind(delta_json(&new.delta.session))
+            .bind(new.now)
+            .fetch_one(pool)
+            .await?;
+        let app: Option<String> = row.try_get(0)?;
+        let user: Option<String> = row.try_get(1)?;
+        Ok(ScopeStates {
+            app: state_from_json(app.as_deref().unwrap_or("{}"), "app_states.state")?,
+            user: state_from_json(user.as_deref().unwrap_or("{}"), "user_states.state")?,
+        })
+    }
+
+    async fn append(pool: &PgPool, a: &AppendRow<'_>) -> Result<AppendOutcome, Fail> {
+        let row = sqlx::query(APPEND)
+            .bind(a.app_name)
+            .bind(a.user_id)
+            .bind(a.session_id)
+            .bind(a.expected)
+            .bind(a.event.id.as_str())
+            .bind(a.event.invocation_id.as_str())
+            .bind(a.event_time)
+            .bind(a.event_data.as_str())
+            .bind(delta_json(&a.delta.session))
+            .bind(a.update_time)
+            .bind(delta_json(&a.delta.app))
+            .bind(delta_json(&a.delta.user))
+            .bind(a.now)
+            .fetch_one(pool)
+            .await?;
+        let stored: Option<chrono::NaiveDateTime> = row.try_get(0)?;
+        Ok(match stored {
+            None => AppendOutcome::Missing,
+            Some(t) if t == a.expected => AppendOutcome::Done,
+            Some(t) => AppendOutcome::Stale(Micros::from_naive(t)),
+        })
+    }
+}

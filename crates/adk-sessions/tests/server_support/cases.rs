@@ -1,0 +1,532 @@
+//! The server-specific behaviours, written once for both servers: schema identical to
+//! adk-python's, adk-python's tables used as they are, other schema versions refused,
+//! passwords never shown, an unreachable server, first-ever state rows created by many
+//! writers at once, and the multi-process promises (scoped writes never lost, one winner
+//! per stale race) with child processes that are this test binary run again.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use adk_sessions::{Error, Event, GetFilter, OpenOptions, SessionService};
+use serde_json::{json, Value};
+
+use super::{test_options, Server, TestDb};
+
+/// adk-python 2.13's `DatabaseSessionService` DDL as the server reports it (pg_dump /
+/// SHOW CREATE TABLE of a database it created), with one session, its states and one
+/// event as it wrote them.
+fn adk_python_database(server: Server) -> &'static str {
+    match server {
+        Server::Postgres => {
+            r#"
+CREATE TABLE adk_internal_metadata (key character varying(128) NOT NULL, value character varying(256) NOT NULL);
+CREATE TABLE app_states (app_name character varying(128) NOT NULL, state jsonb NOT NULL, update_time timestamp without time zone NOT NULL);
+CREATE TABLE events (id character varying(128) NOT NULL, app_name character varying(128) NOT NULL, user_id character varying(128) NOT NULL, session_id character varying(128) NOT NULL, invocation_id character varying(256) NOT NULL, "timestamp" timestamp without time zone NOT NULL, event_data jsonb);
+CREATE TABLE sessions (app_name character varying(128) NOT NULL, user_id character varying(128) NOT NULL, id character varying(128) NOT NULL, state jsonb NOT NULL, create_time timestamp without time zone NOT NULL, update_time timestamp without time zone NOT NULL);
+CREATE TABLE user_states (app_name character varying(128) NOT NULL, user_id character varying(128) NOT NULL, state jsonb NOT NULL, update_time timestamp without time zone NOT NULL);
+ALTER TABLE ONLY adk_internal_metadata ADD CONSTRAINT adk_internal_metadata_pkey PRIMARY KEY (key);
+ALTER TABLE ONLY app_states ADD CONSTRAINT app_states_pkey PRIMARY KEY (app_name);
+ALTER TABLE ONLY events ADD CONSTRAINT events_pkey PRIMARY KEY (id, app_name, user_id, session_id);
+ALTER TABLE ONLY sessions ADD CONSTRAINT sessions_pkey PRIMARY KEY (app_name, user_id, id);
+ALTER TABLE ONLY user_states ADD CONSTRAINT user_states_pkey PRIMARY KEY (app_name, user_id);
+CREATE INDEX idx_events_app_user_session_ts_id ON events USING btree (app_name, user_id, session_id, "timestamp" DESC, id DESC);
+ALTER TABLE ONLY events ADD CONSTRAINT events_app_name_user_id_session_id_fkey FOREIGN KEY (app_name, user_id, session_id) REFERENCES sessions(app_name, user_id, id) ON DELETE CASCADE;
+INSERT INTO adk_internal_metadata VALUES ('schema_version', '1');
+INSERT INTO app_states VALUES ('app', '{"a": 1, "z": null}', '2026-11-26 00:43:16.019593');
+INSERT INTO user_states VALUES ('app', 'u', '{"b": null}', '2026-11-26 00:43:15.987544');
+INSERT INTO sessions VALUES ('app', 'u', 'py-session', '{"c": "x", "k": 1}', '2026-11-26 00:43:15.999343', '2026-11-26 00:43:16.015664');
+INSERT INTO events VALUES ('a615d1cc-99a4-489e-a57c-d4069f91bd68', 'app', 'u', 'py-session', 'inv', '2026-11-26 00:43:16.015664', '{"id": "a615d1cc-99a4-489e-a57c-d4069f91bd68", "author": "user", "actions": {"state_delta": {"k": 1, "app:z": null}, "artifact_delta": {}, "requested_auth_configs": {}, "requested_tool_confirmations": {}}, "content": {"role": "user", "parts": [{"text": "hi"}]}, "node_info": {"path": ""}, "timestamp": 1795653796.015664, "invocation_id": "inv"}');
+"#
+        }
+        Server::Mysql => {
+            r#"
+CREATE TABLE `adk_internal_metadata` (
+  `key` varchar(128) NOT NULL,
+  `value` varchar(256) NOT NULL,
+  PRIMARY KEY (`key`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+CREATE TABLE `app_states` (
+  `app_name` varchar(128) NOT NULL,
+  `state` longtext NOT NULL,
+  `update_time` datetime(6) NOT NULL,
+  PRIMARY KEY (`app_name`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+CREATE TABLE `user_states` (
+  `app_name` varchar(128) NOT NULL,
+  `user_id` varchar(128) NOT NULL,
+  `state` longtext NOT NULL,
+  `update_time` datetime(6) NOT NULL,
+  PRIMARY KEY (`app_name`,`user_id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+CREATE TABLE `sessions` (
+  `app_name` varchar(128) NOT NULL,
+  `user_id` varchar(128) NOT NULL,
+  `id` varchar(128) NOT NULL,
+  `state` longtext NOT NULL,
+  `create_time` datetime(6) NOT NULL,
+  `update_time` datetime(6) NOT NULL,
+  PRIMARY KEY (`app_name`,`user_id`,`id`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+CREATE TABLE `events` (
+  `id` varchar(128) NOT NULL,
+  `app_name` varchar(128) NOT NULL,
+  `user_id` varchar(128) NOT NULL,
+  `session_id` varchar(128) NOT NULL,
+  `invocation_id` varchar(256) NOT NULL,
+  `timestamp` datetime(6) NOT NULL,
+  `event_data` longtext DEFAULT NULL,
+  PRIMARY KEY (`id`,`app_name`,`user_id`,`session_id`),
+  KEY `idx_events_app_user_session_ts_id` (`app_name`,`user_id`,`session_id`,`timestamp` DESC,`id` DESC),
+  CONSTRAINT `events_ibfk_1` FOREIGN KEY (`app_name`, `user_id`, `session_id`) REFERENCES `sessions` (`app_name`, `user_id`, `id`) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_general_ci;
+INSERT INTO adk_internal_metadata VALUES ('schema_version', '1');
+INSERT INTO app_states VALUES ('app', '{"a": 1, "z": null}', '2026-11-26 00:43:22.000000');
+INSERT INTO user_states VALUES ('app', 'u', '{"b": null}', '2026-11-26 00:43:22.000000');
+INSERT INTO sessions VALUES ('app', 'u', 'py-session', '{"c": "x", "k": 1}', '2026-11-26 00:43:15.999343', '2026-11-26 00:43:16.015664');
+INSERT INTO events VALUES ('a615d1cc-99a4-489e-a57c-d4069f91bd68', 'app', 'u', 'py-session', 'inv', '2026-11-26 00:43:16.015664', '{"content": {"parts": [{"text": "hi"}], "role": "user"}, "invocation_id": "inv", "author": "user", "actions": {"state_delta": {"k": 1, "app:z": null}, "artifact_delta": {}, "requested_auth_configs": {}, "requested_tool_confirmations": {}}, "node_info": {"path": ""}, "id": "a615d1cc-99a4-489e-a57c-d4069f91bd68", "timestamp": 1795653796.015664}');
+"#
+        }
+    }
+}
+
+/// adk-python's v0 layout: events with pickled `actions` and no `event_data`.
+fn v0_database(server: Server) -> &'static str {
+    match server {
+        Server::Postgres => {
+            "CREATE TABLE sessions (app_name VARCHAR(128) NOT NULL, user_id VARCHAR(128) NOT NULL, id VARCHAR(128) NOT NULL, state JSONB NOT NULL, create_time TIMESTAMP NOT NULL, update_time TIMESTAMP NOT NULL, PRIMARY KEY (app_name, user_id, id));
+             CREATE TABLE events (id VARCHAR(128) NOT NULL, app_name VARCHAR(128) NOT NULL, user_id VARCHAR(128) NOT NULL, session_id VARCHAR(128) NOT NULL, invocation_id VARCHAR(256) NOT NULL, author VARCHAR(256) NOT NULL, actions BYTEA NOT NULL, timestamp TIMESTAMP NOT NULL, content JSONB, PRIMARY KEY (id, app_name, user_id, session_id));"
+        }
+        Server::Mysql => {
+            "CREATE TABLE sessions (app_name VARCHAR(128) NOT NULL, user_id VARCHAR(128) NOT NULL, id VARCHAR(128) NOT NULL, state LONGTEXT NOT NULL, create_time DATETIME(6) NOT NULL, update_time DATETIME(6) NOT NULL, PRIMARY KEY (app_name, user_id, id));
+             CREATE TABLE events (id VARCHAR(128) NOT NULL, app_name VARCHAR(128) NOT NULL, user_id VARCHAR(128) NOT NULL, session_id VARCHAR(128) NOT NULL, invocation_id VARCHAR(256) NOT NULL, author VARCHAR(256) NOT NULL, actions LONGBLOB NOT NULL, timestamp DATETIME(6) NOT NULL, content LONGTEXT, PRIMARY KEY (id, app_name, user_id, session_id));"
+        }
+    }
+}
+
+fn open_err(r: adk_sessions::Result<Arc<dyn SessionService>>) -> Error {
+    match r {
+        Ok(s) => panic!("expected an error, opened {}", s.backend_name()),
+        Err(e) => e,
+    }
+}
+
+pub async fn fresh_schema_matches_adk_python(server: Server) {
+    let Some(ours) = TestDb::create(server).await else {
+        return;
+    };
+    let py = TestDb::create(server).await.unwrap();
+    ours.open().await;
+    py.exec(adk_python_database(server)).await;
+    let (a, b) = (ours.columns().await, py.columns().await);
+    assert_eq!(a.len(), 22, "{a:#?}");
+    assert_eq!(a, b, "columns of a fresh database differ from adk-python's");
+    let version = ours
+        .strings(match server {
+            Server::Postgres => {
+                "SELECT value FROM adk_internal_metadata WHERE key = 'schema_version'"
+            }
+            Server::Mysql => {
+                "SELECT `value` FROM adk_internal_metadata WHERE `key` = 'schema_version'"
+            }
+        })
+        .await;
+    assert_eq!(version, vec!["1".to_owned()]);
+    let indexes = ours
+        .strings(match server {
+            Server::Postgres => "SELECT indexdef FROM pg_indexes WHERE indexname = 'idx_events_app_user_session_ts_id'",
+            Server::Mysql => "SELECT CAST(GROUP_CONCAT(column_name ORDER BY seq_in_index) AS CHAR) FROM information_schema.statistics WHERE table_schema = DATABASE() AND index_name = 'idx_events_app_user_session_ts_id'",
+        })
+        .await;
+    assert_eq!(indexes.len(), 1, "{indexes:?}");
+    assert!(
+        indexes[0].contains("timestamp") && indexes[0].contains("session_id"),
+        "{indexes:?}"
+    );
+    // Opening again uses it as is.
+    ours.open().await;
+    assert_eq!(ours.columns().await, a);
+}
+
+pub async fn adk_python_database_is_used_as_is(server: Server) {
+    let Some(py) = TestDb::create(server).await else {
+        return;
+    };
+    py.exec(adk_python_database(server)).await;
+    let before = py.columns().await;
+    let service = py.open().await;
+    assert_eq!(
+        py.columns().await,
+        before,
+        "opening changed adk-python's schema"
+    );
+    let s = service
+        .get("app", "u", "py-session", GetFilter::all())
+        .await
+        .expect("the session adk-python wrote");
+    let state = s.state().snapshot();
+    assert_eq!(state.get("c"), Some(&json!("x")));
+    assert_eq!(state.get("k"), Some(&json!(1)));
+    assert_eq!(state.get("app:a"), Some(&json!(1)));
+    assert_eq!(state.get("app:z"), Some(&Value::Null));
+    assert_eq!(state.get("user:b"), Some(&Value::Null));
+    assert_eq!(s.events().len(), 1);
+    let e = s.events().get(0).unwrap();
+    assert_eq!(e.id, "a615d1cc-99a4-489e-a57c-d4069f91bd68");
+    assert_eq!(e.author, "user");
+    assert_eq!(
+        e.content.as_ref().unwrap().parts.as_ref().unwrap()[0]
+            .text
+            .as_deref(),
+        Some("hi")
+    );
+    assert_eq!(s.last_update_time(), 1795653796.015664);
+    // And appends to it, through every scope.
+    let event = Event::new("inv-2", "agent")
+        .with_state("app:new", json!(null))
+        .with_state("user:b", json!(2))
+        .with_state("c", json!({"deep": true}));
+    service.append_event(&s, event).await.expect("append");
+    let again = service
+        .get("app", "u", "py-session", GetFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(again.events().len(), 2);
+    let state = again.state().snapshot();
+    assert_eq!(state.get("app:new"), Some(&Value::Null));
+    assert_eq!(state.get("app:a"), Some(&json!(1)));
+    assert_eq!(state.get("user:b"), Some(&json!(2)));
+    assert_eq!(state.get("c"), Some(&json!({"deep": true})));
+    assert_eq!(state.get("k"), Some(&json!(1)));
+}
+
+pub async fn other_schema_versions_are_refused(server: Server) {
+    let Some(v0) = TestDb::create(server).await else {
+        return;
+    };
+    v0.exec(v0_database(server)).await;
+    let e = open_err(adk_sessions::open(&v0.url, &test_options()).await);
+    assert!(matches!(e, Error::Storage(_)), "{e:?}");
+    assert!(e.to_string().contains("version 0"), "{e}");
+
+    let v2 = TestDb::create(server).await.unwrap();
+    v2.exec(adk_python_database(server)).await;
+    v2.exec("UPDATE adk_internal_metadata SET value = '2'")
+        .await;
+    let e = open_err(adk_sessions::open(&v2.url, &test_options()).await);
+    assert!(e.to_string().contains("\"2\""), "{e}");
+}
+
+/// A port where nothing listens: `Storage`, within the connect timeout, no password.
+pub async fn unreachable_server_is_a_storage_error(server: Server) {
+    let url = match server {
+        Server::Postgres => "postgres://bob:hunter2-secret@127.0.0.1:9/x",
+        Server::Mysql => "mysql://bob:hunter2-secret@127.0.0.1:9/x",
+    };
+    let options = OpenOptions {
+        connect_timeout: Duration::from_secs(2),
+        ..OpenOptions::default()
+    };
+    let started = Instant::now();
+    let e = open_err(adk_sessions::open(url, &options).await);
+    let took = started.elapsed();
+    assert!(matches!(e, Error::Storage(_)), "{e:?}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    let text = format!("{e} {e:?}");
+    assert!(!text.contains("hunter2-secret"), "{text}");
+    assert!(text.contains("127.0.0.1"), "{text}");
+    eprintln!("unreachable {server:?}: {e} (after {took:?})");
+}
+
+/// A password in the URL shows neither in `Debug` of the service nor in its errors.
+pub async fn passwords_never_show(server: Server) {
+    let Some(db) = TestDb::create(server).await else {
+        return;
+    };
+    let secret = "pw-Zx81-never-shown";
+    let authority = db
+        .url
+        .split("://")
+        .nth(1)
+        .unwrap_or("")
+        .split('/')
+        .next()
+        .unwrap_or("");
+    if authority.split('@').next().unwrap_or("").contains(':') {
+        eprintln!("the test URL already carries a password; nothing to add");
+        return;
+    }
+    let url = db.url.replacen('@', &format!(":{secret}@"), 1);
+    use adk_sessions::sql::server::{mysql::MysqlSessionService, postgres::PostgresSessionService};
+    let opened = match server {
+        Server::Postgres => PostgresSessionService::open(&url, &test_options())
+            .await
+            .map(|s| format!("{s:?}")),
+        Server::Mysql => MysqlSessionService::open(&url, &test_options())
+            .await
+            .map(|s| format!("{s:?}")),
+    };
+    match opened {
+        // PostgreSQL on `trust` ignores the password.
+        Ok(debug) => {
+            assert!(!debug.contains(secret), "{debug}");
+            assert!(debug.contains("***"), "{debug}");
+        }
+        // MySQL refuses the wrong password.
+        Err(e) => {
+            let text = format!("{e} {e:?}");
+            assert!(!text.contains(secret), "{text}");
+            assert!(matches!(e, Error::Storage(_)), "{e:?}");
+        }
+    }
+}
+
+/// The first state rows of an app and user, created by many writers at once (sessions
+/// whose app/user rows are missing, as in a database another tool filled), are merged,
+/// not a unique-violation error.
+pub async fn first_state_rows_created_concurrently_are_merged(server: Server) {
+    let Some(db) = TestDb::create(server).await else {
+        return;
+    };
+    let service = db.open().await;
+    let n = 12;
+    let mut sessions = Vec::new();
+    for i in 0..n {
+        sessions.push(Arc::new(
+            service
+                .create("first", "u", Some(&format!("s{i}")), None)
+                .await
+                .unwrap(),
+        ));
+    }
+    db.exec("DELETE FROM app_states; DELETE FROM user_states;")
+        .await;
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let tasks: Vec<_> = sessions
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let (service, barrier) = (service.clone(), barrier.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let e = Event::new("inv", "agent")
+                    .with_state(format!("app:a{i}"), json!(i))
+                    .with_state(format!("user:u{i}"), json!(null));
+                service.append_event(&s, e).await.expect("append");
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let app = service.get_app_state("first").await.unwrap();
+    let user = service.get_user_state("first", "u").await.unwrap();
+    for i in 0..n {
+        assert_eq!(app.get(&format!("a{i}")), Some(&json!(i)), "{app:?}");
+        assert_eq!(user.get(&format!("u{i}")), Some(&Value::Null), "{user:?}");
+    }
+}
+
+// ---- multi-process ----------------------------------------------------------------
+
+/// Env var that makes the `child_process` test of a binary act as a child.
+pub const CHILD_ROLE: &str = "ADK_SESSIONS_TEST_CHILD_ROLE";
+const CHILD_URL: &str = "ADK_SESSIONS_TEST_CHILD_URL";
+const CHILD_DIR: &str = "ADK_SESSIONS_TEST_CHILD_DIR";
+
+/// Processes in the scoped-writes test, sessions per process, appends per session.
+const PROCESSES: usize = 4;
+const SESSIONS_PER_PROCESS: usize = 3;
+const APPENDS: usize = 20;
+/// Rounds of the stale race.
+const ROUNDS: usize = 8;
+
+fn spawn_children(role: &str, url: &str, dir: &Path, n: usize) {
+    let exe = std::env::current_exe().expect("test binary");
+    let children: Vec<_> = (0..n)
+        .map(|i| {
+            Command::new(&exe)
+                .args([
+                    "child_process",
+                    "--exact",
+                    "--nocapture",
+                    "--test-threads=1",
+                ])
+                .env(CHILD_ROLE, format!("{role}:{i}"))
+                .env(CHILD_URL, url)
+                .env(CHILD_DIR, dir)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn a child process")
+        })
+        .collect();
+    for (i, c) in children.into_iter().enumerate() {
+        let out = c.wait_with_output().expect("wait for a child");
+        assert!(
+            out.status.success(),
+            "child {role}:{i} failed: {}\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("adk-{tag}-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+pub async fn processes_never_lose_scoped_writes(server: Server) {
+    let Some(db) = TestDb::create(server).await else {
+        return;
+    };
+    let service = db.open().await; // schema first
+    let dir = temp_dir("scoped");
+    let started = Instant::now();
+    let (url, d) = (db.url.clone(), dir.clone());
+    tokio::task::spawn_blocking(move || spawn_children("scoped", &url, &d, PROCESSES))
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    let app = service.get_app_state("mp").await.unwrap();
+    let user = service.get_user_state("mp", "u").await.unwrap();
+    for p in 0..PROCESSES {
+        for s in 0..SESSIONS_PER_PROCESS {
+            let sid = format!("p{p}s{s}");
+            for i in 0..APPENDS {
+                let key = format!("{sid}_{i}");
+                assert_eq!(app.get(&key), Some(&json!(i)), "app key {key} lost");
+                assert_eq!(user.get(&key), Some(&json!(i)), "user key {key} lost");
+            }
+            let session = service
+                .get("mp", "u", &sid, GetFilter::all())
+                .await
+                .unwrap();
+            assert_eq!(session.events().len(), APPENDS);
+            assert_eq!(session.state().get("mine").unwrap(), json!(APPENDS - 1));
+        }
+    }
+    let total = PROCESSES * SESSIONS_PER_PROCESS * APPENDS;
+    eprintln!(
+        "{server:?}: {PROCESSES} processes × {SESSIONS_PER_PROCESS} sessions × {APPENDS} appends = {total} appends in {took:?} (process start included)"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+pub async fn processes_racing_stale_handles_have_one_winner_per_round(server: Server) {
+    let Some(db) = TestDb::create(server).await else {
+        return;
+    };
+    let service = db.open().await;
+    service.create("race", "u", Some("s"), None).await.unwrap();
+    let dir = temp_dir("race");
+    let (url, d) = (db.url.clone(), dir.clone());
+    tokio::task::spawn_blocking(move || spawn_children("race", &url, &d, 2))
+        .await
+        .unwrap();
+    for r in 0..ROUNDS {
+        let results: Vec<String> = (0..2)
+            .map(|c| {
+                std::fs::read_to_string(dir.join(format!("result_{r}_{c}")))
+                    .unwrap_or_else(|_| "missing".into())
+            })
+            .collect();
+        let wins = results.iter().filter(|x| *x == "ok").count();
+        let stale = results.iter().filter(|x| *x == "stale").count();
+        assert_eq!((wins, stale), (1, 1), "round {r}: {results:?}");
+    }
+    let s = service
+        .get("race", "u", "s", GetFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(s.events().len(), ROUNDS);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The body of a child process; does nothing unless [`CHILD_ROLE`] is set.
+pub fn child_process() {
+    let Ok(role) = std::env::var(CHILD_ROLE) else {
+        return;
+    };
+    let url = std::env::var(CHILD_URL).expect("child url");
+    let dir = PathBuf::from(std::env::var(CHILD_DIR).expect("child dir"));
+    let (role, index) = role.split_once(':').expect("role:index");
+    let index: usize = index.parse().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let service = adk_sessions::open(&url, &test_options())
+            .await
+            .expect("open");
+        match role {
+            "scoped" => child_scoped(service, index).await,
+            "race" => child_race(service, index, &dir).await,
+            other => panic!("unknown role {other}"),
+        }
+    });
+}
+
+async fn child_scoped(service: Arc<dyn SessionService>, p: usize) {
+    let tasks: Vec<_> = (0..SESSIONS_PER_PROCESS)
+        .map(|s| {
+            let service = service.clone();
+            tokio::spawn(async move {
+                let sid = format!("p{p}s{s}");
+                let session = service.create("mp", "u", Some(&sid), None).await.unwrap();
+                for i in 0..APPENDS {
+                    let e = Event::new("inv", "agent")
+                        .with_state(format!("app:{sid}_{i}"), json!(i))
+                        .with_state(format!("user:{sid}_{i}"), json!(i))
+                        .with_state("mine", json!(i));
+                    service.append_event(&session, e).await.expect("append");
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+}
+
+async fn wait_for(path: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !path.exists() {
+        assert!(Instant::now() < deadline, "timed out waiting for {path:?}");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+async fn child_race(service: Arc<dyn SessionService>, c: usize, dir: &Path) {
+    for r in 0..ROUNDS {
+        // Load at the revision every round starts from: after r winners.
+        let session = loop {
+            let s = service
+                .get("race", "u", "s", GetFilter::all())
+                .await
+                .unwrap();
+            if s.events().len() == r {
+                break s;
+            }
+            assert!(s.events().len() < r, "round {r} already has more events");
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        };
+        std::fs::write(dir.join(format!("ready_{r}_{c}")), "").unwrap();
+        wait_for(&dir.join(format!("ready_{r}_{}", 1 - c))).await;
+        // Same timestamp for both: the revision decides, not the clock.
+        let mut e = Event::new(format!("round-{r}"), format!("child-{c}"));
+        e.timestamp = 1_800_000_000.0 + r as f64;
+        let result = match service.append_event(&session, e).await {
+            Ok(_) => "ok".to_owned(),
+            Err(Error::Stale { .. }) => "stale".to_owned(),
+            Err(other) => format!("error: {other}"),
+        };
+        std::fs::write(dir.join(format!("result_{r}_{c}")), result).unwrap();
+    }
+}
