@@ -55,17 +55,23 @@ fn schemas() -> Value {
         "Content": {"type": "object", "additionalProperties": false, "properties": {
             "role": {"type": "string"},
             "parts": {"type": "array", "items": {"$ref": "#/components/schemas/Part"}}}},
-        "EventActions": {"type": "object", "additionalProperties": false, "properties": {
+        "EventActions": {"type": "object", "additionalProperties": true, "properties": {
             "stateDelta": {"$ref": "#/components/schemas/State"},
             "artifactDelta": obj,
             "requestedAuthConfigs": obj,
-            "requestedToolConfirmations": obj,
-            "skipSummarization": {"type": "boolean"},
-            "transferToAgent": {"type": "string"},
-            "escalate": {"type": "boolean"}}},
+            "requestedToolConfirmations": obj}},
+        "EventActionsInput": {"type": "object", "additionalProperties": false,
+            "description": "The actions a client may send (adk-python knows more; they are accepted too).",
+            "properties": {
+                "stateDelta": {"$ref": "#/components/schemas/State"},
+                "artifactDelta": {"type": "object", "additionalProperties": {"type": "integer"}},
+                "skipSummarization": {"type": "boolean", "nullable": true},
+                "transferToAgent": {"type": "string", "nullable": true},
+                "escalate": {"type": "boolean", "nullable": true}}},
         "NodeInfo": {"type": "object", "properties": {"path": {"type": "string"}}},
-        "Event": event_schema(true),
-        "InitialEvent": event_schema(false),
+        "Event": event_schema(Form::Output),
+        "EventInput": event_schema(Form::Input),
+        "InitialEvent": event_schema(Form::Restore),
         "Session": {"type": "object",
             "required": ["id", "appName", "userId", "state", "events", "lastUpdateTime"],
             "properties": {
@@ -95,9 +101,19 @@ fn schemas() -> Value {
     })
 }
 
-/// The event schema. `with_actions = false` is the restore form of session creation,
-/// where adk-python refuses actions and long-running tool ids.
-fn event_schema(with_actions: bool) -> Value {
+#[derive(PartialEq)]
+enum Form {
+    /// As served.
+    Output,
+    /// As appended through `POST …/events`.
+    Input,
+    /// As restored by session creation: adk-python refuses actions and long-running
+    /// tool ids there.
+    Restore,
+}
+
+/// The event schema in one of its forms. Optional members may be null (read as absent).
+fn event_schema(form: Form) -> Value {
     let mut props = json!({
         "id": {"type": "string", "minLength": 1, "maxLength": 128},
         "invocationId": {"type": "string", "minLength": 1, "maxLength": 256},
@@ -114,12 +130,31 @@ fn event_schema(with_actions: bool) -> Value {
         "errorMessage": {"type": "string"},
         "customMetadata": {"type": "object", "additionalProperties": true}
     });
-    if with_actions {
-        props["actions"] = json!({"$ref": "#/components/schemas/EventActions"});
-        props["longRunningToolIds"] = json!({"type": "array", "items": {"type": "string"}});
+    match form {
+        Form::Output => {
+            props["actions"] = json!({"$ref": "#/components/schemas/EventActions"});
+            props["longRunningToolIds"] = json!({"type": "array", "items": {"type": "string"}});
+        }
+        Form::Input => {
+            props["actions"] = json!({"$ref": "#/components/schemas/EventActionsInput"});
+            props["longRunningToolIds"] = json!({"type": "array", "items": {"type": "string"}});
+        }
+        Form::Restore => {}
+    }
+    if form != Form::Output {
+        // Empty ids are filled in like missing ones.
+        props["id"] = json!({"type": "string", "maxLength": 128});
+        props["invocationId"] = json!({"type": "string", "maxLength": 256});
+        for (_, p) in props.as_object_mut().expect("object").iter_mut() {
+            if p.get("$ref").is_some() {
+                *p = json!({"allOf": [p.clone()], "nullable": true});
+            } else {
+                p["nullable"] = json!(true);
+            }
+        }
     }
     json!({"type": "object", "additionalProperties": true, "properties": props,
-           "description": "An ADK event, camelCase (snake_case is accepted too). Fields the server does not model are kept at the top level."})
+           "description": "An ADK event, camelCase (snake_case is accepted too). Fields the server does not model are kept at the top level; id, invocationId and timestamp are filled in when absent."})
 }
 
 /// Helpers building the operations of the route table.
@@ -231,7 +266,7 @@ pub mod ops {
         params.push(query(
             "pageToken",
             json!({"type": "string"}),
-            "The x-next-page-token of the previous page (with the same pageSize).",
+            "The x-next-page-token of the previous page (with the same pageSize); empty = first page. A token this server did not issue is a 400.",
         ));
         let ok = json!({"description": "Sessions without events, oldest update first",
             "headers": {"x-next-page-token": {"description": "Token of the next page, absent on the last page",
@@ -306,7 +341,7 @@ pub mod ops {
             "append_event",
             "Append one event",
             params,
-            Some((schema_ref("Event"), true)),
+            Some((schema_ref("EventInput"), true)),
             ok(schema_ref("AppendEventResponse")),
             &[(404, "Session not found"), (409, "The session moved on")],
         )

@@ -21,6 +21,9 @@ use super::AppState;
 /// The response header carrying the next page token of a paginated list.
 pub const NEXT_PAGE_TOKEN_HEADER: &str = "x-next-page-token";
 
+/// The page size when a `pageToken` comes without `pageSize`.
+const DEFAULT_PAGE_SIZE: usize = 100;
+
 /// Session ids adk-python's list hides (sessions made by evaluations).
 const EVAL_SESSION_PREFIXES: [&str; 2] = ["adk-eval-session-", "___eval___session___"];
 
@@ -74,14 +77,7 @@ pub async fn create(
 
 fn parse_event(st: &AppState, value: Value, index: usize) -> Result<Event, ApiError> {
     let loc = vec![json!("body"), json!("events"), json!(index)];
-    let mut event = parse_event_value(st, value, loc.clone())?;
-    if event.invocation_id.is_empty() {
-        event.invocation_id = format!("e-{}", uuid::Uuid::new_v4());
-    }
-    event
-        .validate(st.policy)
-        .map_err(|e| ApiError::invalid("value_error", loc, e.to_string(), json!(null)))?;
-    Ok(event)
+    parse_event_value(st, value, loc)
 }
 
 /// Parses one event in either spelling, filling in a missing id and timestamp.
@@ -98,14 +94,16 @@ pub(crate) fn parse_event_value(
             value,
         ));
     }
-    let has_id = value.get("id").is_some_and(|v| !v.is_null());
-    let has_ts = value.get("timestamp").is_some_and(|v| !v.is_null());
+    let mut value = value;
+    drop_nulls(&mut value);
+    let has_id = value.get("id").is_some();
+    let has_ts = value.get("timestamp").is_some();
     let mut event = Event::from_json(value, st.policy).map_err(|e| {
         let msg = match e {
             adk_sessions::Error::InvalidArgument(m) => m,
             other => other.to_string(),
         };
-        ApiError::invalid("value_error", loc, msg, json!(null))
+        ApiError::invalid("value_error", loc.clone(), msg, json!(null))
     })?;
     if !has_id || event.id.is_empty() {
         event.id = uuid::Uuid::new_v4().to_string();
@@ -113,7 +111,36 @@ pub(crate) fn parse_event_value(
     if !has_ts {
         event.timestamp = adk_sessions::time::Micros::now().as_secs_f64();
     }
+    if event.invocation_id.is_empty() {
+        event.invocation_id = format!("e-{}", uuid::Uuid::new_v4());
+    }
+    if event.timestamp > 9.0e9 {
+        return Err(ApiError::invalid(
+            "value_error",
+            loc,
+            "event.timestamp is after the year 2255; send float epoch seconds",
+            json!(event.timestamp),
+        ));
+    }
+    event.validate(st.policy).map_err(|e| {
+        let msg = match e {
+            adk_sessions::Error::InvalidArgument(m) => m,
+            other => other.to_string(),
+        };
+        ApiError::invalid("value_error", loc, msg, json!(null))
+    })?;
     Ok(event)
+}
+
+/// A null member of the event or of its `actions` means "absent", as with pydantic's
+/// optional fields (nulls inside free-form maps such as `stateDelta` are kept).
+fn drop_nulls(value: &mut Value) {
+    if let Some(obj) = value.as_object_mut() {
+        obj.retain(|_, v| !v.is_null());
+        if let Some(actions) = obj.get_mut("actions").and_then(Value::as_object_mut) {
+            actions.retain(|_, v| !v.is_null());
+        }
+    }
 }
 
 /// adk-python's rules for events a client restores into a new session.
@@ -207,14 +234,12 @@ pub async fn list(
     query: Query2,
 ) -> Result<Response, ApiError> {
     let q = QueryParams::from(query)?;
-    let page = PageRequest {
+    let mut page = PageRequest {
         page_size: q.int("pageSize", 1)?.map(|n| n as usize),
-        page_token: q.string("pageToken"),
+        page_token: q.string("pageToken").filter(|t| !t.is_empty()),
     };
     if page.page_token.is_some() && page.page_size.is_none() {
-        return Err(ApiError::bad_request(
-            "pageToken needs pageSize: pass the same pageSize as for the first page",
-        ));
+        page.page_size = Some(DEFAULT_PAGE_SIZE);
     }
     let result = st.service.list(&ids.app, Some(ids.user()), &page).await?;
     let sessions: Vec<Value> = result
