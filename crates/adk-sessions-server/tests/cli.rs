@@ -1,0 +1,248 @@
+//! The operator CLI: export → import between backends reproduces the sessions (ids,
+//! state, events), re-importing changes nothing, conflicts are reported; `sessions`
+//! and `schema` subcommands against SQLite files through the real binary.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+
+use adk_sessions::{
+    Content, Event, EventPolicy, GetFilter, OpenOptions, PageRequest, SessionService,
+};
+use adk_sessions_server::ops::export::session_line;
+use adk_sessions_server::ops::import::import_lines;
+use serde_json::{json, Value};
+
+fn temp_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("adk-sessions-cli-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+async fn populate(service: &dyn SessionService) {
+    let state = json!({"k": 1, "app:a": "x", "user:lang": "en"});
+    for (user, id) in [("u1", "s1"), ("u1", "s2"), ("u2", "s3")] {
+        let s = service
+            .create(
+                "app",
+                user,
+                Some(id),
+                Some(state.as_object().unwrap().clone()),
+            )
+            .await
+            .unwrap();
+        for i in 0..3 {
+            let e = Event::new(
+                format!("inv-{i}"),
+                if i % 2 == 0 { "user" } else { "agent" },
+            )
+            .with_content(Content::text("user", format!("message {i} of {id}")))
+            .with_state("turn", json!(i))
+            .with_state("temp:scratch", json!(true));
+            service.append_event(&s, e).await.unwrap();
+        }
+    }
+    service
+        .create("other_app", "u1", Some("o1"), None)
+        .await
+        .unwrap();
+}
+
+/// Every session of `app`, as export lines without `lastUpdateTime` (the library cannot
+/// set a stored update time, so an import stamps its own).
+async fn snapshot(service: &dyn SessionService, app: &str) -> Vec<Value> {
+    let page = service
+        .list(app, None, &PageRequest::default())
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    for s in page.sessions {
+        let full = service
+            .get(app, s.user_id(), s.id(), GetFilter::all())
+            .await
+            .unwrap();
+        let mut line = session_line(&full);
+        line.as_object_mut().unwrap().remove("lastUpdateTime");
+        out.push(line);
+    }
+    out.sort_by_key(|v| v["id"].as_str().unwrap().to_owned());
+    out
+}
+
+async fn export_lines(service: &dyn SessionService, app: &str) -> Vec<String> {
+    let page = service
+        .list(app, None, &PageRequest::default())
+        .await
+        .unwrap();
+    let mut lines = Vec::new();
+    for s in page.sessions {
+        let full = service
+            .get(app, s.user_id(), s.id(), GetFilter::all())
+            .await
+            .unwrap();
+        lines.push(session_line(&full).to_string());
+    }
+    lines
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn memory_export_imported_into_sqlite_reproduces_the_sessions_and_reimport_changes_nothing() {
+    let source = adk_sessions::open("memory://", &OpenOptions::default())
+        .await
+        .unwrap();
+    populate(source.as_ref()).await;
+    let dir = temp_dir();
+    let url = format!("sqlite://{}", dir.join("target.db").display());
+    let target: Arc<dyn SessionService> = adk_sessions::open(&url, &OpenOptions::default())
+        .await
+        .unwrap();
+
+    let lines = export_lines(source.as_ref(), "app").await;
+    assert_eq!(lines.len(), 3);
+    let first = import_lines(
+        target.as_ref(),
+        lines.clone().into_iter().map(Ok),
+        EventPolicy::default(),
+        || {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (first.imported, first.unchanged, first.conflicts.len()),
+        (3, 0, 0)
+    );
+    assert_eq!(
+        snapshot(target.as_ref(), "app").await,
+        snapshot(source.as_ref(), "app").await
+    );
+
+    let second = import_lines(
+        target.as_ref(),
+        lines.into_iter().map(Ok),
+        EventPolicy::default(),
+        || {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (second.imported, second.unchanged, second.conflicts.len()),
+        (0, 3, 0)
+    );
+    assert_eq!(
+        snapshot(target.as_ref(), "app").await,
+        snapshot(source.as_ref(), "app").await
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_import_over_a_different_session_is_a_reported_conflict_that_changes_nothing() {
+    let source = adk_sessions::open("memory://", &OpenOptions::default())
+        .await
+        .unwrap();
+    populate(source.as_ref()).await;
+    let target = adk_sessions::open("memory://", &OpenOptions::default())
+        .await
+        .unwrap();
+    target.create("app", "u1", Some("s1"), None).await.unwrap();
+    let before = snapshot(target.as_ref(), "app").await;
+    let lines: Vec<String> = export_lines(source.as_ref(), "app")
+        .await
+        .into_iter()
+        .filter(|l| l.contains("\"s1\""))
+        .collect();
+    let summary = import_lines(
+        target.as_ref(),
+        lines.into_iter().map(Ok),
+        EventPolicy::default(),
+        || {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.conflicts.len(), 1, "{summary:?}");
+    assert!(summary.conflicts[0].contains("app/u1/s1"));
+    assert_eq!(snapshot(target.as_ref(), "app").await, before);
+}
+
+fn bin(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_adk-sessions"))
+        .args(args)
+        .env_remove("ADK_SESSIONS_DB")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_binary_exports_imports_inspects_and_deletes_between_sqlite_files() {
+    let dir = temp_dir();
+    let a = format!("sqlite://{}", dir.join("a.db").display());
+    let b = format!("sqlite://{}", dir.join("b.db").display());
+    let file = dir.join("export.jsonl");
+    {
+        let source = adk_sessions::open(&a, &OpenOptions::default())
+            .await
+            .unwrap();
+        populate(source.as_ref()).await;
+    }
+    let (ok, _, err) = bin(&["schema", "init", "--db", &b]);
+    assert!(ok, "{err}");
+    let (ok, out, err) = bin(&["schema", "check", "--db", &b]);
+    assert!(ok && out.starts_with("ok"), "{out}{err}");
+
+    let (ok, _, err) = bin(&[
+        "export",
+        "--db",
+        &a,
+        "--app",
+        "app",
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert!(ok, "{err}");
+    assert!(err.contains("exported 3 session(s)"), "{err}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(text.lines().count(), 3);
+
+    let (ok, _, err) = bin(&["import", "--db", &b, file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("imported 3, unchanged 0, conflicts 0"),
+        "{err}"
+    );
+    let (ok, _, err) = bin(&["import", "--db", &b, file.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    assert!(
+        err.contains("imported 0, unchanged 3, conflicts 0"),
+        "{err}"
+    );
+
+    let source = adk_sessions::open(&a, &OpenOptions::default())
+        .await
+        .unwrap();
+    let target = adk_sessions::open(&b, &OpenOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        snapshot(target.as_ref(), "app").await,
+        snapshot(source.as_ref(), "app").await
+    );
+    drop(target);
+
+    let (ok, out, _) = bin(&["sessions", "list", "--db", &b, "app", "--user", "u1"]);
+    assert!(ok);
+    assert_eq!(out.lines().count(), 2, "{out}");
+    let (ok, out, _) = bin(&["sessions", "show", "--db", &b, "app", "u1", "s1"]);
+    assert!(ok);
+    let shown: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(shown["events"].as_array().unwrap().len(), 3);
+    let (ok, _, err) = bin(&["sessions", "delete", "--db", &b, "app", "u1", "s1"]);
+    assert!(ok && err.contains("deleted"), "{err}");
+    let (ok, _, err) = bin(&["sessions", "show", "--db", &b, "app", "u1", "s1"]);
+    assert!(!ok && err.contains("not found"), "{err}");
+    std::fs::remove_dir_all(dir).ok();
+}
