@@ -52,7 +52,23 @@ fn normalize(v: &Value, key: Option<&str>, now: f64) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn responses_equal_adk_python_request_for_request() {
+async fn responses_equal_adk_python_request_for_request_on_memory() {
+    differential("memory://", "memory://").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn responses_equal_adk_python_request_for_request_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("adk-sessions-diff-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let theirs = format!("sqlite+aiosqlite:///{}", dir.join("python.db").display());
+    let ours = format!("sqlite://{}", dir.join("ours.db").display());
+    differential(&theirs, &ours).await;
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Runs the probe with adk-python on `python_uri` and replays it against our server on
+/// `our_url`.
+async fn differential(python_uri: &str, our_url: &str) {
     let Ok(python) = std::env::var("ADK_SESSIONS_PYTHON") else {
         if std::env::var_os("CI").is_some() {
             panic!("ADK_SESSIONS_PYTHON is not set in CI: the differential test against adk-python must run");
@@ -63,6 +79,7 @@ async fn responses_equal_adk_python_request_for_request() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/py/api_probe.py");
     let out = Command::new(&python)
         .arg(script)
+        .arg(python_uri)
         .output()
         .expect("run the adk-python probe");
     assert!(
@@ -78,7 +95,10 @@ async fn responses_equal_adk_python_request_for_request() {
         .collect();
     assert!(exchanges.len() > 20, "probe printed too few exchanges");
 
-    let server = common::spawn(ServerConfig::default()).await;
+    let service = adk_sessions::open(our_url, &Default::default())
+        .await
+        .unwrap();
+    let server = common::spawn_with(service, ServerConfig::default()).await;
     let now = adk_sessions::time::Micros::now().as_secs_f64();
     let mut mismatches = Vec::new();
     for x in &exchanges {
@@ -101,7 +121,7 @@ async fn responses_equal_adk_python_request_for_request() {
         }
     }
     eprintln!(
-        "compared {} exchanges with adk-python, {} differ",
+        "compared {} exchanges with adk-python ({python_uri} vs {our_url}), {} differ",
         exchanges.len(),
         mismatches.len()
     );

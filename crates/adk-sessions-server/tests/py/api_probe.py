@@ -45,6 +45,24 @@ TOOL_EVENT = {
     },
     "custom_metadata": {"mine": "yes", "__adk_internal_x": 1},
 }
+RICH_EVENT = {
+    "id": "e-rich-1",
+    "invocationId": "inv-2",
+    "author": "agent",
+    "timestamp": 4000000002.75,
+    "branch": "root.child",
+    "turnComplete": True,
+    "content": {
+        "role": "model",
+        "parts": [
+            {"text": "thinking", "thought": True},
+            {"inlineData": {"mimeType": "image/png", "data": "iVBORw0KGgo="}},
+            {"functionResponse": {"id": "c1", "name": "lookup", "response": {"result_value": [1, 2]}}},
+        ],
+    },
+    "usageMetadata": {"promptTokenCount": 3, "candidatesTokenCount": 4, "totalTokenCount": 7},
+    "customMetadata": {"snake_key": {"inner_key": 1}},
+}
 
 # (name, method, path, json body or None, raw body text or None)
 SEQUENCE = [
@@ -62,7 +80,7 @@ SEQUENCE = [
     ("patch missing session", "PATCH", A + "/sessions/nope", {"stateDelta": {"x": 1}}, None),
     ("patch stateDelta not an object", "PATCH", A + "/sessions/s1", {"stateDelta": [1]}, None),
     ("create with events", "POST", A + "/sessions",
-     {"sessionId": "s2", "state": {"n": 0}, "events": [TEXT_EVENT, TOOL_EVENT]}, None),
+     {"sessionId": "s2", "state": {"n": 0}, "events": [TEXT_EVENT, TOOL_EVENT, RICH_EVENT]}, None),
     ("get with events", "GET", A + "/sessions/s2", None, None),
     ("create with event actions", "POST", A + "/sessions",
      {"sessionId": "s3", "events": [TEXT_EVENT, {**TEXT_EVENT, "id": "e2", "actions": {"stateDelta": {"a": 1}}}]}, None),
@@ -78,6 +96,7 @@ SEQUENCE = [
     ("create with empty object", "POST", A + "/sessions", {}, None),
     ("create state not an object", "POST", A + "/sessions", {"sessionId": "s5", "state": [1]}, None),
     ("create sessionId not a string", "POST", A + "/sessions", {"sessionId": 5}, None),
+    ("create event not an object", "POST", A + "/sessions", {"sessionId": "s5", "events": [5]}, None),
     ("create body not an object", "POST", A + "/sessions", [1], None),
     ("create malformed json", "POST", A + "/sessions", None, "{not json"),
     ("create deprecated form", "POST", A + "/sessions/s6", {"d": 1, "user:x": 2}, None),
