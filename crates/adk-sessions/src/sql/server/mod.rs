@@ -240,7 +240,7 @@ impl<D: Dialect> fmt::Debug for ServerSessionService<D> {
     }
 }
 
-/// `(left, right)` in µs, for the stale error.
+/// A stored time as µs.
 fn micros(t: NaiveDateTime) -> Micros {
     Micros::from_naive(t)
 }
@@ -284,6 +284,18 @@ where
         let service = ServerSessionService {
             pool: match D::connect(url, pool_options).await {
                 Ok(pool) => pool,
+                Err(sqlx::Error::PoolTimedOut) => {
+                    // Say why: one direct attempt gives the driver's own reason.
+                    let e = probe::<D::DB>(url)
+                        .await
+                        .unwrap_or(sqlx::Error::PoolTimedOut);
+                    return Err(storage_error::<D>(
+                        e,
+                        url,
+                        &redacted,
+                        options.connect_timeout,
+                    ));
+                }
                 Err(e) => {
                     return Err(storage_error::<D>(
                         e,
@@ -559,6 +571,27 @@ where
     }
 }
 
+/// The error of one direct connection attempt (at most a second), if it fails.
+async fn probe<DB: Database>(url: &str) -> Option<sqlx::Error> {
+    let options: <DB::Connection as sqlx::Connection>::Options = match url.parse() {
+        Ok(o) => o,
+        Err(e) => return Some(e),
+    };
+    match tokio::time::timeout(
+        Duration::from_secs(1),
+        sqlx::ConnectOptions::connect(&options),
+    )
+    .await
+    {
+        Ok(Err(e)) => Some(e),
+        Ok(Ok(conn)) => {
+            let _ = sqlx::Connection::close(conn).await;
+            None
+        }
+        Err(_) => None,
+    }
+}
+
 fn storage_error<D: Dialect>(
     e: sqlx::Error,
     url: &str,
@@ -568,6 +601,10 @@ fn storage_error<D: Dialect>(
     let message = match e {
         sqlx::Error::PoolTimedOut => format!(
             "no connection to the {} server at {redacted} within {timeout:?}: it is down, unreachable, or every pooled connection is busy",
+            D::BACKEND
+        ),
+        other @ (sqlx::Error::Io(_) | sqlx::Error::Tls(_)) => format!(
+            "cannot reach the {} server at {redacted} (within {timeout:?}): {other}",
             D::BACKEND
         ),
         other => format!("{} at {redacted}: {other}", D::BACKEND),
