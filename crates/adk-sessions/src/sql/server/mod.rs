@@ -13,16 +13,22 @@
 //! statement; MySQL/MariaDB has no null-preserving JSON merge, so it locks the state row
 //! (`SELECT … FOR UPDATE`) and merges in Rust inside the transaction.
 //!
+//! The contract between the two halves is in `dialect.rs` ([`Dialect`], [`Statements`]).
 //! Every parameter list is bound in the same order for both dialects, so the shared code
 //! binds once whatever the placeholder syntax (`$n` or `?`).
 
+mod dialect;
 #[cfg(feature = "mysql")]
 pub mod mysql;
 #[cfg(feature = "postgres")]
 pub mod postgres;
 
+pub use dialect::{
+    delta_json, AppendOutcome, AppendRow, Dialect, Fail, NewSession, ScopeStates, Statements,
+};
+use dialect::{is_unique_violation, list_variant};
+
 use std::fmt;
-use std::future::Future;
 use std::marker::PhantomData;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,8 +39,8 @@ use sqlx::pool::PoolOptions;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
 
 use super::common::{
-    decide_schema, state_from_json, state_to_json, LoadedSession, OpenOptions, SchemaAction,
-    SchemaFacts, SCHEMA_VERSION, SCHEMA_VERSION_KEY,
+    decide_schema, state_from_json, LoadedSession, OpenOptions, SchemaAction, SchemaFacts,
+    SCHEMA_VERSION, SCHEMA_VERSION_KEY,
 };
 use super::url::redact_in;
 use crate::error::{Error, Result};
@@ -53,169 +59,6 @@ const DEADLOCK_RETRIES: usize = 8;
 /// An idle connection older than this is pinged before reuse (a server restart leaves
 /// dead connections in the pool; a hot connection is not pinged).
 const PING_IDLE_AFTER: Duration = Duration::from_millis(500);
-
-/// What a dialect's own transactions fail with.
-#[derive(Debug)]
-pub enum Fail {
-    /// The driver failed; the service maps it (unique violations, deadlocks, redaction).
-    Db(sqlx::Error),
-    /// A library error to return as is.
-    Lib(Error),
-}
-
-impl From<sqlx::Error> for Fail {
-    fn from(e: sqlx::Error) -> Self {
-        Fail::Db(e)
-    }
-}
-
-impl From<Error> for Fail {
-    fn from(e: Error) -> Self {
-        Fail::Lib(e)
-    }
-}
-
-/// The SQL text a dialect provides for the shared operations. Parameters are listed in
-/// bind order.
-#[derive(Debug)]
-pub struct Statements {
-    /// Creates the tables and index (each `IF NOT EXISTS`), in order.
-    pub ddl: &'static [&'static str],
-    /// Takes the server-side schema lock for this database (session level).
-    pub schema_lock: &'static str,
-    /// Releases it.
-    pub schema_unlock: &'static str,
-    /// `(table)` → one row per column name (text) of that table in the current schema.
-    pub table_columns: &'static str,
-    /// `(key)` → the `adk_internal_metadata` value.
-    pub read_metadata: &'static str,
-    /// `(key, value)`: inserts a metadata row unless the key exists.
-    pub insert_metadata: &'static str,
-    /// `(app, user, id)` → `update_time, session state, app state?, user state?` (text).
-    pub load_session: &'static str,
-    /// `(app, user, id, limit)` → `event_data` text, newest first.
-    pub events_newest: &'static str,
-    /// `(app, user, id, after, limit)` → `event_data` text with `timestamp >= after`,
-    /// newest first.
-    pub events_newest_after: &'static str,
-    /// Listing, indexed by [`list_variant`]; each → `user_id, id, update_time, session
-    /// state, app state?, user state?`, ordered by `(update_time, user_id, id)`:
-    /// `[app; limit]`, `[app, t, u, s; limit]`, `[app, user; limit]`,
-    /// `[app, user, t, u, s; limit]` where `(t, u, s)` is the exclusive keyset start.
-    pub list: [&'static str; 4],
-    /// `(app, user, id)`: deletes a session (its events go by cascade).
-    pub delete_session: &'static str,
-    /// `(app, user)` → user state text.
-    pub user_state: &'static str,
-    /// `(app)` → app state text.
-    pub app_state: &'static str,
-}
-
-/// The index into [`Statements::list`].
-fn list_variant(by_user: bool, after_cursor: bool) -> usize {
-    usize::from(by_user) * 2 + usize::from(after_cursor)
-}
-
-/// A session to insert, its state already split by scope.
-#[derive(Debug)]
-pub struct NewSession<'a> {
-    /// App of the session.
-    pub app_name: &'a str,
-    /// User of the session.
-    pub user_id: &'a str,
-    /// Id of the session.
-    pub session_id: &'a str,
-    /// The initial state split by scope (prefixes stripped, `temp:` dropped).
-    pub delta: &'a ScopedDelta,
-    /// Create and update time of the session.
-    pub now: NaiveDateTime,
-}
-
-/// The app and user state after a create merged the initial `app:`/`user:` keys.
-#[derive(Debug, Default)]
-pub struct ScopeStates {
-    /// App state (un-prefixed).
-    pub app: JsonMap,
-    /// User state (un-prefixed).
-    pub user: JsonMap,
-}
-
-/// An append to persist: the event row and the state writes.
-#[derive(Debug)]
-pub struct AppendRow<'a> {
-    /// App of the session.
-    pub app_name: &'a str,
-    /// User of the session.
-    pub user_id: &'a str,
-    /// Id of the session.
-    pub session_id: &'a str,
-    /// The stored revision the handle expects.
-    pub expected: NaiveDateTime,
-    /// The new revision.
-    pub update_time: NaiveDateTime,
-    /// The event (as stored).
-    pub event: &'a Event,
-    /// Its `timestamp` column.
-    pub event_time: NaiveDateTime,
-    /// Its `event_data` column.
-    pub event_data: String,
-    /// The delta split by scope.
-    pub delta: &'a ScopedDelta,
-    /// Update time of app/user state rows.
-    pub now: NaiveDateTime,
-}
-
-/// What an append transaction found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AppendOutcome {
-    /// Stored and committed.
-    Done,
-    /// The session does not exist (nothing stored).
-    Missing,
-    /// The session is at another revision (nothing stored).
-    Stale(Micros),
-}
-
-/// One SQL server dialect: its sqlx driver, its SQL text and its two write transactions.
-pub trait Dialect: Send + Sync + Sized + 'static {
-    /// The sqlx driver.
-    type DB: Database;
-    /// `postgres` or `mysql`.
-    const BACKEND: &'static str;
-    /// The SQL of the shared operations.
-    const SQL: Statements;
-
-    /// Opens a pool on `url` with the shared `pool` options plus what the dialect needs
-    /// on each new connection.
-    fn connect(
-        url: &str,
-        pool: PoolOptions<Self::DB>,
-    ) -> impl Future<Output = std::result::Result<Pool<Self::DB>, sqlx::Error>> + Send;
-
-    /// Inserts a session and merges the initial `app:`/`user:` keys into their rows
-    /// (creating them, as adk-python does, even when empty), in one transaction. A unique
-    /// violation is reported as the driver error; the service maps it to `AlreadyExists`.
-    fn create(
-        pool: &Pool<Self::DB>,
-        new: &NewSession<'_>,
-    ) -> impl Future<Output = std::result::Result<ScopeStates, Fail>> + Send;
-
-    /// The append transaction: lock the session row, compare its revision, insert the
-    /// event, update session state and revision, merge the app/user deltas.
-    fn append(
-        pool: &Pool<Self::DB>,
-        row: &AppendRow<'_>,
-    ) -> impl Future<Output = std::result::Result<AppendOutcome, Fail>> + Send;
-
-    /// True for a deadlock or serialization failure (the transaction may be retried).
-    fn is_retryable(err: &sqlx::Error) -> bool {
-        matches!(err, sqlx::Error::Database(e) if matches!(e.code().as_deref(), Some("40001" | "40P01")))
-    }
-}
-
-fn is_unique_violation(err: &Fail) -> bool {
-    matches!(err, Fail::Db(sqlx::Error::Database(e)) if e.is_unique_violation())
-}
 
 /// Sessions in a PostgreSQL or MySQL/MariaDB server. Cheap to share (`Arc`); the pool
 /// reconnects by itself after the server comes back.
@@ -771,9 +614,4 @@ where
     fn backend_name(&self) -> &'static str {
         D::BACKEND
     }
-}
-
-/// The JSON text of a delta scope, for a dialect's statements.
-pub fn delta_json(delta: &JsonMap) -> String {
-    state_to_json(delta)
 }
