@@ -37,24 +37,39 @@ pub fn document(routes: &[Route]) -> Value {
     })
 }
 
+/// Marks every property of an object schema nullable (null reads as absent, as in
+/// pydantic's optional fields); `$ref`s are wrapped in `allOf`.
+fn nullable_members(mut schema: Value) -> Value {
+    if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+        for (_, p) in props.iter_mut() {
+            if p.get("$ref").is_some() {
+                *p = json!({"allOf": [p.clone()], "nullable": true});
+            } else {
+                p["nullable"] = json!(true);
+            }
+        }
+    }
+    schema
+}
+
 fn schemas() -> Value {
     let id = json!({"type": "string", "minLength": 1, "maxLength": 128});
     let obj = json!({"type": "object", "additionalProperties": true});
     json!({
         "State": {"type": "object", "additionalProperties": true,
                   "description": "A state map; keys may carry the app:, user: or temp: prefix."},
-        "FunctionCall": {"type": "object", "additionalProperties": false, "properties": {
-            "id": {"type": "string"}, "name": {"type": "string"}, "args": obj}},
-        "FunctionResponse": {"type": "object", "additionalProperties": false, "properties": {
-            "id": {"type": "string"}, "name": {"type": "string"}, "response": obj}},
-        "Part": {"type": "object", "additionalProperties": false, "properties": {
+        "FunctionCall": nullable_members(json!({"type": "object", "additionalProperties": false, "properties": {
+            "id": {"type": "string"}, "name": {"type": "string"}, "args": obj}})),
+        "FunctionResponse": nullable_members(json!({"type": "object", "additionalProperties": false, "properties": {
+            "id": {"type": "string"}, "name": {"type": "string"}, "response": obj}})),
+        "Part": nullable_members(json!({"type": "object", "additionalProperties": false, "properties": {
             "text": {"type": "string"},
             "thought": {"type": "boolean"},
             "functionCall": {"$ref": "#/components/schemas/FunctionCall"},
-            "functionResponse": {"$ref": "#/components/schemas/FunctionResponse"}}},
-        "Content": {"type": "object", "additionalProperties": false, "properties": {
+            "functionResponse": {"$ref": "#/components/schemas/FunctionResponse"}}})),
+        "Content": nullable_members(json!({"type": "object", "additionalProperties": false, "properties": {
             "role": {"type": "string"},
-            "parts": {"type": "array", "items": {"$ref": "#/components/schemas/Part"}}}},
+            "parts": {"type": "array", "items": {"$ref": "#/components/schemas/Part"}}}})),
         "EventActions": {"type": "object", "additionalProperties": true, "properties": {
             "stateDelta": {"$ref": "#/components/schemas/State"},
             "artifactDelta": obj,
@@ -247,7 +262,10 @@ pub mod ops {
             "create_session_with_id",
             "Create a session with this id; the body is the initial state (deprecated form)",
             path_params(AUS),
-            Some((schema_ref("State"), false)),
+            Some((
+                json!({"type": "object", "additionalProperties": true, "nullable": true}),
+                false,
+            )),
             ok(schema_ref("Session")),
             &[(409, "Session already exists")],
         );

@@ -68,7 +68,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ids {
 /// Parses a request body: `None` when empty, the JSON value otherwise.
 pub fn body(bytes: Result<Bytes, BytesRejection>) -> Result<Option<Value>, ApiError> {
     let bytes = bytes.map_err(|e| ApiError::new(e.status(), e.body_text()))?;
-    if bytes.iter().all(u8::is_ascii_whitespace) {
+    if bytes.is_empty() {
         return Ok(None);
     }
     let text = std::str::from_utf8(&bytes).map_err(|e| {
