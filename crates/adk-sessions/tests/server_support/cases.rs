@@ -338,7 +338,7 @@ const CHILD_DIR: &str = "ADK_SESSIONS_TEST_CHILD_DIR";
 /// Processes in the scoped-writes test, sessions per process, appends per session.
 const PROCESSES: usize = 4;
 const SESSIONS_PER_PROCESS: usize = 3;
-const APPENDS: usize = 20;
+const APPENDS: usize = 40;
 /// Rounds of the stale race.
 const ROUNDS: usize = 8;
 
