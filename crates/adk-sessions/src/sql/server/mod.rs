@@ -227,8 +227,22 @@ where
             .await
             .map_err(|e| self.storage(e))?
             .is_empty();
+        let mut state_tables = true;
+        for table in ["app_states", "user_states"] {
+            state_tables &= !conn
+                .fetch_all(columns(table))
+                .await
+                .map_err(|e| self.storage(e))?
+                .is_empty();
+        }
+        let complete = facts.version.is_some()
+            && facts.has_events_table
+            && facts.has_sessions_table
+            && state_tables;
         let where_ = format!("the {} database {}", D::BACKEND, self.redacted);
         match decide_schema(&facts, &where_)? {
+            // A complete v1 database (ours or adk-python's) is used exactly as it is.
+            SchemaAction::Use if complete => {}
             SchemaAction::Create | SchemaAction::Use => {
                 for ddl in D::SQL.ddl {
                     conn.execute(sqlx::query::<D::DB>(*ddl))
