@@ -38,21 +38,32 @@ pub struct ServeArgs {
     /// instead of refusing them (only for deployments without Python readers).
     #[arg(long, env = "ADK_SESSIONS_LENIENT_EVENTS")]
     pub lenient_events: bool,
+    /// Write logs as JSON lines (one object per event) instead of text.
+    #[arg(long, env = "ADK_SESSIONS_LOG_JSON")]
+    pub log_json: bool,
 }
 
-/// Logs through `tracing` to stderr, filtered by `RUST_LOG` (default `info`).
-pub fn init_tracing() {
+/// Logs through `tracing` to stderr, filtered by `RUST_LOG` (default `info`): one span
+/// per request (method, URI) and one line per response (status, latency).
+pub fn init_tracing(json: bool) {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=info"));
-    let _ = tracing_subscriber::fmt()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init()
+    };
 }
 
 /// Runs the server until SIGTERM or SIGINT.
 pub async fn run(args: ServeArgs) -> Result<(), String> {
-    init_tracing();
+    init_tracing(args.log_json);
     let policy = EventPolicy {
         lenient_unknown_fields: args.lenient_events,
     };

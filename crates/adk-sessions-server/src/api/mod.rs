@@ -23,7 +23,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{on, MethodFilter, MethodRouter};
 use axum::{Json, Router};
 use serde_json::{json, Value};
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::LatencyUnit;
+use tracing::Level;
 
 pub use errors::ApiError;
 pub use sessions::NEXT_PAGE_TOKEN_HEADER;
@@ -183,7 +185,15 @@ pub fn router(service: Arc<dyn SessionService>, config: ServerConfig) -> Router 
     if let Some(limit) = config.request_timeout {
         router = router.layer(middleware::from_fn_with_state(limit, timeout));
     }
-    router.layer(TraceLayer::new_for_http())
+    router.layer(
+        TraceLayer::new_for_http()
+            .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+            .on_response(
+                DefaultOnResponse::new()
+                    .level(Level::INFO)
+                    .latency_unit(LatencyUnit::Micros),
+            ),
+    )
 }
 
 async fn timeout(State(limit): State<Duration>, req: Request, next: Next) -> Response {
