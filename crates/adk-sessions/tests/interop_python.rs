@@ -422,6 +422,23 @@ async fn python_writes_rust_reads(kind: Kind) {
     }
     let all = svc.list(&app, None, &PageRequest::default()).await.unwrap();
     assert_eq!(all.sessions.len(), 3);
+
+    // This project deletes a Python session: Python no longer finds it.
+    svc.delete(&app, "alice", "py-session-2").await.unwrap();
+    let gone = py(
+        &db.python,
+        &["read", &db.py_url, &app, "alice", "py-session-2"],
+    );
+    assert_eq!(
+        gone,
+        Value::Null,
+        "{kind:?}: Python still reads a deleted session"
+    );
+    assert!(matches!(
+        svc.get(&app, "alice", "py-session-2", GetFilter::all())
+            .await,
+        Err(Error::NotFound { .. })
+    ));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -579,6 +596,84 @@ async fn rust_writes_python_reads(kind: Kind) {
         "Rust event after Python",
     );
     assert_eq!(got["state"]["afterPython"], json!(true));
+
+    // Python deletes a Rust session: this project no longer finds it.
+    py(
+        &db.python,
+        &["delete", &db.py_url, &app, "alice", "rs-session-2"],
+    );
+    assert!(matches!(
+        svc.get(&app, "alice", "rs-session-2", GetFilter::all())
+            .await,
+        Err(Error::NotFound { .. })
+    ));
+
+    ties_and_filters(&db, svc.as_ref(), &app, kind).await;
+}
+
+/// Events with equal timestamps (a whole second, no fraction) written by this project
+/// come back in the same order, through the same filters, in both runtimes.
+async fn ties_and_filters(db: &Db, svc: &dyn SessionService, app: &str, kind: Kind) {
+    let session = svc
+        .create(app, "alice", Some("rs-ties"), None)
+        .await
+        .unwrap();
+    let whole = (Micros::now().0 / 1_000_000 + 1) * 1_000_000;
+    let t = Micros(whole).as_secs_f64();
+    let late = Micros(whole + 500_000).as_secs_f64();
+    for (id, ts) in [
+        ("tie-c", t),
+        ("tie-a", t),
+        ("tie-b", t),
+        ("tie-z-late", late),
+    ] {
+        let mut event = Event::new("rs-inv-ties", "rs_agent");
+        event.id = id.to_owned();
+        event.timestamp = ts;
+        svc.append_event(&session, event).await.unwrap();
+    }
+    let ids = |events: &Value| -> Vec<String> {
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let after_t = Micros(whole + 1).as_secs_f64();
+    let cases: [(Option<usize>, Option<f64>, Vec<&str>); 5] = [
+        (None, None, vec!["tie-a", "tie-b", "tie-c", "tie-z-late"]),
+        (Some(2), None, vec!["tie-c", "tie-z-late"]),
+        (None, Some(t), vec!["tie-a", "tie-b", "tie-c", "tie-z-late"]),
+        (None, Some(after_t), vec!["tie-z-late"]),
+        (Some(0), None, vec![]),
+    ];
+    // One Python run reads the session once per filter.
+    let specs: Vec<String> = cases
+        .iter()
+        .map(|(recent, after, _)| {
+            format!(
+                "{}:{}",
+                recent.map_or("-".to_owned(), |n| n.to_string()),
+                after.map_or("-".to_owned(), |a| format!("{a:.6}"))
+            )
+        })
+        .collect();
+    let mut args = vec!["read", db.py_url.as_str(), app, "alice", "rs-ties"];
+    args.extend(specs.iter().map(String::as_str));
+    let python_reads = py(&db.python, &args);
+    for ((recent, after, want), got) in cases.iter().zip(python_reads.as_array().unwrap()) {
+        let what = format!("{kind:?}: ties, recent {recent:?}, after {after:?}");
+        let filter = GetFilter {
+            num_recent_events: *recent,
+            after: *after,
+        };
+        let rust = svc.get(app, "alice", "rs-ties", filter).await.unwrap();
+        let rust_ids: Vec<String> = rust.events().iter().map(|e| e.id.clone()).collect();
+        assert_eq!(rust_ids, *want, "{what}: this project");
+        assert_eq!(ids(&got["events"]), *want, "{what}: adk-python");
+        assert_json_eq(&got["events"], &Value::Array(events_value(&rust)), &what);
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -720,10 +815,110 @@ async fn stale_across_runtimes(kind: Kind) {
 }
 
 // ---------------------------------------------------------------------------------------
+// (d) numbers adk-python stores that 64-bit JSON numbers cannot hold.
+
+/// Integers beyond 64 bits that adk-python wrote into session, user and app state keep
+/// their exact value for Python after this project appends deltas to the same rows.
+async fn python_big_ints_survive_rust_appends(kind: Kind) {
+    let Some(db) = fresh_db(kind) else { return };
+    let app = app_name();
+    py(&db.python, &["edge", &db.py_url, &app]);
+    let svc = open(&db).await;
+    let session = svc
+        .get(&app, "alice", "edge-big", GetFilter::all())
+        .await
+        .unwrap_or_else(|e| panic!("{kind:?}: get edge-big: {e}"));
+    let event = Event::new("rs-inv-big", "rs_agent")
+        .with_state("rsKey", json!(1))
+        .with_state("app:rsKey", json!(1))
+        .with_state("user:rsKey", json!(1));
+    svc.append_event(&session, event).await.unwrap();
+    let report = py(&db.python, &["check-big", &db.py_url, &app]);
+    assert_eq!(
+        report["exact"],
+        json!(true),
+        "{kind:?}: integers adk-python stored in state changed after an append by this \
+         project (Python now reads: {})",
+        report["keys"]
+    );
+}
+
+/// A session whose state adk-python wrote with NaN / Infinity (bare tokens, which
+/// `json.dumps` emits and SQLite / MySQL TEXT columns keep) is still readable here.
+async fn python_nan_state_is_readable(kind: Kind) {
+    let Some(db) = fresh_db(kind) else { return };
+    let app = app_name();
+    let made = py(&db.python, &["edge", &db.py_url, &app]);
+    if made["nan_stored"] != json!(true) {
+        // PostgreSQL's JSONB refuses NaN: adk-python cannot store it there either.
+        eprintln!("{kind:?}: adk-python could not store NaN state here; nothing to read");
+        return;
+    }
+    let svc = open(&db).await;
+    let session = svc
+        .get(&app, "alice", "edge-nan", GetFilter::all())
+        .await
+        .unwrap_or_else(|e| {
+            panic!("{kind:?}: a session adk-python wrote with NaN state is unreadable: {e}")
+        });
+    assert_eq!(session.state().get("plainKey").unwrap(), json!(1));
+    let listed = svc
+        .list(&app, Some("alice"), &PageRequest::default())
+        .await
+        .unwrap_or_else(|e| panic!("{kind:?}: list with a NaN-state session: {e}"));
+    assert_eq!(listed.sessions.len(), 2);
+}
+
+/// adk-python stamps events with `time.time()` at full float precision. This project must
+/// read those timestamps bit for bit from `event_data`, and agree with adk-python on the
+/// microsecond they fall in (the `timestamp` column and the inclusive `after` filter).
+async fn python_full_precision_timestamps(kind: Kind) {
+    let Some(db) = fresh_db(kind) else { return };
+    let app = app_name();
+    let written = py(&db.python, &["timestamps", &db.py_url, &app]);
+    let svc = open(&db).await;
+    let all = svc
+        .get(&app, "alice", "ts-session", GetFilter::all())
+        .await
+        .unwrap();
+    let mut problems = Vec::new();
+    for w in written["events"].as_array().unwrap() {
+        let id = w["id"].as_str().unwrap();
+        let text = w["timestamp_repr"].as_str().unwrap();
+        let exact: f64 = text.parse().unwrap();
+        let column = w["column_micros"].as_i64().unwrap();
+        let got = all.events().iter().find(|e| e.id == id).unwrap().timestamp;
+        if got.to_bits() != exact.to_bits() {
+            problems.push(format!(
+                "event {id}: event_data timestamp {text} read as {got:?} (JSON float parsing is not exact)"
+            ));
+        }
+        let ours = Micros::from_secs_f64(exact).unwrap().0;
+        if ours != column {
+            problems.push(format!(
+                "event {id}: timestamp {text} is µs {ours} here, {column} for adk-python (datetime.fromtimestamp)"
+            ));
+        }
+        let filter = GetFilter {
+            num_recent_events: None,
+            after: Some(exact),
+        };
+        let since = svc.get(&app, "alice", "ts-session", filter).await.unwrap();
+        if !since.events().iter().any(|e| e.id == id) {
+            problems.push(format!(
+                "event {id}: get(after = its own timestamp {text}) leaves it out; adk-python includes it"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{kind:?}:\n{}", problems.join("\n"));
+}
+
+// ---------------------------------------------------------------------------------------
 // The matrix.
 
 macro_rules! interop_tests {
-    ($($name:ident => $scenario:ident($kind:expr);)*) => {$(
+    ($($(#[$attr:meta])* $name:ident => $scenario:ident($kind:expr);)*) => {$(
+        $(#[$attr])*
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn $name() {
             $scenario($kind).await;
@@ -741,6 +936,22 @@ interop_tests! {
     mysql_python_writes_rust_reads => python_writes_rust_reads(Kind::Mysql);
     mysql_rust_writes_python_reads => rust_writes_python_reads(Kind::Mysql);
     mysql_stale_across_runtimes => stale_across_runtimes(Kind::Mysql);
+    #[ignore = "known incompatibility: inexact JSON float parsing and µs rounding unlike adk-python's"]
+    sqlite_python_full_precision_timestamps => python_full_precision_timestamps(Kind::Sqlite);
+    #[ignore = "known incompatibility: inexact JSON float parsing and µs rounding unlike adk-python's"]
+    postgres_python_full_precision_timestamps => python_full_precision_timestamps(Kind::Postgres);
+    #[ignore = "known incompatibility: inexact JSON float parsing and µs rounding unlike adk-python's"]
+    mysql_python_full_precision_timestamps => python_full_precision_timestamps(Kind::Mysql);
+    #[ignore = "known incompatibility: the SQLite backend rewrites state JSON through f64 numbers"]
+    sqlite_python_big_ints_survive_rust_appends => python_big_ints_survive_rust_appends(Kind::Sqlite);
+    postgres_python_big_ints_survive_rust_appends => python_big_ints_survive_rust_appends(Kind::Postgres);
+    #[ignore = "known incompatibility: the MySQL backend rewrites state JSON through f64 numbers"]
+    mysql_python_big_ints_survive_rust_appends => python_big_ints_survive_rust_appends(Kind::Mysql);
+    #[ignore = "known incompatibility: NaN / Infinity in adk-python's state columns make the session unreadable"]
+    sqlite_python_nan_state_is_readable => python_nan_state_is_readable(Kind::Sqlite);
+    postgres_python_nan_state_is_readable => python_nan_state_is_readable(Kind::Postgres);
+    #[ignore = "known incompatibility: NaN / Infinity in adk-python's state columns make the session unreadable"]
+    mysql_python_nan_state_is_readable => python_nan_state_is_readable(Kind::Mysql);
 }
 
 #[test]

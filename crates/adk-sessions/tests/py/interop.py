@@ -6,13 +6,23 @@ prints one JSON document on stdout (the last line); diagnostics go to stderr.
 
   write URL APP             create sessions with rich events (the fixtures of
                             tests/fixtures/events); print what was written
-  read URL APP USER SID     print get_session (null when missing)
+  read URL APP USER SID [RECENT:AFTER ...]
+                            print get_session (null when missing); with filters, a
+                            list of one get_session per filter, RECENT and AFTER
+                            being GetSessionConfig's num_recent_events and
+                            after_timestamp ("-" for none)
+  delete URL APP USER SID   delete_session
   append URL APP USER SID   load the session, append a rich event with a state delta of
                             every scope, print the stored event and the session after
   stale URL APP USER SID SIGNAL_FILE
                             load the session, print {"loaded": ...} and wait until
                             SIGNAL_FILE exists, then append; print whether adk-python
                             raised its stale-session error
+  edge URL APP              create alice/edge-big (integers beyond 64 bits in state)
+                            and alice/edge-nan (NaN / Infinity in state)
+  check-big URL APP         whether alice/edge-big still holds those integers exactly
+  timestamps URL APP        create alice/ts-session with events at full-precision
+                            float timestamps; print their repr and stored µs
   createdb SERVER_URL NAME  create database NAME on a PostgreSQL / MySQL server
   dropdb SERVER_URL NAME    drop it (if it exists)
 
@@ -72,6 +82,8 @@ def fixture_events(prefix: str):
   for i, name in enumerate(names):
     data = json.loads((FIXTURES / f"{name}.snake.json").read_text())
     data["id"] = f"{prefix}-{i:02d}-{name}"
+    # Whole microseconds keep the filters of the main scenario deterministic; full
+    # float precision is the subject of the `timestamps` command.
     data["timestamp"] = round(now + i * 0.001, 6)
     data.pop("partial", None)
     events.append(Event.model_validate(data))
@@ -88,7 +100,7 @@ def rich_event(invocation: str, marker: str):
       id=f"py-{uuid.uuid4()}",
       invocation_id=invocation,
       author="py_agent",
-      timestamp=round(time.time(), 6),
+      timestamp=time.time(),
       content=types.Content(
           role="model",
           parts=[
@@ -164,11 +176,36 @@ async def cmd_write(url: str, app: str) -> None:
     await svc.close()
 
 
-async def cmd_read(url: str, app: str, user: str, sid: str) -> None:
+async def cmd_read(url: str, app: str, user: str, sid: str, *filters: str) -> None:
+  from google.adk.sessions.base_session_service import GetSessionConfig
+
+  configs = []
+  for spec in filters:
+    recent, _, after = spec.partition(":")
+    configs.append(
+        GetSessionConfig(
+            num_recent_events=None if recent in ("", "-") else int(recent),
+            after_timestamp=None if after in ("", "-") else float(after),
+        )
+    )
   svc = service(url)
   try:
-    got = await svc.get_session(app_name=app, user_id=user, session_id=sid)
-    emit(None if got is None else dump_session(got))
+    results = []
+    for config in configs or [None]:
+      got = await svc.get_session(
+          app_name=app, user_id=user, session_id=sid, config=config
+      )
+      results.append(None if got is None else dump_session(got))
+    emit(results if filters else results[0])
+  finally:
+    await svc.close()
+
+
+async def cmd_delete(url: str, app: str, user: str, sid: str) -> None:
+  svc = service(url)
+  try:
+    await svc.delete_session(app_name=app, user_id=user, session_id=sid)
+    emit({"deleted": sid})
   finally:
     await svc.close()
 
@@ -212,6 +249,93 @@ async def cmd_stale(url: str, app: str, user: str, sid: str, signal_file: str) -
       emit({"stale": False, "error_type": type(e).__name__, "message": str(e)})
     else:
       emit({"stale": False, "appended": dump_event(stored)})
+  finally:
+    await svc.close()
+
+
+# Values adk-python stores in state columns that plain JSON numbers (64-bit integers,
+# finite doubles) cannot hold.
+BIG_INTS = {"bigInt": 2**64 + 1, "app:appBigInt": 2**70 + 3, "user:userBigInt": -(2**65) - 7}
+
+
+async def cmd_edge(url: str, app: str) -> None:
+  """Create alice/edge-big (integers beyond 64 bits in every scope) and alice/edge-nan
+  (NaN and Infinity in session state, which json.dumps writes as bare tokens)."""
+  svc = service(url)
+  try:
+    await svc.create_session(
+        app_name=app, user_id="alice", session_id="edge-big", state=dict(BIG_INTS)
+    )
+    try:
+      await svc.create_session(
+          app_name=app,
+          user_id="alice",
+          session_id="edge-nan",
+          state={"nanKey": float("nan"), "infKey": float("inf"), "plainKey": 1},
+      )
+      nan_stored = True
+    except Exception as e:  # noqa: BLE001 - PostgreSQL's JSONB refuses NaN
+      print(f"edge-nan not stored: {type(e).__name__}: {e}", file=sys.stderr)
+      nan_stored = False
+    emit({"nan_stored": nan_stored})
+  finally:
+    await svc.close()
+
+
+async def cmd_check_big(url: str, app: str) -> None:
+  """Report whether alice/edge-big still holds BIG_INTS exactly (as Python ints)."""
+  svc = service(url)
+  try:
+    got = await svc.get_session(app_name=app, user_id="alice", session_id="edge-big")
+    report = {}
+    for key, want in BIG_INTS.items():
+      value = got.state.get(key)
+      report[key] = {
+          "exact": type(value) is int and value == want,
+          "repr": repr(value),
+          "want": repr(want),
+      }
+    emit({"exact": all(r["exact"] for r in report.values()), "keys": report})
+  finally:
+    await svc.close()
+
+
+# Full-precision epoch floats (as time.time() returns them) that a fast, inexact JSON
+# float parser reads one ULP off, or whose microsecond a rounding of seconds * 1e6
+# gets wrong; adk-python stores the float as is in event_data and
+# datetime.fromtimestamp(t) in the timestamp column.
+TRICKY_TIMESTAMPS = [
+    1795655413.0033345,
+    1795655413.0038285,
+    1795655413.0563164,
+    1795655413.0565634,
+    1795655495.6294525,
+]
+
+
+async def cmd_timestamps(url: str, app: str) -> None:
+  """Create alice/ts-session with one event per TRICKY_TIMESTAMPS value (plus one at
+  time.time()); print each id, repr(timestamp) and the µs adk-python stored."""
+  import datetime
+
+  from google.adk.events import Event
+
+  svc = service(url)
+  try:
+    session = await svc.create_session(
+        app_name=app, user_id="alice", session_id="ts-session"
+    )
+    out = []
+    for i, ts in enumerate(TRICKY_TIMESTAMPS + [time.time()]):
+      event = Event(
+          id=f"ts-{i}", invocation_id="py-inv-ts", author="py_agent", timestamp=ts
+      )
+      await svc.append_event(session, event)
+      dt = datetime.datetime.fromtimestamp(ts, datetime.timezone.utc)
+      epoch = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+      column = (dt - epoch) // datetime.timedelta(microseconds=1)
+      out.append({"id": event.id, "timestamp_repr": repr(ts), "column_micros": column})
+    emit({"events": out})
   finally:
     await svc.close()
 
@@ -273,13 +397,17 @@ def main(argv: list[str]) -> None:
   cmd, args = argv[1], argv[2:]
   commands = {
       "write": (cmd_write, 2),
-      "read": (cmd_read, 4),
+      "read": (cmd_read, None),
+      "delete": (cmd_delete, 4),
       "append": (cmd_append, 4),
       "stale": (cmd_stale, 5),
+      "edge": (cmd_edge, 2),
+      "timestamps": (cmd_timestamps, 2),
+      "check-big": (cmd_check_big, 2),
   }
   if cmd in commands:
     fn, n = commands[cmd]
-    if len(args) != n:
+    if (n is None and len(args) < 4) or (n is not None and len(args) != n):
       raise SystemExit(f"{cmd} takes {n} arguments\n{__doc__}")
     asyncio.run(fn(*args))
   elif cmd in ("createdb", "dropdb") and len(args) == 2:
