@@ -186,54 +186,110 @@ fn load_events(
         }
     }
     .map_err(err)?;
-    let mut events = Vec::new();
+    let mut raw = Vec::new();
     while let Some(row) = rows.next().map_err(err)? {
-        let id = row
-            .get_ref(0)
-            .map_err(err)?
-            .as_str()
-            .map_err(|e| err(e.into()))?;
-        let invocation_id = row
-            .get_ref(1)
-            .map_err(err)?
-            .as_str()
-            .map_err(|e| err(e.into()))?;
-        let bad = |what: String| {
-            Error::Storage(format!(
-                "{}: event {id:?} of session {:?}: {what}",
-                loc.label, key.id
-            ))
+        let text = |i: usize| -> Result<String> {
+            let v = row.get_ref(i).map_err(err)?;
+            Ok(v.as_str().map_err(|e| err(e.into()))?.to_owned())
         };
-        let mut event = match row.get_ref(3).map_err(err)? {
-            ValueRef::Null => Event::default(),
-            ValueRef::Text(t) => {
-                let text = std::str::from_utf8(t).map_err(|e| bad(e.to_string()))?;
-                Event::from_storage_json(text).map_err(|e| bad(e.to_string()))?
-            }
+        let id = text(0)?;
+        let data = match row.get_ref(3).map_err(err)? {
+            ValueRef::Null => None,
+            ValueRef::Text(_) => Some(text(3)?),
             other => {
-                return Err(bad(format!(
-                    "event_data is {:?}, not JSON text",
+                return Err(Error::Storage(format!(
+                    "{}: event {id:?} of session {:?}: event_data is {:?}, not JSON text",
+                    loc.label,
+                    key.id,
                     other.data_type()
                 )))
             }
         };
-        // Like adk-python: the columns win over the payload for id and invocation id, and
-        // the column gives the time when the payload has none.
-        if event.id != id {
-            event.id = id.to_owned();
-        }
-        if event.invocation_id != invocation_id {
-            event.invocation_id = invocation_id.to_owned();
-        }
-        if event.timestamp == 0.0 {
-            if let Some(t) = parse_time(row.get_ref(2).map_err(err)?) {
-                event.timestamp = t.as_secs_f64();
-            }
-        }
-        events.push(Arc::new(event));
+        raw.push(RawEvent {
+            invocation_id: text(1)?,
+            time: parse_time(row.get_ref(2).map_err(err)?),
+            id,
+            data,
+        });
     }
-    events.reverse();
-    Ok(events)
+    raw.reverse();
+    decode_all(raw, loc, key)
+}
+
+/// An event row, not yet decoded.
+struct RawEvent {
+    id: String,
+    invocation_id: String,
+    time: Option<Micros>,
+    data: Option<String>,
+}
+
+/// Rows from which decoding is split over threads.
+const PARALLEL_DECODE_FROM: usize = 1024;
+
+/// Decodes `event_data` of every row, in order. Decoding JSON is most of the cost of a
+/// long session's `get`, so a long list is split over the available cores (scoped
+/// threads of this blocking thread; no tokio worker is involved).
+fn decode_all(raw: Vec<RawEvent>, loc: &Location, key: &SessionKey) -> Result<Vec<Arc<Event>>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    if raw.len() < PARALLEL_DECODE_FROM || threads < 2 {
+        return raw.into_iter().map(|r| decode(r, loc, key)).collect();
+    }
+    let chunk = raw.len().div_ceil(threads);
+    let mut parts: Vec<Vec<RawEvent>> = Vec::with_capacity(threads);
+    let mut rest = raw;
+    while rest.len() > chunk {
+        let tail = rest.split_off(chunk);
+        parts.push(rest);
+        rest = tail;
+    }
+    parts.push(rest);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| {
+                scope.spawn(move || {
+                    part.into_iter()
+                        .map(|r| decode(r, loc, key))
+                        .collect::<Result<Vec<_>>>()
+                })
+            })
+            .collect();
+        let mut events = Vec::new();
+        for h in handles {
+            let part = h.join().map_err(|_| {
+                Error::Storage(format!("{}: a decoding thread panicked", loc.label))
+            })??;
+            events.extend(part);
+        }
+        Ok(events)
+    })
+}
+
+/// One event from its row. Like adk-python, the columns win over the payload for id and
+/// invocation id, and the column gives the time when the payload has none.
+fn decode(r: RawEvent, loc: &Location, key: &SessionKey) -> Result<Arc<Event>> {
+    let mut event = match &r.data {
+        None => Event::default(),
+        Some(text) => Event::from_storage_json(text).map_err(|e| {
+            Error::Storage(format!(
+                "{}: event {:?} of session {:?}: {e}",
+                loc.label, r.id, key.id
+            ))
+        })?,
+    };
+    if event.id != r.id {
+        event.id = r.id;
+    }
+    if event.invocation_id != r.invocation_id {
+        event.invocation_id = r.invocation_id;
+    }
+    if event.timestamp == 0.0 {
+        if let Some(t) = r.time {
+            event.timestamp = t.as_secs_f64();
+        }
+    }
+    Ok(Arc::new(event))
 }
 
 /// The app's state (empty when there is no row).

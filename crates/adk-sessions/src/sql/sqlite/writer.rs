@@ -19,6 +19,8 @@
 //! For `sqlite::memory:` there is no second connection to read from, so reads are jobs
 //! too ([`Job::Read`]), run on this thread between write batches.
 
+use std::time::{Duration, Instant};
+
 use rusqlite::{params, Connection, ErrorCode};
 use tokio::sync::{mpsc, oneshot};
 
@@ -33,6 +35,10 @@ use crate::time::Micros;
 
 /// Most jobs committed in one transaction.
 pub const MAX_BATCH: usize = 512;
+/// Longest wait for more jobs before a batch starts (see [`run`]).
+const MAX_GATHER: Duration = Duration::from_millis(2);
+/// How long the idle thread polls for a job before it sleeps (see [`next_job`]).
+const SPIN: Duration = Duration::from_micros(50);
 /// Jobs that may wait in the queue before senders wait.
 const QUEUE: usize = 4096;
 
@@ -186,27 +192,62 @@ impl Writer {
 }
 
 /// The thread's loop: take what is waiting, commit it as one batch, reply, repeat.
+///
+/// Replies wake every writer of the last batch at once, but the first of them to send
+/// its next job would otherwise start a batch of one while the rest arrive during its
+/// fsync, halving the batch size. So when the last batch had several writers, the
+/// thread waits a little (at most a quarter of the last commit's duration, and never
+/// more than [`MAX_GATHER`]) for as many jobs as that batch had.
 fn run(conn: &Connection, loc: &Location, mut rx: mpsc::Receiver<Job>) {
     let mut writes = Vec::new();
     let mut reads = Vec::new();
-    while let Some(first) = rx.blocking_recv() {
-        let mut next = Some(first);
-        while let Some(job) = next {
-            match job {
-                Job::Write(w, reply) => writes.push((w, reply)),
-                Job::Read(r) => reads.push(r),
+    let mut last_writes = 0usize;
+    let mut last_commit = Duration::ZERO;
+    while let Some(first) = next_job(&mut rx) {
+        let take = |job: Job, writes: &mut Vec<_>, reads: &mut Vec<ReadJob>| match job {
+            Job::Write(w, reply) => writes.push((w, reply)),
+            Job::Read(r) => reads.push(r),
+        };
+        take(first, &mut writes, &mut reads);
+        let deadline = Instant::now() + (last_commit / 4).min(MAX_GATHER);
+        loop {
+            while writes.len() + reads.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(job) => take(job, &mut writes, &mut reads),
+                    Err(_) => break,
+                }
             }
-            next = if writes.len() + reads.len() < MAX_BATCH {
-                rx.try_recv().ok()
-            } else {
-                None
-            };
+            let gathered = writes.len() >= last_writes || writes.len() + reads.len() >= MAX_BATCH;
+            if writes.is_empty() || last_writes < 2 || gathered || Instant::now() >= deadline {
+                break;
+            }
+            std::thread::sleep(Duration::from_micros(30));
         }
+        last_writes = writes.len();
+        let started = Instant::now();
         commit_batch(conn, loc, &mut writes);
+        if last_writes > 0 {
+            last_commit = started.elapsed();
+        }
         for read in reads.drain(..) {
             read(conn);
         }
     }
+}
+
+/// The next job: polled for a few microseconds first (yielding the CPU in between), so
+/// a caller that sends its next write right after its reply does not pay for a sleep and
+/// a wake-up of this thread; then waits.
+fn next_job(rx: &mut mpsc::Receiver<Job>) -> Option<Job> {
+    let until = Instant::now() + SPIN;
+    while Instant::now() < until {
+        match rx.try_recv() {
+            Ok(job) => return Some(job),
+            Err(mpsc::error::TryRecvError::Disconnected) => return None,
+            Err(mpsc::error::TryRecvError::Empty) => std::thread::yield_now(),
+        }
+    }
+    rx.blocking_recv()
 }
 
 fn exec(conn: &Connection, text: &str) -> rusqlite::Result<()> {
