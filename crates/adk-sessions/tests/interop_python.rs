@@ -693,57 +693,134 @@ async fn stale_across_runtimes(kind: Kind) {
     )
     .await
     .unwrap();
+    let mut expected_events = 1;
 
-    // Rust handle loaded; Python appends; the Rust append is refused as stale.
-    let handle = svc
-        .get(&app, "alice", "shared", GetFilter::all())
+    // Rust handle loaded; Python appends; the Rust append is refused as stale. Also when
+    // Python's event is older than the handle's revision (adk-python then moves the
+    // stored update time backwards).
+    for older in [false, true] {
+        let what = format!("{kind:?}, Python event older than the revision: {older}");
+        let handle = svc
+            .get(&app, "alice", "shared", GetFilter::all())
+            .await
+            .unwrap();
+        let mut args = vec!["append", db.py_url.as_str(), &app, "alice", "shared"];
+        let old_ts = format!("{:.6}", handle.last_update_time() - 60.0);
+        if older {
+            args.push(&old_ts);
+        }
+        let appended = py(&db.python, &args);
+        expected_events += 1;
+        let attempt = Event::new("rs-inv-stale", "rs_agent").with_state("rsStale", json!(true));
+        match svc.append_event(&handle, attempt).await {
+            Err(Error::Stale { .. }) => {}
+            other => panic!(
+                "{what}: a Rust handle loaded before a Python append must be Stale, got {other:?}"
+            ),
+        }
+        let now = svc
+            .get(&app, "alice", "shared", GetFilter::all())
+            .await
+            .unwrap();
+        assert_eq!(
+            now.events().len(),
+            expected_events,
+            "{what}: the stale append stored nothing"
+        );
+        assert!(
+            now.events()
+                .iter()
+                .any(|e| e.to_snake_value() == appended["event"]),
+            "{what}: Python's event is there"
+        );
+        assert!(now.state().get("rsStale").is_err(), "{what}");
+        // After a reload the Rust append goes through.
+        svc.append_event(
+            &now,
+            Event::new("rs-inv-1", "rs_agent").with_state("n", json!(2)),
+        )
         .await
-        .unwrap();
-    let appended = py(&db.python, &["append", &db.py_url, &app, "alice", "shared"]);
-    let attempt = Event::new("rs-inv-stale", "rs_agent").with_state("rsStale", json!(true));
-    match svc.append_event(&handle, attempt).await {
-        Err(Error::Stale { .. }) => {}
-        other => panic!(
-            "{kind:?}: a Rust handle loaded before a Python append must be Stale, got {other:?}"
-        ),
+        .unwrap_or_else(|e| panic!("{what}: append after reload: {e}"));
+        expected_events += 1;
     }
-    let now = svc
-        .get(&app, "alice", "shared", GetFilter::all())
-        .await
-        .unwrap();
-    assert_eq!(
-        now.events().len(),
-        2,
-        "{kind:?}: the stale append stored nothing"
-    );
-    assert_json_eq(
-        &now.events().last().unwrap().to_snake_value(),
-        &appended["event"],
-        "Python's event",
-    );
-    assert!(now.state().get("rsStale").is_err());
-    // After a reload the Rust append goes through.
-    svc.append_event(
-        &now,
-        Event::new("rs-inv-1", "rs_agent").with_state("n", json!(2)),
-    )
-    .await
-    .unwrap();
 
     // Python session loaded; Rust appends; the Python append raises its stale error.
+    // Also when the Rust event is older than the revision Python loaded: this project
+    // still moves the stored update time forward, which is what adk-python checks.
+    for (round, older) in [(3, false), (4, true)] {
+        let what = format!("{kind:?}, Rust event older than the revision: {older}");
+        let verdict = python_stale_while(&db, &app, expected_events, || async {
+            let fresh = svc
+                .get(&app, "alice", "shared", GetFilter::all())
+                .await
+                .unwrap();
+            let mut event =
+                Event::new(format!("rs-inv-{round}"), "rs_agent").with_state("n", json!(round));
+            if older {
+                event.timestamp = fresh.last_update_time() - 60.0;
+            }
+            svc.append_event(&fresh, event)
+                .await
+                .unwrap_or_else(|e| panic!("{what}: Rust append: {e}"));
+        })
+        .await;
+        expected_events += 1;
+        assert_eq!(
+            verdict["stale"],
+            json!(true),
+            "{what}: a Python session loaded before a Rust append must raise its stale error; got {verdict}"
+        );
+        assert_eq!(verdict["error_type"], json!("StaleSessionError"));
+        let end = svc
+            .get(&app, "alice", "shared", GetFilter::all())
+            .await
+            .unwrap();
+        assert_eq!(
+            end.events().len(),
+            expected_events,
+            "{what}: the stale Python append stored nothing"
+        );
+        assert!(end
+            .events()
+            .iter()
+            .all(|e| e.invocation_id != "py-inv-stale"));
+        assert_eq!(end.state().get("n").unwrap(), json!(round));
+        assert!(end.state().get("py_stale").is_err());
+    }
+
+    // And Python, reloading, appends fine after the Rust writes.
+    let ok = py(&db.python, &["append", &db.py_url, &app, "alice", "shared"]);
+    let last = svc
+        .get(&app, "alice", "shared", GetFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(last.events().len(), expected_events + 1);
+    assert_json_eq(
+        &last.events().last().unwrap().to_snake_value(),
+        &ok["event"],
+        "Python append after reload",
+    );
+}
+
+/// Runs `interop.py stale` on alice/shared: once Python has loaded the session (with
+/// `events` events), runs `write`, then lets Python append; returns Python's verdict.
+async fn python_stale_while<F, Fut>(db: &Db, app: &str, events: usize, write: F) -> Value
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
     let signal = std::env::temp_dir().join(format!("{}.signal", unique_name()));
     let signal_text = signal.to_str().unwrap().to_owned();
     let mut child = py_command(
         &db.python,
-        &["stale", &db.py_url, &app, "alice", "shared", &signal_text],
+        &["stale", &db.py_url, app, "alice", "shared", &signal_text],
     )
     .stdout(Stdio::piped())
     .stderr(Stdio::piped())
     .spawn()
     .expect("spawn interop.py stale");
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let loaded_line = lines.next();
-    let loaded: Value = match loaded_line {
+    let loaded: Value = match lines.next() {
         Some(Ok(l)) => serde_json::from_str(&l).unwrap_or(Value::Null),
         _ => Value::Null,
     };
@@ -754,17 +831,8 @@ async fn stale_across_runtimes(kind: Kind) {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    assert_eq!(loaded["events"], json!(3));
-    let fresh = svc
-        .get(&app, "alice", "shared", GetFilter::all())
-        .await
-        .unwrap();
-    svc.append_event(
-        &fresh,
-        Event::new("rs-inv-3", "rs_agent").with_state("n", json!(3)),
-    )
-    .await
-    .unwrap();
+    assert_eq!(loaded["events"], json!(events));
+    write().await;
     std::fs::write(&signal, b"go").unwrap();
     let verdict: Value = lines
         .map_while(Result::ok)
@@ -779,39 +847,7 @@ async fn stale_across_runtimes(kind: Kind) {
         "interop.py stale failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(
-        verdict["stale"],
-        json!(true),
-        "{kind:?}: a Python session loaded before a Rust append must raise its stale error; got {verdict}"
-    );
-    assert_eq!(verdict["error_type"], json!("StaleSessionError"));
-    let end = svc
-        .get(&app, "alice", "shared", GetFilter::all())
-        .await
-        .unwrap();
-    assert_eq!(
-        end.events().len(),
-        4,
-        "{kind:?}: the stale Python append stored nothing"
-    );
-    assert!(end
-        .events()
-        .iter()
-        .all(|e| e.invocation_id != "py-inv-stale"));
-    assert_eq!(end.state().get("n").unwrap(), json!(3));
-    assert!(end.state().get("py_stale").is_err());
-    // And Python, reloading, appends fine after the Rust write.
-    let ok = py(&db.python, &["append", &db.py_url, &app, "alice", "shared"]);
-    let last = svc
-        .get(&app, "alice", "shared", GetFilter::all())
-        .await
-        .unwrap();
-    assert_eq!(last.events().len(), 5);
-    assert_json_eq(
-        &last.events().last().unwrap().to_snake_value(),
-        &ok["event"],
-        "Python append after reload",
-    );
+    verdict
 }
 
 // ---------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ prints one JSON document on stdout (the last line); diagnostics go to stderr.
                             being GetSessionConfig's num_recent_events and
                             after_timestamp ("-" for none)
   delete URL APP USER SID   delete_session
-  append URL APP USER SID   load the session, append a rich event with a state delta of
+  append URL APP USER SID [TIMESTAMP]
+                            load the session, append a rich event with a state delta of
                             every scope, print the stored event and the session after
   stale URL APP USER SID SIGNAL_FILE
                             load the session, print {"loaded": ...} and wait until
@@ -90,7 +91,7 @@ def fixture_events(prefix: str):
   return events
 
 
-def rich_event(invocation: str, marker: str):
+def rich_event(invocation: str, marker: str, timestamp: float | None = None):
   """One event with content of several part kinds and a state delta of every scope."""
   from google.adk.events import Event
   from google.adk.events.event_actions import EventActions
@@ -100,7 +101,7 @@ def rich_event(invocation: str, marker: str):
       id=f"py-{uuid.uuid4()}",
       invocation_id=invocation,
       author="py_agent",
-      timestamp=time.time(),
+      timestamp=time.time() if timestamp is None else timestamp,
       content=types.Content(
           role="model",
           parts=[
@@ -210,13 +211,18 @@ async def cmd_delete(url: str, app: str, user: str, sid: str) -> None:
     await svc.close()
 
 
-async def cmd_append(url: str, app: str, user: str, sid: str) -> None:
+async def cmd_append(
+    url: str, app: str, user: str, sid: str, timestamp: str | None = None
+) -> None:
   svc = service(url)
   try:
     session = await svc.get_session(app_name=app, user_id=user, session_id=sid)
     if session is None:
       raise SystemExit(f"session {app}/{user}/{sid} not found")
-    stored = await svc.append_event(session, rich_event("py-inv-append", "append"))
+    ts = None if timestamp is None else float(timestamp)
+    stored = await svc.append_event(
+        session, rich_event("py-inv-append", "append", ts)
+    )
     emit({
         "event": dump_event(stored),
         "live_state": session.state,
@@ -399,7 +405,7 @@ def main(argv: list[str]) -> None:
       "write": (cmd_write, 2),
       "read": (cmd_read, None),
       "delete": (cmd_delete, 4),
-      "append": (cmd_append, 4),
+      "append": (cmd_append, (4, 5)),
       "stale": (cmd_stale, 5),
       "edge": (cmd_edge, 2),
       "timestamps": (cmd_timestamps, 2),
@@ -407,7 +413,8 @@ def main(argv: list[str]) -> None:
   }
   if cmd in commands:
     fn, n = commands[cmd]
-    if (n is None and len(args) < 4) or (n is not None and len(args) != n):
+    counts = (n,) if isinstance(n, int) else n
+    if (n is None and len(args) < 4) or (n is not None and len(args) not in counts):
       raise SystemExit(f"{cmd} takes {n} arguments\n{__doc__}")
     asyncio.run(fn(*args))
   elif cmd in ("createdb", "dropdb") and len(args) == 2:
