@@ -131,6 +131,29 @@ async fn speed_figures() {
         assert_eq!(got.events().len(), 5000);
     }
     times.sort_by(|a, b| a.total_cmp(b));
+    // CPU time of the process per get (all threads), less sensitive to a loaded machine
+    // than wall time. Linux only; clock ticks of 10 ms, so over many gets.
+    let cpu_ms = || -> Option<f64> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+        let ticks: f64 =
+            fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+        Some(ticks * 10.0)
+    };
+    if let Some(before) = cpu_ms() {
+        for _ in 0..40 {
+            service
+                .get("app", "u", "big", GetFilter::all())
+                .await
+                .unwrap();
+        }
+        if let Some(after) = cpu_ms() {
+            println!(
+                "get 5000 events: {:.1} ms CPU per get (all threads)",
+                (after - before) / 40.0
+            );
+        }
+    }
     let raw = Connection::open(service.path().unwrap()).unwrap();
     for _ in 0..3 {
         let start = Instant::now();

@@ -68,10 +68,25 @@ pub fn open_writer(loc: &Location, options: &OpenOptions) -> Result<Connection> 
         return Ok(conn);
     };
     check_path(path, loc)?;
-    let existed = path.exists();
+    // Creating the file ourselves (atomically) tells whether this call made it: only
+    // then may a failure remove it again.
+    let created = match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+    {
+        Ok(_) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
+        Err(e) => {
+            return Err(Error::Storage(format!(
+                "{}: cannot create the file: {e}",
+                loc.label
+            )))
+        }
+    };
     let result = open_file(path, loc, options);
-    if result.is_err() && !existed {
-        remove_created(path);
+    if result.is_err() && created {
+        remove_if_empty(path);
     }
     result
 }
@@ -115,7 +130,19 @@ fn check_path(path: &Path, loc: &Location) -> Result<()> {
     Ok(())
 }
 
-fn remove_created(path: &Path) {
+/// Removes a file this call created, unless another process has meanwhile put a schema
+/// in it (two processes may race to create one file; the loser must not delete it).
+fn remove_if_empty(path: &Path) {
+    let has_schema = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|c| {
+            c.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+                r.get::<_, i64>(0)
+            })
+        })
+        .is_ok_and(|n| n > 0);
+    if has_schema {
+        return;
+    }
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);
