@@ -7,15 +7,15 @@
 //!   `schema_version = 1` row; a v1 file made by adk-python is used as is; adk-python's
 //!   v0 layout and any other version are refused ([`schema`]).
 //! - **Durability.** `journal_mode=WAL`, `synchronous=FULL` by default (an acknowledged
-//!   append survives power loss; [`crate::SqliteSync::Normal`] trades that for speed),
+//!   append survives power loss; [`crate::sql::SqliteSync::Normal`] trades that for speed),
 //!   `foreign_keys=ON` (deleting a session cascades to its events), and a busy timeout so
 //!   it works while another process holds the file.
-//! - **Concurrency.** One writer thread with group commit ([`writer`]) serializes every
+//! - **Concurrency.** One writer thread with group commit (module `writer`) serializes every
 //!   write of this process; `BEGIN IMMEDIATE` serializes it against other processes. The
 //!   stale check is a compare-and-set on `sessions.update_time` (µs), which is also the
 //!   revision marker adk-python checks, so stale handles are refused in both directions.
 //! - **Nothing blocks a tokio worker.** SQLite runs only on the writer thread and the
-//!   blocking pool ([`read`]); callers talk to them through channels.
+//!   blocking pool (module `read`); callers talk to them through channels.
 //!
 //! ```no_run
 //! # async fn demo() -> adk_sessions::Result<()> {
@@ -30,10 +30,10 @@
 //! # Ok(()) }
 //! ```
 
-pub mod read;
+mod read;
 pub mod schema;
 pub mod sql;
-pub mod writer;
+mod writer;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -150,6 +150,9 @@ fn remove_if_empty(path: &Path) {
     }
 }
 
+/// Pages each connection caches (negative: KiB), enough for a long session's events.
+const CACHE_SIZE_KIB: i64 = 8192;
+
 /// Sets the pragmas of a write connection.
 fn configure(conn: &Connection, loc: &Location, options: &OpenOptions, wal: bool) -> Result<()> {
     conn.busy_timeout(options.busy_timeout)
@@ -171,7 +174,7 @@ fn configure(conn: &Connection, loc: &Location, options: &OpenOptions, wal: bool
         }
     };
     conn.execute_batch(&format!(
-        "PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON;"
+        "PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; PRAGMA cache_size=-{CACHE_SIZE_KIB};"
     ))
     .map_err(|e| loc.error("setting pragmas", e))
 }
@@ -190,6 +193,8 @@ pub fn open_reader(loc: &Location, options: &OpenOptions) -> Result<Connection> 
     conn.busy_timeout(options.busy_timeout)
         .map_err(|e| loc.error("setting the busy timeout", e))?;
     conn.set_prepared_statement_cache_capacity(32);
+    conn.execute_batch(&format!("PRAGMA cache_size=-{CACHE_SIZE_KIB};"))
+        .map_err(|e| loc.error("setting pragmas", e))?;
     Ok(conn)
 }
 
