@@ -55,6 +55,10 @@ pub struct Statements {
     pub insert_metadata: &'static str,
     /// `(app, user, id)` → `update_time, session state, app state?, user state?` (text).
     pub load_session: &'static str,
+    /// Optional, where the dialect can: the `load_session` columns plus the selected
+    /// events as a JSON array text of `event_data`, oldest first — one round trip and
+    /// one snapshot. `[(app, user, id, limit), (app, user, id, after, limit)]`.
+    pub load_with_events: Option<[&'static str; 2]>,
     /// `(app, user, id, limit)` → `event_data` text, newest first.
     pub events_newest: &'static str,
     /// `(app, user, id, after, limit)` → `event_data` text with `timestamp >= after`,

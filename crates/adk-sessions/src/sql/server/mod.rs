@@ -272,12 +272,36 @@ where
     ) -> Result<Session> {
         check_key(app_name, user_id, session_id)?;
         let after = filter.after_micros()?;
-        // The session row first, then its events: a concurrent append in between makes
-        // this handle stale (refused later), never newer than its events.
-        let row = sqlx::query::<D::DB>(D::SQL.load_session)
-            .bind(app_name)
-            .bind(user_id)
-            .bind(session_id)
+        let limit = match filter.num_recent_events {
+            Some(0) => None,
+            Some(n) => Some(i64::try_from(n).unwrap_or(i64::MAX)),
+            None => Some(i64::MAX),
+        };
+        let combined = match (limit, D::SQL.load_with_events) {
+            (Some(limit), Some(sql)) => Some((limit, sql)),
+            _ => None,
+        };
+        // Either one statement, or the session row first and then its events: a
+        // concurrent append in between makes this handle stale (refused later), never
+        // newer than its events.
+        let query = match (combined, after) {
+            (None, _) => sqlx::query::<D::DB>(D::SQL.load_session)
+                .bind(app_name)
+                .bind(user_id)
+                .bind(session_id),
+            (Some((limit, [all, _])), None) => sqlx::query::<D::DB>(all)
+                .bind(app_name)
+                .bind(user_id)
+                .bind(session_id)
+                .bind(limit),
+            (Some((limit, [_, since])), Some(after)) => sqlx::query::<D::DB>(since)
+                .bind(app_name)
+                .bind(user_id)
+                .bind(session_id)
+                .bind(after.to_naive())
+                .bind(limit),
+        };
+        let row = query
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| self.storage(e))?
@@ -288,13 +312,16 @@ where
             state_from_json(&row.try_get::<String, _>(1).map_err(get)?, "sessions.state")?;
         let app_state = opt_state(row.try_get(2).map_err(get)?, "app_states.state")?;
         let user_state = opt_state(row.try_get(3).map_err(get)?, "user_states.state")?;
-        let limit = match filter.num_recent_events {
-            Some(0) => None,
-            Some(n) => Some(i64::try_from(n).unwrap_or(i64::MAX)),
-            None => Some(i64::MAX),
-        };
         let mut events = Vec::new();
-        if let Some(limit) = limit {
+        if combined.is_some() {
+            let text: String = row.try_get(4).map_err(get)?;
+            let parsed: Vec<Event> = serde_json::from_str(&text).map_err(|e| {
+                Error::Storage(format!(
+                    "stored event_data of session {session_id:?} is not a valid event: {e}"
+                ))
+            })?;
+            events = parsed.into_iter().map(Arc::new).collect();
+        } else if let Some(limit) = limit {
             let query = match after {
                 None => sqlx::query::<D::DB>(D::SQL.events_newest)
                     .bind(app_name)

@@ -206,6 +206,7 @@ impl Dialect for MysqlDialect {
             LEFT JOIN app_states a ON a.app_name = s.app_name
             LEFT JOIN user_states u ON u.app_name = s.app_name AND u.user_id = s.user_id
             WHERE s.app_name = ? AND s.user_id = ? AND s.id = ?",
+        load_with_events: None,
         events_newest: "SELECT event_data FROM events
             WHERE app_name = ? AND user_id = ? AND session_id = ?
             ORDER BY `timestamp` DESC, id DESC LIMIT ?",

@@ -91,6 +91,28 @@ macro_rules! list_sql {
     };
 }
 
+/// A session row with its newest events (filtered by `$extra`, at most `$limit`) as a
+/// JSON array, oldest first.
+macro_rules! load_with_events {
+    ($extra:literal, $limit:literal) => {
+        concat!(
+            "SELECT s.update_time, s.state::text, a.state::text, u.state::text,
+        (SELECT coalesce(json_agg(e.event_data ORDER BY e.timestamp, e.id), '[]'::json)::text
+         FROM (SELECT event_data, timestamp, id FROM events
+               WHERE app_name = $1 AND user_id = $2 AND session_id = $3",
+            $extra,
+            "
+               ORDER BY timestamp DESC, id DESC LIMIT ",
+            $limit,
+            ") e)
+    FROM sessions s
+    LEFT JOIN app_states a ON a.app_name = s.app_name
+    LEFT JOIN user_states u ON u.app_name = s.app_name AND u.user_id = s.user_id
+    WHERE s.app_name = $1 AND s.user_id = $2 AND s.id = $3"
+        )
+    };
+}
+
 /// Create: app row, then user row, then the session (each CTE reads the previous one,
 /// which fixes the lock order); one statement.
 const CREATE: &str = "WITH app AS (
@@ -166,6 +188,10 @@ impl Dialect for PostgresDialect {
             LEFT JOIN app_states a ON a.app_name = s.app_name
             LEFT JOIN user_states u ON u.app_name = s.app_name AND u.user_id = s.user_id
             WHERE s.app_name = $1 AND s.user_id = $2 AND s.id = $3",
+        load_with_events: Some([
+            load_with_events!("", "$4"),
+            load_with_events!(" AND timestamp >= $4", "$5"),
+        ]),
         events_newest: "SELECT event_data::text FROM events
             WHERE app_name = $1 AND user_id = $2 AND session_id = $3
             ORDER BY timestamp DESC, id DESC LIMIT $4",
