@@ -450,3 +450,31 @@ async fn a_stale_append_in_a_batch_fails_alone() {
     assert_eq!(c.events().len(), 1);
     assert_eq!(c.state().get("who").unwrap(), json!(winners[0]));
 }
+
+#[tokio::test]
+async fn our_and_sqlalchemy_url_spellings_open_the_same_file() {
+    let path = temp_db("urls");
+    let abs = path.display().to_string();
+    assert!(abs.starts_with('/'), "temp paths are absolute: {abs}");
+    let ours = adk_sessions::open(&format!("sqlite://{abs}"), &OpenOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(ours.backend_name(), "sqlite");
+    ours.ping().await.unwrap();
+    ours.create("app", "u", Some("s"), None).await.unwrap();
+    let python_style = adk_sessions::open(
+        &format!("sqlite+aiosqlite:///{abs}"),
+        &OpenOptions::default(),
+    )
+    .await
+    .unwrap();
+    python_style
+        .get("app", "u", "s", GetFilter::all())
+        .await
+        .unwrap();
+    let memory = adk_sessions::open("sqlite::memory:", &OpenOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(memory.backend_name(), "sqlite");
+    memory.ping().await.unwrap();
+}
