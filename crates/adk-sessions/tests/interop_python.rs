@@ -850,6 +850,102 @@ where
     verdict
 }
 
+/// adk-python and this project append at the same time to two sessions of one user,
+/// each event writing its own `app:`, `user:` and session key: no write is lost.
+async fn concurrent_scoped_writes(kind: Kind) {
+    const N: usize = 40;
+    let Some(db) = fresh_db(kind) else { return };
+    let app = app_name();
+    let svc = open(&db).await;
+    svc.create(&app, "alice", Some("py-hammer"), None)
+        .await
+        .unwrap();
+    let ours = svc
+        .create(&app, "alice", Some("rs-hammer"), None)
+        .await
+        .unwrap();
+    let mut child = py_command(
+        &db.python,
+        &[
+            "hammer",
+            &db.py_url,
+            &app,
+            "alice",
+            "py-hammer",
+            &N.to_string(),
+            "py",
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("spawn interop.py hammer");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let ready = lines.next().and_then(Result::ok).unwrap_or_default();
+    assert!(ready.contains("ready"), "interop.py hammer: {ready:?}");
+    for i in 0..N {
+        let event = Event::new("rs-inv-hammer", "rs_agent")
+            .with_state(format!("app:rs{i}"), json!(i))
+            .with_state(format!("user:rs{i}"), json!(i))
+            .with_state(format!("rs{i}"), json!(i));
+        svc.append_event(&ours, event)
+            .await
+            .unwrap_or_else(|e| panic!("{kind:?}: Rust append {i}: {e}"));
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let summary: Value = lines
+        .map_while(Result::ok)
+        .filter(|l| !l.trim().is_empty())
+        .last()
+        .and_then(|l| serde_json::from_str(&l).ok())
+        .unwrap_or(Value::Null);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "interop.py hammer failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{kind:?}: adk-python's side of the race: {summary}");
+    let app_state = svc.get_app_state(&app).await.unwrap();
+    let user_state = svc.get_user_state(&app, "alice").await.unwrap();
+    let mut lost = Vec::new();
+    for i in 0..N {
+        for who in ["py", "rs"] {
+            let key = format!("{who}{i}");
+            if app_state.get(&key) != Some(&json!(i)) {
+                lost.push(format!("app:{key}"));
+            }
+            if user_state.get(&key) != Some(&json!(i)) {
+                lost.push(format!("user:{key}"));
+            }
+        }
+    }
+    assert!(
+        lost.is_empty(),
+        "{kind:?}: writes lost when adk-python and this project append together: {lost:?}"
+    );
+    // Python sees every key too, and each session its own keys.
+    let got = py(
+        &db.python,
+        &["read", &db.py_url, &app, "alice", "py-hammer"],
+    );
+    let state = got["state"].as_object().unwrap();
+    for i in 0..N {
+        for key in [
+            format!("app:rs{i}"),
+            format!("user:rs{i}"),
+            format!("py{i}"),
+        ] {
+            assert_eq!(
+                state.get(&key),
+                Some(&json!(i)),
+                "{kind:?}: Python misses {key}"
+            );
+        }
+        assert!(!state.contains_key(&format!("rs{i}")));
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // (d) numbers adk-python stores that 64-bit JSON numbers cannot hold.
 
@@ -972,6 +1068,10 @@ interop_tests! {
     mysql_python_writes_rust_reads => python_writes_rust_reads(Kind::Mysql);
     mysql_rust_writes_python_reads => rust_writes_python_reads(Kind::Mysql);
     mysql_stale_across_runtimes => stale_across_runtimes(Kind::Mysql);
+    #[ignore = "adk-python 2.13 on SQLite itself loses concurrent app:/user: writes (its read-modify-write of the state JSON is not atomic there); reproduced between two Python processes"]
+    sqlite_concurrent_scoped_writes => concurrent_scoped_writes(Kind::Sqlite);
+    postgres_concurrent_scoped_writes => concurrent_scoped_writes(Kind::Postgres);
+    mysql_concurrent_scoped_writes => concurrent_scoped_writes(Kind::Mysql);
     #[ignore = "known incompatibility: inexact JSON float parsing and µs rounding unlike adk-python's"]
     sqlite_python_full_precision_timestamps => python_full_precision_timestamps(Kind::Sqlite);
     #[ignore = "known incompatibility: inexact JSON float parsing and µs rounding unlike adk-python's"]

@@ -19,6 +19,9 @@ prints one JSON document on stdout (the last line); diagnostics go to stderr.
                             load the session, print {"loaded": ...} and wait until
                             SIGNAL_FILE exists, then append; print whether adk-python
                             raised its stale-session error
+  hammer URL APP USER SID COUNT PREFIX
+                            append COUNT events setting app:/user:/session keys
+                            PREFIXi (concurrently with this project's writes)
   edge URL APP              create alice/edge-big (integers beyond 64 bits in state)
                             and alice/edge-nan (NaN / Infinity in state)
   check-big URL APP         whether alice/edge-big still holds those integers exactly
@@ -259,6 +262,46 @@ async def cmd_stale(url: str, app: str, user: str, sid: str, signal_file: str) -
     await svc.close()
 
 
+async def cmd_hammer(
+    url: str, app: str, user: str, sid: str, count: str, prefix: str
+) -> None:
+  """Append COUNT events to SID, event i setting app:PREFIXi, user:PREFIXi and PREFIXi
+  to i, while this project writes the same scopes; print {"ready": true} once loaded.
+  An append that fails (SQLite answers a write racing another writer with "database is
+  locked") is retried on a reloaded session: what is checked is that no write is lost."""
+  from google.adk.events import Event
+  from google.adk.events.event_actions import EventActions
+
+  svc = service(url)
+  try:
+    session = await svc.get_session(app_name=app, user_id=user, session_id=sid)
+    emit({"ready": True})
+    retries, errors = 0, set()
+    for i in range(int(count)):
+      while True:
+        event = Event(
+            id=f"{prefix}-{i}-{retries}",
+            invocation_id=f"py-inv-{prefix}",
+            author="py_agent",
+            timestamp=time.time(),
+            actions=EventActions(
+                state_delta={f"app:{prefix}{i}": i, f"user:{prefix}{i}": i, f"{prefix}{i}": i}
+            ),
+        )
+        try:
+          await svc.append_event(session, event)
+          break
+        except Exception as e:  # noqa: BLE001 - counted and retried
+          retries += 1
+          errors.add(type(e).__name__)
+          if retries > 1000:
+            raise
+          session = await svc.get_session(app_name=app, user_id=user, session_id=sid)
+    emit({"appended": int(count), "retries": retries, "errors": sorted(errors)})
+  finally:
+    await svc.close()
+
+
 # Values adk-python stores in state columns that plain JSON numbers (64-bit integers,
 # finite doubles) cannot hold.
 BIG_INTS = {"bigInt": 2**64 + 1, "app:appBigInt": 2**70 + 3, "user:userBigInt": -(2**65) - 7}
@@ -407,6 +450,7 @@ def main(argv: list[str]) -> None:
       "delete": (cmd_delete, 4),
       "append": (cmd_append, (4, 5)),
       "stale": (cmd_stale, 5),
+      "hammer": (cmd_hammer, 6),
       "edge": (cmd_edge, 2),
       "timestamps": (cmd_timestamps, 2),
       "check-big": (cmd_check_big, 2),
