@@ -946,6 +946,85 @@ async fn concurrent_scoped_writes(kind: Kind) {
     }
 }
 
+/// What adk-python does with fields it does not know, which is why this project keeps
+/// them at the top level but refuses them inside `actions` / the content model unless
+/// told to be lenient (DESIGN.md §4).
+async fn unknown_fields_across_runtimes(kind: Kind) {
+    let Some(db) = fresh_db(kind) else { return };
+    let app = app_name();
+    let svc = open(&db).await;
+
+    // An unknown top-level field: adk-python reads the session (and ignores the field);
+    // this project keeps it.
+    let session = svc
+        .create(&app, "alice", Some("top-level"), None)
+        .await
+        .unwrap();
+    let mut v = Event::new("rs-inv-top", "rs_agent").to_snake_value();
+    v["futureField"] = json!({"keptBy": "adk-sessions"});
+    let event = Event::from_json(v, EventPolicy::default()).unwrap();
+    let stored = svc.append_event(&session, event).await.unwrap();
+    let got = py(
+        &db.python,
+        &["read", &db.py_url, &app, "alice", "top-level"],
+    );
+    let mut want = stored.to_snake_value();
+    want.as_object_mut().unwrap().remove("futureField");
+    assert_json_eq(
+        &got["events"][0],
+        &want,
+        &format!("{kind:?}: Python's view of an event with an unknown top-level field"),
+    );
+    let back = svc
+        .get(&app, "alice", "top-level", GetFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(
+        back.events().get(0).unwrap().extra["futureField"],
+        json!({"keptBy": "adk-sessions"})
+    );
+
+    // An unknown field inside `actions`, stored with the lenient option: adk-python
+    // 2.13 can no longer read the session at all.
+    let lenient = adk_sessions::open(
+        &db.rust_url,
+        &OpenOptions {
+            policy: EventPolicy {
+                lenient_unknown_fields: true,
+            },
+            ..OpenOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let session = lenient
+        .create(&app, "alice", Some("lenient"), None)
+        .await
+        .unwrap();
+    let mut v = Event::new("rs-inv-lenient", "rs_agent").to_snake_value();
+    v["actions"]["futureAction"] = json!(true);
+    let strict_refusal = Event::from_json(v.clone(), EventPolicy::default());
+    assert!(matches!(strict_refusal, Err(Error::InvalidArgument(_))));
+    let event = Event::from_json(
+        v,
+        EventPolicy {
+            lenient_unknown_fields: true,
+        },
+    )
+    .unwrap();
+    lenient.append_event(&session, event).await.unwrap();
+    let out = py_command(&db.python, &["read", &db.py_url, &app, "alice", "lenient"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("futureAction"),
+        "{kind:?}: adk-python 2.13 was expected to refuse a session holding an event with an \
+         unknown field in actions (the reason for the strict default); status {}, stderr:\n{stderr}",
+        out.status
+    );
+}
+
 // ---------------------------------------------------------------------------------------
 // (d) numbers adk-python stores that 64-bit JSON numbers cannot hold.
 
@@ -1068,6 +1147,9 @@ interop_tests! {
     mysql_python_writes_rust_reads => python_writes_rust_reads(Kind::Mysql);
     mysql_rust_writes_python_reads => rust_writes_python_reads(Kind::Mysql);
     mysql_stale_across_runtimes => stale_across_runtimes(Kind::Mysql);
+    sqlite_unknown_fields_across_runtimes => unknown_fields_across_runtimes(Kind::Sqlite);
+    postgres_unknown_fields_across_runtimes => unknown_fields_across_runtimes(Kind::Postgres);
+    mysql_unknown_fields_across_runtimes => unknown_fields_across_runtimes(Kind::Mysql);
     #[ignore = "adk-python 2.13 on SQLite itself loses concurrent app:/user: writes (its read-modify-write of the state JSON is not atomic there); reproduced between two Python processes"]
     sqlite_concurrent_scoped_writes => concurrent_scoped_writes(Kind::Sqlite);
     postgres_concurrent_scoped_writes => concurrent_scoped_writes(Kind::Postgres);
