@@ -328,6 +328,39 @@ pub async fn first_state_rows_created_concurrently_are_merged(server: Server) {
     }
 }
 
+/// Deleting a session removes its event rows in SQL (the foreign key cascades), and
+/// nothing of another session.
+pub async fn delete_cascades_in_sql(server: Server) {
+    let Some(db) = TestDb::create(server).await else {
+        return;
+    };
+    let service = db.open().await;
+    for id in ["gone", "kept"] {
+        let s = service.create("del", "u", Some(id), None).await.unwrap();
+        for i in 0..3 {
+            service
+                .append_event(&s, Event::new("inv", "a").with_state("i", json!(i)))
+                .await
+                .unwrap();
+        }
+    }
+    service.delete("del", "u", "gone").await.unwrap();
+    let count = |id: &str| {
+        let sql = match server {
+            Server::Postgres => format!(
+                "SELECT count(*)::text FROM events WHERE app_name = 'del' AND session_id = '{id}'"
+            ),
+            Server::Mysql => format!(
+                "SELECT CAST(count(*) AS CHAR) FROM events WHERE app_name = 'del' AND session_id = '{id}'"
+            ),
+        };
+        let db = &db;
+        async move { db.strings(&sql).await[0].clone() }
+    };
+    assert_eq!(count("gone").await, "0");
+    assert_eq!(count("kept").await, "3");
+}
+
 // ---- multi-process ----------------------------------------------------------------
 
 /// Env var that makes the `child_process` test of a binary act as a child.

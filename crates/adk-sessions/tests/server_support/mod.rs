@@ -410,6 +410,11 @@ macro_rules! server_backend_tests {
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn delete_cascades_in_sql() {
+            cases::delete_cascades_in_sql($server).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn processes_never_lose_scoped_writes() {
             cases::processes_never_lose_scoped_writes($server).await;
         }
