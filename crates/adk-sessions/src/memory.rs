@@ -4,7 +4,8 @@
 //! are shared (`Arc`) between the store and the handles, so neither an append nor a `get`
 //! copies the history.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -43,7 +44,16 @@ struct Record {
     state: JsonMap,
     /// Ordered by (timestamp µs, id).
     events: Vec<(Micros, Arc<Event>)>,
+    /// Hashes of the stored event ids (a hit is confirmed against `events`), so a
+    /// duplicate id is refused as the SQL primary key refuses it.
+    event_ids: HashSet<u64>,
     update: Micros,
+}
+
+fn id_hash(id: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
 }
 
 impl InMemorySessionService {
@@ -101,6 +111,7 @@ impl SessionService for InMemorySessionService {
             Record {
                 state: delta.session.clone(),
                 events: Vec::new(),
+                event_ids: HashSet::new(),
                 update: now,
             },
         );
@@ -226,6 +237,17 @@ impl SessionService for InMemorySessionService {
             if rec.update != prepared.expected_revision {
                 return Err(stale(session, rec.update));
             }
+            let hash = id_hash(&prepared.event.id);
+            if rec.event_ids.contains(&hash)
+                && rec.events.iter().any(|(_, e)| e.id == prepared.event.id)
+            {
+                return Err(Error::invalid(format!(
+                    "event id {:?} is already stored in session {:?}",
+                    prepared.event.id,
+                    session.id()
+                )));
+            }
+            rec.event_ids.insert(hash);
             apply_delta(&mut rec.state, &prepared.delta.session);
             let key = Micros::from_secs_f64(prepared.event.timestamp).unwrap_or_default();
             let event = prepared.event.clone();

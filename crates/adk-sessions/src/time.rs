@@ -14,17 +14,17 @@ impl Micros {
         Micros(Utc::now().timestamp_micros())
     }
 
-    /// From float epoch seconds, rounded to the nearest microsecond. `None` when the value
-    /// is not finite or out of the representable range.
+    /// From float epoch seconds, rounded to the microsecond exactly as Python's
+    /// `datetime.fromtimestamp` rounds (whole seconds split off first, the fraction
+    /// rounded half to even), so both runtimes store the same column value. `None` when
+    /// the value is not finite or out of the representable range.
     pub fn from_secs_f64(secs: f64) -> Option<Self> {
-        if !secs.is_finite() {
+        if !secs.is_finite() || secs.abs() > 9.0e9 {
             return None;
         }
-        let us = (secs * 1_000_000.0).round();
-        if us.abs() > 9.0e15 {
-            return None;
-        }
-        Some(Micros(us as i64))
+        let whole = secs.trunc();
+        let frac_us = ((secs - whole) * 1_000_000.0).round_ties_even();
+        Some(Micros(whole as i64 * 1_000_000 + frac_us as i64))
     }
 
     /// As float epoch seconds (what ADK events carry).
@@ -70,6 +70,18 @@ mod tests {
         let us = Micros::from_secs_f64(t).unwrap();
         assert_eq!(us.0, 1_795_653_226_461_134);
         assert_eq!(Micros::from_secs_f64(us.as_secs_f64()), Some(us));
+    }
+
+    #[test]
+    fn rounding_matches_python_datetime_fromtimestamp() {
+        // Values checked against CPython 3.11: datetime.fromtimestamp(t, timezone.utc).
+        assert_eq!(
+            Micros::from_secs_f64(1795653528.5935798).unwrap().0,
+            1795653528593580
+        );
+        assert_eq!(Micros::from_secs_f64(0.0000005).unwrap().0, 0);
+        assert_eq!(Micros::from_secs_f64(0.0000015).unwrap().0, 2);
+        assert_eq!(Micros::from_secs_f64(-1.5).unwrap().0, -1_500_000);
     }
 
     #[test]

@@ -370,3 +370,32 @@ pub async fn stale_handle_is_refused(service: Arc<dyn SessionService>) {
             .unwrap_or_else(|e| panic!("{case}: append after reload failed: {e}"));
     }
 }
+
+/// Line 17 (ids): a second event with an id already stored in the session is
+/// `InvalidArgument` (the schema's primary key), and changes nothing.
+pub async fn duplicate_event_id_is_refused(service: Arc<dyn SessionService>) {
+    let app = fresh_app("append-dup-id");
+    let s = service.create(&app, "u", Some("s"), None).await.unwrap();
+    let mut first = event_with("i1", json!({"k": 1}));
+    first.id = "same-id".into();
+    service.append_event(&s, first).await.expect("first append");
+    let mut second = event_with("i2", json!({"k": 2, "user:x": 1}));
+    second.id = "same-id".into();
+    assert_err(
+        service.append_event(&s, second).await,
+        is_invalid,
+        "duplicate event id",
+    );
+    let got = service.get(&app, "u", "s", GetFilter::all()).await.unwrap();
+    assert_eq!(got.events().len(), 1);
+    assert_eq!(got.state().get("k").unwrap(), json!(1));
+    assert!(got.state().get("user:x").is_err());
+    // The same id in another session is fine.
+    let other = service.create(&app, "u", Some("t"), None).await.unwrap();
+    let mut third = event_with("i3", json!({}));
+    third.id = "same-id".into();
+    service
+        .append_event(&other, third)
+        .await
+        .expect("same id, other session");
+}

@@ -75,6 +75,7 @@ macro_rules! conformance_tests {
                 partial_events_are_not_stored,
                 events_round_trip_field_for_field,
                 unknown_nested_fields_are_refused,
+                duplicate_event_id_is_refused,
                 temp_keys_live_only_on_the_handle,
                 state_deltas_replace_per_key,
                 scopes_are_shared_as_promised,
