@@ -774,3 +774,30 @@ async fn slow_requests_time_out_with_503() {
     assert_eq!(r.status, 503);
     assert!(r.json["detail"].as_str().unwrap().contains("timed out"));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_event_id_already_stored_is_409_on_sqlite() {
+    let dir = std::env::temp_dir().join(format!("adk-sessions-api-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}", dir.join("dup.db").display());
+    let service = adk_sessions::open(&url, &Default::default()).await.unwrap();
+    let srv = spawn_with(service, ServerConfig::default()).await;
+    create(&srv, json!({"sessionId": "d"})).await;
+    let event = json!({"id": "same", "author": "a", "invocationId": "i"});
+    let first = srv
+        .send("POST", &format!("{S}/d/events"), Some(&event))
+        .await;
+    assert_eq!(first.status, 200, "{}", first.json);
+    let second = srv
+        .send("POST", &format!("{S}/d/events"), Some(&event))
+        .await;
+    assert_eq!(second.status, 409, "{}", second.json);
+    assert_eq!(
+        srv.get(&format!("{S}/d")).await.json["events"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
