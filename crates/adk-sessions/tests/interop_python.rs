@@ -106,10 +106,14 @@ impl Drop for Db {
                 }
             }
             Cleanup::Database { server_url, name } => {
-                let _ = py_command(&self.python, &["dropdb", server_url, name])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null())
-                    .status();
+                match py_command(&self.python, &["dropdb", server_url, name]).output() {
+                    Ok(out) if out.status.success() => {}
+                    Ok(out) => eprintln!(
+                        "could not drop test database {name}: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    ),
+                    Err(e) => eprintln!("could not drop test database {name}: {e}"),
+                }
             }
         }
     }
