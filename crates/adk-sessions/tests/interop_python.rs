@@ -1158,21 +1158,16 @@ interop_tests! {
     sqlite_concurrent_scoped_writes => concurrent_scoped_writes(Kind::Sqlite);
     postgres_concurrent_scoped_writes => concurrent_scoped_writes(Kind::Postgres);
     mysql_concurrent_scoped_writes => concurrent_scoped_writes(Kind::Mysql);
-    #[ignore = "known incompatibility: inexact JSON float parsing and µs rounding unlike adk-python's"]
     sqlite_python_full_precision_timestamps => python_full_precision_timestamps(Kind::Sqlite);
-    #[ignore = "known incompatibility: inexact JSON float parsing and µs rounding unlike adk-python's"]
     postgres_python_full_precision_timestamps => python_full_precision_timestamps(Kind::Postgres);
-    #[ignore = "known incompatibility: inexact JSON float parsing and µs rounding unlike adk-python's"]
     mysql_python_full_precision_timestamps => python_full_precision_timestamps(Kind::Mysql);
     #[ignore = "known incompatibility: the SQLite backend rewrites state JSON through f64 numbers"]
     sqlite_python_big_ints_survive_rust_appends => python_big_ints_survive_rust_appends(Kind::Sqlite);
     postgres_python_big_ints_survive_rust_appends => python_big_ints_survive_rust_appends(Kind::Postgres);
     #[ignore = "known incompatibility: the MySQL backend rewrites state JSON through f64 numbers"]
     mysql_python_big_ints_survive_rust_appends => python_big_ints_survive_rust_appends(Kind::Mysql);
-    #[ignore = "known incompatibility: NaN / Infinity in adk-python's state columns make the session unreadable"]
     sqlite_python_nan_state_is_readable => python_nan_state_is_readable(Kind::Sqlite);
     postgres_python_nan_state_is_readable => python_nan_state_is_readable(Kind::Postgres);
-    #[ignore = "known incompatibility: NaN / Infinity in adk-python's state columns make the session unreadable"]
     mysql_python_nan_state_is_readable => python_nan_state_is_readable(Kind::Mysql);
 }
 

@@ -60,8 +60,13 @@ impl Event {
 
     /// Reads `event_data` as stored by adk-python or this crate (snake_case). Nothing is
     /// refused that adk-python itself wrote.
+    /// Bare `NaN` / `Infinity` written by Python's `json.dumps` are read as `null`.
     pub fn from_storage_json(text: &str) -> Result<Event> {
         serde_json::from_str(text)
+            .or_else(|e| match python_json_to_json(text) {
+                Some(fixed) => serde_json::from_str(&fixed),
+                None => Err(e),
+            })
             .map_err(|e| Error::Storage(format!("stored event_data is not a valid event: {e}")))
     }
 
@@ -182,6 +187,46 @@ impl Event {
     }
 }
 
+/// Rewrites the bare `NaN`, `Infinity` and `-Infinity` tokens Python's `json.dumps`
+/// writes (outside strings) to `null`; `None` when there is none, so the text was broken
+/// for another reason.
+pub fn python_json_to_json(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut changed = false;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        let token = ["-Infinity", "Infinity", "NaN"]
+            .into_iter()
+            .find(|t| rest.starts_with(t));
+        if let Some(t) = token {
+            out.push_str("null");
+            changed = true;
+            rest = &rest[t.len()..];
+            continue;
+        }
+        if c == '"' {
+            in_string = true;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    changed.then_some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,6 +254,20 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("event.actions.notAField"), "{err}");
+    }
+
+    #[test]
+    fn python_non_finite_tokens_read_as_null_outside_strings() {
+        let fixed = python_json_to_json(
+            r#"{"a": NaN, "b": [Infinity, -Infinity], "c": "NaN \" Infinity"}"#,
+        )
+        .unwrap();
+        let v: Value = serde_json::from_str(&fixed).unwrap();
+        assert_eq!(
+            v,
+            json!({"a": null, "b": [null, null], "c": "NaN \" Infinity"})
+        );
+        assert_eq!(python_json_to_json(r#"{"a": "NaN"}"#), None);
     }
 
     #[test]

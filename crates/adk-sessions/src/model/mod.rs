@@ -7,7 +7,7 @@ mod event;
 pub(crate) mod schema;
 
 pub use bytes::Base64Bytes;
-pub use codec::EventPolicy;
+pub use codec::{python_json_to_json, EventPolicy};
 pub use event::{
     Blob, Content, Event, EventActions, FunctionCall, FunctionResponse, JsonMap, NodeInfo, Part,
 };

@@ -75,8 +75,22 @@ pub fn state_to_json(state: &JsonMap) -> String {
 }
 
 /// Decodes a state column; anything but a JSON object is a `Storage` error naming `what`.
+///
+/// Python's `json.dumps` writes `NaN`, `Infinity` and `-Infinity` as bare tokens, which
+/// JSON does not allow; adk-python stores them that way. Such a column is read with those
+/// numbers as `null` (JSON has no way to hold them) and a warning, rather than making the
+/// whole session unreadable.
 pub fn state_from_json(text: &str, what: &str) -> Result<JsonMap> {
-    match serde_json::from_str::<serde_json::Value>(text) {
+    let parsed = serde_json::from_str::<serde_json::Value>(text).or_else(|e| {
+        match crate::model::python_json_to_json(text) {
+            Some(fixed) => {
+                tracing::warn!("{what} holds NaN or Infinity (written by Python); read as null");
+                serde_json::from_str(&fixed)
+            }
+            None => Err(e),
+        }
+    });
+    match parsed {
         Ok(serde_json::Value::Object(m)) => Ok(m),
         Ok(serde_json::Value::Null) => Ok(JsonMap::new()),
         Ok(_) => Err(Error::Storage(format!("{what} is not a JSON object"))),
