@@ -67,5 +67,23 @@ impl Error {
     }
 }
 
+const DUPLICATE_EVENT: &str = "duplicate event id ";
+
+impl Error {
+    /// The error for an event whose id is already stored in the session (the schema's
+    /// primary key): an [`Error::InvalidArgument`], recognizable with
+    /// [`Error::is_duplicate_event`] (the REST layer answers 409 for it).
+    pub fn duplicate_event(session_id: &str, event_id: &str) -> Self {
+        Error::InvalidArgument(format!(
+            "{DUPLICATE_EVENT}{event_id:?}: an event with this id is already stored in session {session_id:?}"
+        ))
+    }
+
+    /// True for the error of [`Error::duplicate_event`].
+    pub fn is_duplicate_event(&self) -> bool {
+        matches!(self, Error::InvalidArgument(m) if m.starts_with(DUPLICATE_EVENT))
+    }
+}
+
 /// Result alias of the library.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -241,11 +241,7 @@ impl SessionService for InMemorySessionService {
             if rec.event_ids.contains(&hash)
                 && rec.events.iter().any(|(_, e)| e.id == prepared.event.id)
             {
-                return Err(Error::invalid(format!(
-                    "event id {:?} is already stored in session {:?}",
-                    prepared.event.id,
-                    session.id()
-                )));
+                return Err(Error::duplicate_event(session.id(), &prepared.event.id));
             }
             rec.event_ids.insert(hash);
             apply_delta(&mut rec.state, &prepared.delta.session);

@@ -52,6 +52,10 @@ impl ApiError {
 impl From<adk_sessions::Error> for ApiError {
     fn from(e: adk_sessions::Error) -> Self {
         use adk_sessions::Error as E;
+        if e.is_duplicate_event() {
+            // An event id already stored in the session: a conflict, not bad input.
+            return ApiError::new(StatusCode::CONFLICT, e.to_string());
+        }
         match e {
             E::NotFound { .. } => ApiError::session_not_found(),
             E::AlreadyExists { session_id, .. } => ApiError::new(

@@ -39,12 +39,7 @@ pub async fn append(
     let event = parse_event_value(&st, value, vec![json!("body")])?;
     let no_events = GetFilter::recent(0);
     let (session, stored) = match expected {
-        None => append_with_retry(&st, &ids, no_events, |_| event.clone())
-            .await
-            .map_err(|e| match e.status {
-                StatusCode::BAD_REQUEST => duplicate_is_conflict_api(e),
-                _ => e,
-            })?,
+        None => append_with_retry(&st, &ids, no_events, |_| event.clone()).await?,
         Some(expected) => {
             let session = st
                 .service
@@ -61,11 +56,7 @@ pub async fn append(
                     ),
                 ));
             }
-            let stored = st
-                .service
-                .append_event(&session, event)
-                .await
-                .map_err(duplicate_is_conflict)?;
+            let stored = st.service.append_event(&session, event).await?;
             (session, stored)
         }
     };
@@ -73,22 +64,4 @@ pub async fn append(
         "event": event_json(&stored),
         "lastUpdateTime": session.last_update_time(),
     })))
-}
-
-/// An event id already stored in the session is a conflict (409), not bad input. The
-/// library reports it as `InvalidArgument` (SQL backends); recognized by its message
-/// until the library has a variant for it.
-fn duplicate_is_conflict(e: adk_sessions::Error) -> ApiError {
-    duplicate_is_conflict_api(e.into())
-}
-
-fn duplicate_is_conflict_api(mut e: ApiError) -> ApiError {
-    if e.status == StatusCode::BAD_REQUEST
-        && e.detail
-            .as_str()
-            .is_some_and(|d| d.contains("is already stored"))
-    {
-        e.status = StatusCode::CONFLICT;
-    }
-    e
 }

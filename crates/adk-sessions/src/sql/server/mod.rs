@@ -606,11 +606,7 @@ where
             match D::append(&self.pool, &row).await {
                 Ok(outcome) => break outcome,
                 Err(e) if is_unique_violation(&e) => {
-                    return Err(Error::invalid(format!(
-                        "an event with id {:?} is already stored in session {:?}",
-                        prepared.event.id,
-                        session.id()
-                    )))
+                    return Err(Error::duplicate_event(session.id(), &prepared.event.id))
                 }
                 Err(Fail::Db(e)) if D::is_retryable(&e) && attempt < DEADLOCK_RETRIES => {
                     attempt += 1;

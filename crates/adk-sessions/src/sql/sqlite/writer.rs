@@ -469,12 +469,7 @@ fn append(conn: &Connection, loc: &Location, op: &AppendOp) -> Result<()> {
     });
     match inserted {
         Ok(_) => {}
-        Err(e) if is_constraint(&e) => {
-            return Err(Error::invalid(format!(
-                "event id {:?} is already stored in session {:?}",
-                op.event_id, k.id
-            )))
-        }
+        Err(e) if is_constraint(&e) => return Err(Error::duplicate_event(&k.id, &op.event_id)),
         Err(e) => return Err(err(e)),
     }
     let now = time_text(Micros::now());
