@@ -329,8 +329,10 @@ pub async fn w3(
             Ok::<_, adk_sessions::Error>(handles)
         }));
     }
-    start.wait().await;
+    // The clock starts before the tasks are released: once the barrier opens they may
+    // run to completion before this task is scheduled again.
     let t = Instant::now();
+    start.wait().await;
     let mut all = Vec::new();
     for j in joins {
         let handles = j
