@@ -243,8 +243,10 @@ where
             lat
         }));
     }
-    start.wait().await;
+    // The clock starts before the clients are released: once the barrier opens they may
+    // finish before this task is scheduled again.
     let t = Instant::now();
+    start.wait().await;
     let mut latencies = Vec::with_capacity(clients * per_client);
     for j in joins {
         latencies.extend(j.await.map_err(|e| herr("client task", e))??);

@@ -241,6 +241,11 @@ async fn measure_on(
     let sizes = args.sizes();
     let text = workloads::text_200();
     let mut rates = Rates::default();
+    let floor_before = if args.no_floor {
+        None
+    } else {
+        run_floor(args, target, sizes, &text, progress).await?
+    };
     let svc = if args.floor_only {
         None
     } else {
@@ -270,45 +275,21 @@ async fn measure_on(
         Some(svc)
     };
 
-    if !args.no_floor {
-        let floor = match target {
-            Target::Memory => None,
-            Target::Sqlite { path, .. } => {
-                let dir = path.as_ref().map(|p| match p.parent() {
-                    Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-                    _ => std::path::PathBuf::from("."),
-                });
-                Some(
-                    floor::sqlite(
-                        dir,
-                        args.sqlite_sync(),
-                        sizes.sessions,
-                        sizes.events,
-                        &text,
-                        progress,
-                    )
-                    .await?,
-                )
-            }
-            Target::Server {
-                kind, admin_url, ..
-            } => Some(
-                floor::server(
-                    *kind,
-                    admin_url,
-                    sizes.sessions,
-                    sizes.events,
-                    &text,
-                    progress,
-                )
-                .await?,
-            ),
+    if let Some(first) = floor_before {
+        // The floor ran before the workloads and runs again after them; the better run
+        // counts (fsync times drift on a shared machine, and the better floor is the
+        // harder one to match).
+        let again = run_floor(args, target, sizes, &text, progress).await?;
+        let f = match again {
+            Some(second) => floor::Floor {
+                append_per_s: first.append_per_s.max(second.append_per_s),
+                get_per_s: first.get_per_s.max(second.get_per_s),
+            },
+            None => first,
         };
-        if let Some(f) = floor {
-            report.rate("floor_append_per_s", f.append_per_s);
-            report.rate("floor_get_per_s", f.get_per_s);
-        }
-        if let (Some(f), Some(_)) = (floor, &svc) {
+        report.rate("floor_append_per_s", f.append_per_s);
+        report.rate("floor_get_per_s", f.get_per_s);
+        if svc.is_some() {
             report.ratio(
                 "ratio_append_vs_floor",
                 rates.w1_append / f.append_per_s.max(1e-9),
@@ -326,4 +307,38 @@ async fn measure_on(
         }
     }
     Ok(report)
+}
+
+/// Runs the raw floor of the target's backend once (`None` for the in-memory backend).
+async fn run_floor(
+    args: &BenchArgs,
+    target: &Target,
+    sizes: Sizes,
+    text: &str,
+    progress: &Progress,
+) -> Result<Option<floor::Floor>, BenchError> {
+    Ok(match target {
+        Target::Memory => None,
+        Target::Sqlite { path, .. } => {
+            let dir = path.as_ref().map(|p| match p.parent() {
+                Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+                _ => std::path::PathBuf::from("."),
+            });
+            let sync = args.sqlite_sync();
+            Some(floor::sqlite(dir, sync, sizes.sessions, sizes.events, text, progress).await?)
+        }
+        Target::Server {
+            kind, admin_url, ..
+        } => Some(
+            floor::server(
+                *kind,
+                admin_url,
+                sizes.sessions,
+                sizes.events,
+                text,
+                progress,
+            )
+            .await?,
+        ),
+    })
 }
