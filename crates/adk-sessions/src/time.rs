@@ -53,6 +53,92 @@ impl Micros {
     }
 }
 
+impl Micros {
+    /// The SQL text adk-python stores in `DATETIME` columns: `YYYY-MM-DD HH:MM:SS.ffffff`
+    /// (naive UTC, always six fraction digits).
+    pub fn to_sql_text(self) -> String {
+        let secs = self.0.div_euclid(1_000_000);
+        let frac = self.0.rem_euclid(1_000_000);
+        let days = secs.div_euclid(86_400);
+        let tod = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        format!(
+            "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}.{frac:06}",
+            tod / 3600,
+            tod / 60 % 60,
+            tod % 60
+        )
+    }
+
+    /// Reads `YYYY-MM-DD HH:MM:SS` with an optional fraction of up to nine digits and a
+    /// space or `T` separator (what adk-python and this crate write). `None` otherwise.
+    pub fn parse_sql_text(text: &str) -> Option<Micros> {
+        let b = text.trim().as_bytes();
+        if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b' ' | b'T') {
+            return None;
+        }
+        if b[13] != b':' || b[16] != b':' {
+            return None;
+        }
+        let num = |r: std::ops::Range<usize>| -> Option<i64> {
+            b[r].iter().try_fold(0i64, |acc, c| {
+                c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0'))
+            })
+        };
+        let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+            return None;
+        }
+        let mut us = 0i64;
+        if b.len() > 19 {
+            if b[19] != b'.' || b.len() == 20 || b.len() > 29 {
+                return None;
+            }
+            let digits = &b[20..];
+            for (i, c) in digits.iter().enumerate() {
+                if !c.is_ascii_digit() {
+                    return None;
+                }
+                if i < 6 {
+                    us = us * 10 + i64::from(c - b'0');
+                }
+            }
+            for _ in digits.len()..6 {
+                us *= 10;
+            }
+        }
+        let days = days_from_civil(y, mo, d);
+        Some(Micros(
+            (days * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000 + us,
+        ))
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The date of a day count since 1970-01-01 (inverse of [`days_from_civil`]).
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
 /// Parses an RFC 3339 date-time (as ADK-Go writes timestamps) into float epoch seconds.
 pub fn parse_rfc3339_secs(text: &str) -> Option<f64> {
     DateTime::parse_from_rfc3339(text)
@@ -82,6 +168,40 @@ mod tests {
         assert_eq!(Micros::from_secs_f64(0.0000005).unwrap().0, 0);
         assert_eq!(Micros::from_secs_f64(0.0000015).unwrap().0, 2);
         assert_eq!(Micros::from_secs_f64(-1.5).unwrap().0, -1_500_000);
+    }
+
+    #[test]
+    fn sql_text_matches_chrono_both_ways() {
+        for us in [
+            0i64,
+            1_795_653_845_087_631,
+            951_782_400_000_001, // 2000-02-29
+            4_107_542_399_999_999,
+            -1,
+            -86_400_000_000 * 365,
+        ] {
+            let t = Micros(us);
+            let chrono_text = t.to_naive().format("%Y-%m-%d %H:%M:%S%.6f").to_string();
+            assert_eq!(t.to_sql_text(), chrono_text);
+            assert_eq!(Micros::parse_sql_text(&chrono_text), Some(t));
+        }
+        assert_eq!(
+            Micros::parse_sql_text("2026-11-26 00:38:48"),
+            Some(Micros(1_795_653_528_000_000))
+        );
+        assert_eq!(
+            Micros::parse_sql_text("2026-11-26T00:38:48.5"),
+            Some(Micros(1_795_653_528_500_000))
+        );
+        for bad in [
+            "",
+            "2026-11-26",
+            "2026-13-01 00:00:00",
+            "2026-11-26 00:38:48.",
+            "x026-11-26 00:38:48",
+        ] {
+            assert_eq!(Micros::parse_sql_text(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -3,80 +3,59 @@
 //! type's `extra` map so that what goes in comes out. [`crate::model::codec`] converts
 //! to and from the JSON spellings (storage snake_case, REST camelCase).
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::bytes::Base64Bytes;
+use super::macros::model_struct;
 
 /// A JSON object: state maps, deltas and other free-form maps.
 pub type JsonMap = Map<String, Value>;
 
-/// One event of a session: a message, a tool call or response, a state change, ….
-///
-/// `Default` gives an event with empty ids and timestamp 0; use [`Event::new`] for one
-/// with a fresh id and the current time.
-#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
-pub struct Event {
-    /// Unique id of the event (adk-python generates a UUID v4).
-    #[serde(default)]
-    pub id: String,
-    /// Id of the invocation (one user turn) that produced the event.
-    #[serde(default)]
-    pub invocation_id: String,
-    /// `user` or the name of the agent that wrote the event.
-    #[serde(default)]
-    pub author: String,
-    /// Creation time, float seconds since the Unix epoch.
-    #[serde(default)]
-    pub timestamp: f64,
-    /// The message content.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content: Option<Content>,
-    /// Side effects: state delta, artifact delta, transfer, escalation, ….
-    #[serde(default)]
-    pub actions: EventActions,
-    /// Position of the event in a workflow graph.
-    #[serde(default)]
-    pub node_info: NodeInfo,
-    /// A streaming fragment; partial events are never persisted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub partial: Option<bool>,
-    /// The model's turn is complete.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub turn_complete: Option<bool>,
-    /// The generation was interrupted.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub interrupted: Option<bool>,
-    /// Agent branch, e.g. `root.child`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub branch: Option<String>,
-    /// Error code of a failed generation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<String>,
-    /// Error message of a failed generation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<String>,
-    /// Ids of long-running tool calls started by this event.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub long_running_tool_ids: Option<Vec<String>>,
-    /// Free-form metadata attached by the application.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub custom_metadata: Option<JsonMap>,
-    /// Token usage (`GenerateContentResponseUsageMetadata`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub usage_metadata: Option<Value>,
-    /// Grounding metadata of the response.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub grounding_metadata: Option<Value>,
-    /// Citation metadata of the response.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub citation_metadata: Option<Value>,
-    /// Output of a workflow node (free-form).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub output: Option<Value>,
-    /// Every other field, known to ADK or not, kept as it came.
-    #[serde(flatten)]
-    pub extra: JsonMap,
+model_struct! {
+    /// One event of a session: a message, a tool call or response, a state change, ….
+    ///
+    /// `Default` gives an event with empty ids and timestamp 0; use [`Event::new`] for one
+    /// with a fresh id and the current time.
+    pub struct Event {
+        /// Unique id of the event (adk-python generates a UUID v4).
+        always id: String,
+        /// Id of the invocation (one user turn) that produced the event.
+        always invocation_id: String,
+        /// `user` or the name of the agent that wrote the event.
+        always author: String,
+        /// Creation time, float seconds since the Unix epoch.
+        always timestamp: f64,
+        /// The message content.
+        opt content: Option<Content>,
+        /// Side effects: state delta, artifact delta, transfer, escalation, ….
+        always actions: EventActions,
+        /// Position of the event in a workflow graph.
+        always node_info: NodeInfo,
+        /// A streaming fragment; partial events are never persisted.
+        opt partial: Option<bool>,
+        /// The model's turn is complete.
+        opt turn_complete: Option<bool>,
+        /// The generation was interrupted.
+        opt interrupted: Option<bool>,
+        /// Agent branch, e.g. `root.child`.
+        opt branch: Option<String>,
+        /// Error code of a failed generation.
+        opt error_code: Option<String>,
+        /// Error message of a failed generation.
+        opt error_message: Option<String>,
+        /// Ids of long-running tool calls started by this event.
+        opt long_running_tool_ids: Option<Vec<String>>,
+        /// Free-form metadata attached by the application.
+        opt custom_metadata: Option<JsonMap>,
+        /// Token usage (`GenerateContentResponseUsageMetadata`).
+        opt usage_metadata: Option<Value>,
+        /// Grounding metadata of the response.
+        opt grounding_metadata: Option<Value>,
+        /// Citation metadata of the response.
+        opt citation_metadata: Option<Value>,
+        /// Output of a workflow node (free-form).
+        opt output: Option<Value>,
+    }
 }
 
 impl Event {
@@ -110,59 +89,42 @@ impl Event {
     }
 }
 
-/// What an event does besides carrying content.
-#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
-pub struct EventActions {
-    /// State changes; keys may carry the `app:`, `user:` or `temp:` scope prefix.
-    #[serde(default)]
-    pub state_delta: JsonMap,
-    /// Artifact name → version.
-    #[serde(default)]
-    pub artifact_delta: JsonMap,
-    /// Function call id → requested auth config.
-    #[serde(default)]
-    pub requested_auth_configs: JsonMap,
-    /// Function call id → requested tool confirmation.
-    #[serde(default)]
-    pub requested_tool_confirmations: JsonMap,
-    /// Do not summarize the function response.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub skip_summarization: Option<bool>,
-    /// Transfer control to the named agent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transfer_to_agent: Option<String>,
-    /// Escalate to the parent agent.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub escalate: Option<bool>,
-    /// The other action fields adk-python defines (`compaction`, `agent_state`, …), and —
-    /// only with the lenient option — fields it does not know.
-    #[serde(flatten)]
-    pub extra: JsonMap,
+model_struct! {
+    /// What an event does besides carrying content.
+    pub struct EventActions {
+        /// State changes; keys may carry the `app:`, `user:` or `temp:` scope prefix.
+        always state_delta: JsonMap,
+        /// Artifact name → version.
+        always artifact_delta: JsonMap,
+        /// Function call id → requested auth config.
+        always requested_auth_configs: JsonMap,
+        /// Function call id → requested tool confirmation.
+        always requested_tool_confirmations: JsonMap,
+        /// Do not summarize the function response.
+        opt skip_summarization: Option<bool>,
+        /// Transfer control to the named agent.
+        opt transfer_to_agent: Option<String>,
+        /// Escalate to the parent agent.
+        opt escalate: Option<bool>,
+    }
 }
 
-/// Where an event sits in a workflow graph (`path` is `""` outside workflows).
-#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
-pub struct NodeInfo {
-    /// Node path.
-    #[serde(default)]
-    pub path: String,
-    /// Other node fields.
-    #[serde(flatten)]
-    pub extra: JsonMap,
+model_struct! {
+    /// Where an event sits in a workflow graph (`path` is `""` outside workflows).
+    pub struct NodeInfo {
+        /// Node path.
+        always path: String,
+    }
 }
 
-/// A message: a role and its parts.
-#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
-pub struct Content {
-    /// The parts, in order.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parts: Option<Vec<Part>>,
-    /// `user` or `model`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    /// Other content fields.
-    #[serde(flatten)]
-    pub extra: JsonMap,
+model_struct! {
+    /// A message: a role and its parts.
+    pub struct Content {
+        /// The parts, in order.
+        opt parts: Option<Vec<Part>>,
+        /// `user` or `model`.
+        opt role: Option<String>,
+    }
 }
 
 impl Content {
@@ -176,30 +138,22 @@ impl Content {
     }
 }
 
-/// One part of a message.
-#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
-pub struct Part {
-    /// Text.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub text: Option<String>,
-    /// The text is a thought.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub thought: Option<bool>,
-    /// Opaque thought signature.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub thought_signature: Option<Base64Bytes>,
-    /// Inline bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub inline_data: Option<Blob>,
-    /// A function (tool) call.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub function_call: Option<FunctionCall>,
-    /// A function (tool) response.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub function_response: Option<FunctionResponse>,
-    /// Other part fields (`file_data`, `executable_code`, `code_execution_result`, …).
-    #[serde(flatten)]
-    pub extra: JsonMap,
+model_struct! {
+    /// One part of a message.
+    pub struct Part {
+        /// Text.
+        opt text: Option<String>,
+        /// The text is a thought.
+        opt thought: Option<bool>,
+        /// Opaque thought signature.
+        opt thought_signature: Option<Base64Bytes>,
+        /// Inline bytes.
+        opt inline_data: Option<Blob>,
+        /// A function (tool) call.
+        opt function_call: Option<FunctionCall>,
+        /// A function (tool) response.
+        opt function_response: Option<FunctionResponse>,
+    }
 }
 
 impl Part {
@@ -212,50 +166,36 @@ impl Part {
     }
 }
 
-/// Inline bytes with their MIME type.
-#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
-pub struct Blob {
-    /// The bytes (base64 in JSON).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub data: Option<Base64Bytes>,
-    /// MIME type.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mime_type: Option<String>,
-    /// Other blob fields (`display_name`).
-    #[serde(flatten)]
-    pub extra: JsonMap,
+model_struct! {
+    /// Inline bytes with their MIME type.
+    pub struct Blob {
+        /// The bytes (base64 in JSON).
+        opt data: Option<Base64Bytes>,
+        /// MIME type.
+        opt mime_type: Option<String>,
+    }
 }
 
-/// A function call requested by the model.
-#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
-pub struct FunctionCall {
-    /// Call id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Function name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// Arguments (free-form).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub args: Option<JsonMap>,
-    /// Other call fields.
-    #[serde(flatten)]
-    pub extra: JsonMap,
+model_struct! {
+    /// A function call requested by the model.
+    pub struct FunctionCall {
+        /// Call id.
+        opt id: Option<String>,
+        /// Function name.
+        opt name: Option<String>,
+        /// Arguments (free-form).
+        opt args: Option<JsonMap>,
+    }
 }
 
-/// The result of a function call.
-#[derive(Clone, Debug, PartialEq, Default, Serialize, Deserialize)]
-pub struct FunctionResponse {
-    /// Call id.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-    /// Function name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The response (free-form).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub response: Option<JsonMap>,
-    /// Other response fields.
-    #[serde(flatten)]
-    pub extra: JsonMap,
+model_struct! {
+    /// The result of a function call.
+    pub struct FunctionResponse {
+        /// Call id.
+        opt id: Option<String>,
+        /// Function name.
+        opt name: Option<String>,
+        /// The response (free-form).
+        opt response: Option<JsonMap>,
+    }
 }

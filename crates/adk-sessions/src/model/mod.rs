@@ -4,6 +4,7 @@
 mod bytes;
 mod codec;
 mod event;
+pub(crate) mod macros;
 pub(crate) mod schema;
 
 pub use bytes::Base64Bytes;

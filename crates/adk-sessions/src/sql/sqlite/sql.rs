@@ -1,6 +1,7 @@
 //! The SQLite dialect in one place: the DDL of adk-python's schema version 1 (byte for
-//! byte what SQLAlchemy emits for adk-python 2.13, so `sqlite_master` looks the same
-//! whoever created the file), every statement the backend runs, and the text form of
+//! byte what SQLAlchemy emits for adk-python 2.13, so adk-python's tables look the same
+//! in `sqlite_master` whoever created the file), our two list indexes of a fresh file,
+//! every statement the backend runs, and the text form of
 //! the `DATETIME` columns (naive UTC `YYYY-MM-DD HH:MM:SS.ffffff`, as SQLAlchemy writes
 //! them; values without a fraction, as SQLite's `CURRENT_TIMESTAMP` writes them, are
 //! read too).
@@ -28,6 +29,28 @@ pub const DDL_NAMES: [&str; 6] = [
     "user_states",
     "events",
     "idx_events_app_user_session_ts_id",
+];
+
+/// Our own indexes for `list`, created with the `sessions` table when this project
+/// creates it (a fresh file) and never added to a file adk-python created, which is used
+/// without any DDL. `list` pages in keyset order `(update_time, user_id, id)` within an
+/// app; without an index for that order every page reads and sorts all sessions of the
+/// app (`USE TEMP B-TREE FOR ORDER BY`). Both orders are needed: the first serves a list
+/// over the whole app (`app_name = ? AND (update_time, user_id, id) > (…)`, a range seek);
+/// with a user filter it would scan the app's sessions of every user in order (and with a
+/// cursor SQLite sorts again, `USE TEMP B-TREE FOR RIGHT PART OF ORDER BY`), so the
+/// second, where `user_id` is an equality ahead of the order, serves `list(app, user)` —
+/// adk-python's own `list_sessions` call — as a range seek too. Each costs one index entry
+/// update per append (the append moves `update_time`).
+pub const LIST_INDEXES: [(&str, &str); 2] = [
+    (
+        "idx_sessions_app_update_user_id",
+        "CREATE INDEX idx_sessions_app_update_user_id ON sessions (app_name, update_time, user_id, id)",
+    ),
+    (
+        "idx_sessions_app_user_update_id",
+        "CREATE INDEX idx_sessions_app_user_update_id ON sessions (app_name, user_id, update_time, id)",
+    ),
 ];
 
 /// Every table and index in `sqlite_master` that the schema knows: `(type, name)`.
@@ -123,7 +146,7 @@ pub fn list_sql(by_user: bool, after_cursor: bool) -> String {
 
 /// The `DATETIME` text of a time: `YYYY-MM-DD HH:MM:SS.ffffff`, naive UTC.
 pub fn time_text(t: Micros) -> String {
-    t.to_naive().format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+    t.to_sql_text()
 }
 
 /// Reads a `DATETIME` value: text with or without a fraction (or a `T` separator), or a
@@ -140,6 +163,9 @@ pub fn parse_time(value: ValueRef<'_>) -> Option<Micros> {
 /// Reads `DATETIME` text (see [`parse_time`]).
 pub fn parse_time_text(text: &str) -> Option<Micros> {
     let text = text.trim();
+    if let Some(t) = Micros::parse_sql_text(text) {
+        return Some(t);
+    }
     ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())

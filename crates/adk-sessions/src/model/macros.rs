@@ -1,0 +1,107 @@
+//! `model_struct!`: declares an ADK model type whose JSON form is an object of its known
+//! fields plus every other member kept in `extra`. It writes the serde code by hand
+//! instead of `#[serde(flatten)]`, which buffers every object into an intermediate tree
+//! first — decoding stored events was the top cost of `get` with it.
+//!
+//! Field kinds: `always` fields are always written; `opt` fields are `Option`s written
+//! only when `Some`. On input, a known member goes to its field (`null` is `None` for an
+//! `opt` field) and any other member to `extra`.
+
+/// A map key that borrows from the input when it can.
+pub(crate) struct Key<'de>(pub std::borrow::Cow<'de, str>);
+
+impl<'de> serde::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(std::borrow::Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+macro_rules! model_struct {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $(
+                $(#[$fmeta:meta])*
+                $kind:ident $field:ident : $ty:ty,
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Default)]
+        pub struct $name {
+            $(
+                $(#[$fmeta])*
+                pub $field: $ty,
+            )*
+            /// Every other member, known to ADK or not, kept as it came.
+            pub extra: $crate::model::JsonMap,
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap;
+                let mut m = s.serialize_map(None)?;
+                $( model_struct!(@ser $kind, m, self.$field, stringify!($field)); )*
+                for (k, v) in &self.extra {
+                    m.serialize_entry(k, v)?;
+                }
+                m.end()
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V;
+                impl<'de> serde::de::Visitor<'de> for V {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str(concat!("a JSON object (", stringify!($name), ")"))
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(
+                        self,
+                        mut map: A,
+                    ) -> Result<$name, A::Error> {
+                        let mut out = $name::default();
+                        while let Some(key) = map.next_key::<$crate::model::macros::Key<'de>>()? {
+                            match key.0.as_ref() {
+                                $( stringify!($field) => out.$field = map.next_value()?, )*
+                                _ => {
+                                    let v: serde_json::Value = map.next_value()?;
+                                    out.extra.insert(key.0.into_owned(), v);
+                                }
+                            }
+                        }
+                        Ok(out)
+                    }
+                }
+                d.deserialize_map(V)
+            }
+        }
+    };
+    (@ser always, $m:ident, $value:expr, $key:expr) => {
+        $m.serialize_entry($key, &$value)?;
+    };
+    (@ser opt, $m:ident, $value:expr, $key:expr) => {
+        if let Some(v) = &$value {
+            $m.serialize_entry($key, v)?;
+        }
+    };
+}
+
+pub(crate) use model_struct;
