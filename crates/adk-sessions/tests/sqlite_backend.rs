@@ -51,6 +51,12 @@ const EXPECTED_DDL: [(&str, &str); 6] = [
     ("idx_events_app_user_session_ts_id", "CREATE INDEX idx_events_app_user_session_ts_id ON events (app_name, user_id, session_id, timestamp DESC, id DESC)"),
 ];
 
+/// Our own list indexes: in a fresh file only, created right after `sessions`.
+const OUR_INDEXES: [(&str, &str); 2] = [
+    ("idx_sessions_app_update_user_id", "CREATE INDEX idx_sessions_app_update_user_id ON sessions (app_name, update_time, user_id, id)"),
+    ("idx_sessions_app_user_update_id", "CREATE INDEX idx_sessions_app_user_update_id ON sessions (app_name, user_id, update_time, id)"),
+];
+
 /// SQLAlchemy's layout (newlines, tabs) folded to one line, as written above.
 fn one_line(sql: &str) -> String {
     let folded = sql.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -58,7 +64,7 @@ fn one_line(sql: &str) -> String {
 }
 
 #[tokio::test]
-async fn fresh_file_gets_exactly_the_adk_python_v1_schema() {
+async fn fresh_file_gets_exactly_the_adk_python_v1_schema_plus_our_list_indexes() {
     let path = temp_db("schema");
     drop(open(&path).await);
     let conn = Connection::open(&path).unwrap();
@@ -71,10 +77,19 @@ async fn fresh_file_gets_exactly_the_adk_python_v1_schema() {
         .collect::<Result<_, _>>()
         .unwrap();
     let found: Vec<(String, String)> = found.into_iter().map(|(n, s)| (n, one_line(&s))).collect();
-    let expected: Vec<(String, String)> = EXPECTED_DDL
-        .iter()
-        .map(|(n, s)| (n.to_string(), s.to_string()))
-        .collect();
+    // adk-python's tables and index exactly, in adk-python's order, with our two
+    // indexes right after the `sessions` table they belong to, and nothing else.
+    let mut expected: Vec<(String, String)> = Vec::new();
+    for (n, s) in EXPECTED_DDL {
+        expected.push((n.to_string(), s.to_string()));
+        if n == "sessions" {
+            expected.extend(
+                OUR_INDEXES
+                    .iter()
+                    .map(|(n, s)| (n.to_string(), s.to_string())),
+            );
+        }
+    }
     assert_eq!(found, expected);
     let version: String = conn
         .query_row(
@@ -206,6 +221,56 @@ async fn an_adk_python_v1_file_is_used_as_is() {
         6 + 5,
         "tables, the index, and the primary-key autoindexes; nothing added"
     );
+    let ours: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name LIKE 'idx_sessions_%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        ours, 0,
+        "our list indexes are never added to adk-python's file"
+    );
+}
+
+/// Every `list` variant (with and without a user, first page and after a cursor) is a
+/// range search of one of our indexes in the keyset order: no sort of the app's sessions.
+#[tokio::test]
+async fn list_queries_seek_our_index_without_sorting() {
+    let path = temp_db("plan");
+    drop(open(&path).await);
+    let conn = Connection::open(&path).unwrap();
+    for (by_user, after) in [(false, false), (false, true), (true, false), (true, true)] {
+        let sql = adk_sessions::sql::sqlite::sql::list_sql(by_user, after);
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        // Parameters left unbound (NULL): the plan does not depend on them.
+        let mut rows = stmt.raw_query();
+        let mut plan = Vec::new();
+        while let Some(row) = rows.next().unwrap() {
+            plan.push(row.get::<_, String>(3).unwrap());
+        }
+        let plan = plan.join("\n");
+        let index = if by_user {
+            "idx_sessions_app_user_update_id"
+        } else {
+            "idx_sessions_app_update_user_id"
+        };
+        assert!(
+            plan.contains(&format!("SEARCH s USING INDEX {index} (")),
+            "by_user={by_user} after={after}:\n{plan}"
+        );
+        assert!(
+            !plan.contains("TEMP B-TREE"),
+            "by_user={by_user} after={after}:\n{plan}"
+        );
+        if after {
+            assert!(
+                plan.contains("update_time"),
+                "the cursor bounds the index range: {plan}"
+            );
+        }
+    }
 }
 
 #[tokio::test]

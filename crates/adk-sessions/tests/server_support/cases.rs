@@ -12,7 +12,14 @@ use std::time::{Duration, Instant};
 use adk_sessions::{Error, Event, GetFilter, OpenOptions, SessionService};
 use serde_json::{json, Value};
 
-use super::{test_options, Server, TestDb};
+use super::{test_options, Bind, Server, TestDb};
+
+/// Our own `list` indexes, in a database this project created only (as
+/// [`TestDb::indexes`] lists them).
+const OUR_INDEXES: [&str; 2] = [
+    "sessions.idx_sessions_app_update_user_id (app_name, update_time, user_id, id)",
+    "sessions.idx_sessions_app_user_update_id (app_name, user_id, update_time, id)",
+];
 
 /// adk-python 2.13's `DatabaseSessionService` DDL as the server reports it (pg_dump /
 /// SHOW CREATE TABLE of a database it created), with one session, its states and one
@@ -144,9 +151,16 @@ pub async fn fresh_schema_matches_adk_python(server: Server) {
         indexes[0].contains("timestamp") && indexes[0].contains("session_id"),
         "{indexes:?}"
     );
+    // The same indexes as adk-python's database, plus our two list indexes.
+    let (ours_idx, py_idx) = (ours.indexes().await, py.indexes().await);
+    let mut expected = py_idx.clone();
+    expected.extend(OUR_INDEXES.iter().map(|s| s.to_string()));
+    expected.sort();
+    assert_eq!(ours_idx, expected, "adk-python's indexes: {py_idx:#?}");
     // Opening again uses it as is.
     ours.open().await;
     assert_eq!(ours.columns().await, a);
+    assert_eq!(ours.indexes().await, ours_idx);
 }
 
 pub async fn adk_python_database_is_used_as_is(server: Server) {
@@ -155,11 +169,21 @@ pub async fn adk_python_database_is_used_as_is(server: Server) {
     };
     py.exec(adk_python_database(server)).await;
     let before = py.columns().await;
+    let indexes_before = py.indexes().await;
     let service = py.open().await;
     assert_eq!(
         py.columns().await,
         before,
         "opening changed adk-python's schema"
+    );
+    assert_eq!(
+        py.indexes().await,
+        indexes_before,
+        "opening added an index to adk-python's database"
+    );
+    assert!(
+        !indexes_before.iter().any(|i| i.contains("idx_sessions_")),
+        "{indexes_before:#?}"
     );
     let s = service
         .get("app", "u", "py-session", GetFilter::all())
@@ -199,6 +223,122 @@ pub async fn adk_python_database_is_used_as_is(server: Server) {
     assert_eq!(state.get("user:b"), Some(&json!(2)));
     assert_eq!(state.get("c"), Some(&json!({"deep": true})));
     assert_eq!(state.get("k"), Some(&json!(1)));
+}
+
+/// Every `list` statement of the service (with and without a user, first page and after
+/// a cursor) reads one of our indexes in the keyset order: no sort of the app's sessions.
+/// PostgreSQL: `EXPLAIN` with `enable_seqscan` and `enable_sort` off names the index and
+/// has no `Sort` node (with sorts discouraged, a plan that still sorts could not avoid
+/// it). MySQL/MariaDB (`EXPLAIN FORMAT=JSON`, statistics as they are): a whole-app list
+/// reads our index with no filesort, and a range access after a cursor (so a deep page
+/// does not scan from the app's first session); a per-user list may instead sort that
+/// user's rows found through the primary key (the optimizer's cost choice), never the
+/// app's. The cursor's user differs from the listed user, as a token may.
+pub async fn list_queries_use_our_index(server: Server) {
+    let Some(db) = TestDb::create(server).await else {
+        return;
+    };
+    drop(db.open().await);
+    db.exec(match server {
+        Server::Postgres => {
+            "INSERT INTO sessions (app_name, user_id, id, state, create_time, update_time)
+             SELECT 'app', 'u' || (i % 20), 's' || i, '{}', now(), now() + i * interval '1 ms'
+             FROM generate_series(1, 5000) AS i;
+             INSERT INTO sessions (app_name, user_id, id, state, create_time, update_time)
+             SELECT 'other', 'u' || (i % 20), 's' || i, '{}', now(), now()
+             FROM generate_series(1, 500) AS i;
+             ANALYZE sessions"
+        }
+        Server::Mysql => {
+            "INSERT INTO sessions (app_name, user_id, id, state, create_time, update_time)
+             SELECT 'app', CONCAT('u', n % 20), CONCAT('s', n), '{}', NOW(6),
+                 NOW(6) + INTERVAL n * 1000 MICROSECOND
+             FROM (SELECT a.d + 10 * b.d + 100 * c.d + 1000 * e.d AS n
+                   FROM (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3
+                         UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6
+                         UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) a,
+                        (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3
+                         UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6
+                         UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) b,
+                        (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3
+                         UNION ALL SELECT 4 UNION ALL SELECT 5 UNION ALL SELECT 6
+                         UNION ALL SELECT 7 UNION ALL SELECT 8 UNION ALL SELECT 9) c,
+                        (SELECT 0 AS d UNION ALL SELECT 1 UNION ALL SELECT 2 UNION ALL SELECT 3
+                         UNION ALL SELECT 4) e) x;
+             ANALYZE TABLE sessions"
+        }
+    })
+    .await;
+    let list = match server {
+        Server::Postgres => {
+            use adk_sessions::sql::server::postgres::PostgresDialect;
+            use adk_sessions::sql::server::Dialect;
+            PostgresDialect::SQL.list
+        }
+        Server::Mysql => {
+            use adk_sessions::sql::server::mysql::MysqlDialect;
+            use adk_sessions::sql::server::Dialect;
+            MysqlDialect::SQL.list
+        }
+    };
+    let middle = chrono::Utc::now().naive_utc() + chrono::Duration::seconds(2);
+    for (by_user, after) in [(false, false), (false, true), (true, false), (true, true)] {
+        let sql = list[usize::from(by_user) * 2 + usize::from(after)];
+        let mut binds = vec![Bind::Text("app".into())];
+        if by_user {
+            binds.push(Bind::Text("u7".into()));
+        }
+        if after {
+            binds.extend([
+                Bind::Time(middle),
+                Bind::Time(middle),
+                Bind::Text("u3".into()),
+                Bind::Text("s2000".into()),
+            ]);
+        }
+        binds.push(Bind::Int(101));
+        let plan = db.explain(sql, &binds).await;
+        let what = format!("by_user={by_user} after={after}:\n{plan}");
+        match server {
+            Server::Postgres => {
+                let index = if by_user {
+                    "idx_sessions_app_user_update_id"
+                } else {
+                    "idx_sessions_app_update_user_id"
+                };
+                assert!(
+                    plan.contains(&format!("Index Scan using {index} on sessions s")),
+                    "{what}"
+                );
+                assert!(!plan.contains("Sort"), "{what}");
+            }
+            Server::Mysql if !by_user => {
+                assert!(
+                    plan.contains("\"key\": \"idx_sessions_app_update_user_id\""),
+                    "{what}"
+                );
+                assert!(!plan.contains("filesort"), "{what}");
+                if after {
+                    assert!(plan.contains("\"access_type\": \"range\""), "{what}");
+                }
+            }
+            Server::Mysql => {
+                // With a user the optimizer may prefer the clustered primary key on
+                // (app_name, user_id) and sort that one user's sessions (250 here) over
+                // reading our secondary index: a cost choice, bounded by the user's
+                // sessions, not the app's. Either way it never sorts the whole app.
+                assert!(
+                    plan.contains("\"idx_sessions_app_user_update_id\""),
+                    "{what}"
+                );
+                assert!(
+                    !plan.contains("filesort")
+                        || plan.contains("\"used_key_parts\": [\"app_name\", \"user_id\""),
+                    "{what}"
+                );
+            }
+        }
+    }
 }
 
 pub async fn other_schema_versions_are_refused(server: Server) {

@@ -270,6 +270,105 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Every index of the five tables, one line each, sorted (in Rust, so both servers
+    /// sort alike):
+    /// `table.index (column, column, …)`.
+    pub async fn indexes(&self) -> Vec<String> {
+        let sql = match self.server {
+            Server::Postgres => {
+                "SELECT t.relname || '.' || i.relname || ' ('
+                    || string_agg(a.attname, ', ' ORDER BY k.ord) || ')'
+                 FROM pg_index x
+                 JOIN pg_class t ON t.oid = x.indrelid
+                 JOIN pg_class i ON i.oid = x.indexrelid
+                 JOIN pg_namespace n ON n.oid = t.relnamespace
+                 CROSS JOIN LATERAL unnest(x.indkey) WITH ORDINALITY AS k(attnum, ord)
+                 JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum
+                 WHERE n.nspname = current_schema()
+                 GROUP BY t.relname, i.relname
+                 ORDER BY 1"
+            }
+            Server::Mysql => {
+                "SELECT CAST(CONCAT(table_name, '.', index_name, ' (',
+                    GROUP_CONCAT(column_name ORDER BY seq_in_index SEPARATOR ', '), ')') AS CHAR)
+                 FROM information_schema.statistics
+                 WHERE table_schema = DATABASE()
+                 GROUP BY table_name, index_name
+                 ORDER BY 1"
+            }
+        };
+        let mut lines = self.strings(sql).await;
+        lines.sort();
+        lines
+    }
+
+    /// The server's plan of `sql` (one of the service's `list` statements) with `binds`
+    /// (text, or a time when it parses as one, or an integer), as text: PostgreSQL's
+    /// `EXPLAIN` with sequential scans and sorts discouraged (`enable_seqscan`,
+    /// `enable_sort` off: an index that can serve the query is then chosen whatever the
+    /// table statistics); MySQL/MariaDB's `EXPLAIN FORMAT=JSON`.
+    pub async fn explain(&self, sql: &str, binds: &[Bind]) -> String {
+        match self.server {
+            Server::Postgres => {
+                let mut c = sqlx::PgConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
+                sqlx::raw_sql("SET enable_seqscan = off; SET enable_sort = off")
+                    .execute(&mut c)
+                    .await
+                    .expect("set");
+                let text = format!("EXPLAIN {sql}");
+                let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(text));
+                for b in binds {
+                    q = match b {
+                        Bind::Text(t) => q.bind(t.clone()),
+                        Bind::Time(t) => q.bind(*t),
+                        Bind::Int(n) => q.bind(*n),
+                    };
+                }
+                q.fetch_all(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                    .join("\n")
+            }
+            Server::Mysql => {
+                let mut c = sqlx::MySqlConnection::connect(&self.url)
+                    .await
+                    .expect("connect");
+                let text = format!("EXPLAIN FORMAT=JSON {sql}");
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(text));
+                for b in binds {
+                    q = match b {
+                        Bind::Text(t) => q.bind(t.clone()),
+                        Bind::Time(t) => q.bind(*t),
+                        Bind::Int(n) => q.bind(*n),
+                    };
+                }
+                let row = q
+                    .fetch_one(&mut c)
+                    .await
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                use sqlx::Row;
+                row.try_get::<String, _>(0)
+                    .or_else(|_| {
+                        row.try_get::<Vec<u8>, _>(0)
+                            .map(|b| String::from_utf8_lossy(&b).into_owned())
+                    })
+                    .expect("EXPLAIN FORMAT=JSON text")
+            }
+        }
+    }
+}
+
+/// A parameter of [`TestDb::explain`].
+#[derive(Debug, Clone)]
+pub enum Bind {
+    Text(String),
+    Time(chrono::NaiveDateTime),
+    Int(i64),
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
         let (server, base, sql) = (
@@ -387,6 +486,11 @@ macro_rules! server_backend_tests {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn adk_python_database_is_used_as_is() {
             cases::adk_python_database_is_used_as_is($server).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn list_queries_use_our_index() {
+            cases::list_queries_use_our_index($server).await;
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -43,6 +43,11 @@ impl From<Error> for Fail {
 pub struct Statements {
     /// Creates the tables and index (each `IF NOT EXISTS`), in order.
     pub ddl: &'static [&'static str],
+    /// Our own `list` indexes on `sessions`, run after [`Self::ddl`] only when the
+    /// `sessions` table did not exist before (this project created it); empty where
+    /// `ddl` declares them inside `CREATE TABLE sessions`. Never run on a database
+    /// adk-python created.
+    pub list_indexes: &'static [&'static str],
     /// Takes the server-side schema lock for this database (session level).
     pub schema_lock: &'static str,
     /// Releases it.
@@ -66,8 +71,11 @@ pub struct Statements {
     pub events_newest_after: &'static str,
     /// Listing, indexed by [`list_variant`]; each → `user_id, id, update_time, session
     /// state, app state?, user state?`, ordered by `(update_time, user_id, id)`:
-    /// `[app; limit]`, `[app, t, u, s; limit]`, `[app, user; limit]`,
-    /// `[app, user, t, u, s; limit]` where `(t, u, s)` is the exclusive keyset start.
+    /// `[app; limit]`, `[app, t, t, u, s; limit]`, `[app, user; limit]`,
+    /// `[app, user, t, t, u, s; limit]` where `(t, u, s)` is the exclusive keyset start;
+    /// `t` comes twice: once for `update_time >= t` (implied by the row comparison, but
+    /// MariaDB only turns that plain bound into an index range), once for the row
+    /// comparison `(update_time, user_id, id) > (t, u, s)` that decides.
     pub list: [&'static str; 4],
     /// `(app, user, id)`: deletes a session (its events go by cascade).
     pub delete_session: &'static str,

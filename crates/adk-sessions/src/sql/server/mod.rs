@@ -249,6 +249,14 @@ where
                         .await
                         .map_err(|e| self.storage(e))?;
                 }
+                // Our list indexes only with a `sessions` table this call created.
+                if !facts.has_sessions_table {
+                    for ddl in D::SQL.list_indexes {
+                        conn.execute(sqlx::query::<D::DB>(*ddl))
+                            .await
+                            .map_err(|e| self.storage(e))?;
+                    }
+                }
                 if facts.version.is_none() {
                     conn.execute(
                         sqlx::query::<D::DB>(D::SQL.insert_metadata)
@@ -387,10 +395,8 @@ where
             query = query.bind(u);
         }
         if let Some(c) = &after {
-            query = query
-                .bind(Micros(c.t).to_naive())
-                .bind(c.u.as_str())
-                .bind(c.s.as_str());
+            let t = Micros(c.t).to_naive();
+            query = query.bind(t).bind(t).bind(c.u.as_str()).bind(c.s.as_str());
         }
         let rows = query
             .bind(limit)

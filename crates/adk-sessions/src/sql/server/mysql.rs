@@ -6,7 +6,9 @@
 //! One deliberate difference in a fresh database: the tables use the `utf8mb4_bin`
 //! collation, so ids compare byte for byte as on every other backend (adk-python's tables
 //! inherit the database default, usually case- and accent-insensitive, where `Alice` and
-//! `alice` are one user). Tables adk-python created are used as they are.
+//! `alice` are one user). And a fresh `sessions` table carries our two `list` indexes,
+//! declared inside its `CREATE TABLE` so they exist exactly when this project created the
+//! table. Tables adk-python created are used as they are.
 //!
 //! MySQL has no JSON merge that keeps a JSON null (`JSON_MERGE_PATCH` deletes the key),
 //! so state merges are done under row locks: the append transaction locks the session
@@ -49,6 +51,12 @@ macro_rules! table {
     };
 }
 
+/// The `sessions` table carries our `list` indexes (keyset order `(update_time, user_id,
+/// id)` within an app, and within an app and user; see `LIST_INDEXES` of the SQLite
+/// backend for why both). Key length: three utf8mb4 `VARCHAR(128)` (4 × 128 + 2 bytes
+/// each) and a `DATETIME(6)` (8) are 1550 bytes, under InnoDB's 3072-byte index limit
+/// (DYNAMIC row format, the default), and each column is under the 767-byte per-column
+/// limit of the older COMPACT format — the same columns as the primary key.
 const DDL: &[&str] = &[
     table!(
         "CREATE TABLE IF NOT EXISTS adk_internal_metadata (
@@ -82,7 +90,9 @@ const DDL: &[&str] = &[
         state LONGTEXT NOT NULL,
         create_time DATETIME(6) NOT NULL,
         update_time DATETIME(6) NOT NULL,
-        PRIMARY KEY (app_name, user_id, id)
+        PRIMARY KEY (app_name, user_id, id),
+        KEY idx_sessions_app_update_user_id (app_name, update_time, user_id, id),
+        KEY idx_sessions_app_user_update_id (app_name, user_id, update_time, id)
     )"
     ),
     table!(
@@ -195,6 +205,7 @@ impl Dialect for MysqlDialect {
     const BACKEND: &'static str = "mysql";
     const SQL: Statements = Statements {
         ddl: DDL,
+        list_indexes: &[],
         schema_lock: "SELECT GET_LOCK(CONCAT('adk_sessions_schema.', DATABASE()), 60)",
         schema_unlock: "SELECT RELEASE_LOCK(CONCAT('adk_sessions_schema.', DATABASE()))",
         table_columns: "SELECT CAST(column_name AS CHAR) FROM information_schema.columns
@@ -215,10 +226,14 @@ impl Dialect for MysqlDialect {
             ORDER BY `timestamp` DESC, id DESC LIMIT ?",
         list: [
             list_sql!("s.app_name = ?"),
-            list_sql!("s.app_name = ? AND (s.update_time, s.user_id, s.id) > (?, ?, ?)"),
+            list_sql!(
+                "s.app_name = ? AND s.update_time >= ?
+                AND (s.update_time, s.user_id, s.id) > (?, ?, ?)"
+            ),
             list_sql!("s.app_name = ? AND s.user_id = ?"),
             list_sql!(
-                "s.app_name = ? AND s.user_id = ? AND (s.update_time, s.user_id, s.id) > (?, ?, ?)"
+                "s.app_name = ? AND s.user_id = ? AND s.update_time >= ?
+                AND (s.update_time, s.user_id, s.id) > (?, ?, ?)"
             ),
         ],
         delete_session: "DELETE FROM sessions WHERE app_name = ? AND user_id = ? AND id = ?",

@@ -77,6 +77,16 @@ const DDL: &[&str] = &[
         ON events (app_name, user_id, session_id, timestamp DESC, id DESC)",
 ];
 
+/// Our `list` indexes, created only with a `sessions` table this project creates (see
+/// `LIST_INDEXES` of the SQLite backend for why both orders): the keyset order
+/// `(update_time, user_id, id)` within an app, and within an app and user.
+const LIST_INDEXES: &[&str] = &[
+    "CREATE INDEX IF NOT EXISTS idx_sessions_app_update_user_id
+        ON sessions (app_name, update_time, user_id, id)",
+    "CREATE INDEX IF NOT EXISTS idx_sessions_app_user_update_id
+        ON sessions (app_name, user_id, update_time, id)",
+];
+
 macro_rules! list_sql {
     ($where:literal) => {
         concat!(
@@ -176,6 +186,7 @@ impl Dialect for PostgresDialect {
     const BACKEND: &'static str = "postgres";
     const SQL: Statements = Statements {
         ddl: DDL,
+        list_indexes: LIST_INDEXES,
         schema_lock: "SELECT pg_advisory_lock(7216534001)",
         schema_unlock: "SELECT pg_advisory_unlock(7216534001)",
         table_columns: "SELECT column_name::text FROM information_schema.columns
@@ -201,15 +212,19 @@ impl Dialect for PostgresDialect {
         list: [
             concat!(list_sql!("s.app_name = $1"), " LIMIT $2"),
             concat!(
-                list_sql!("s.app_name = $1 AND (s.update_time, s.user_id, s.id) > ($2, $3, $4)"),
-                " LIMIT $5"
+                list_sql!(
+                    "s.app_name = $1 AND s.update_time >= $2
+                    AND (s.update_time, s.user_id, s.id) > ($3, $4, $5)"
+                ),
+                " LIMIT $6"
             ),
             concat!(list_sql!("s.app_name = $1 AND s.user_id = $2"), " LIMIT $3"),
             concat!(
                 list_sql!(
-                    "s.app_name = $1 AND s.user_id = $2 AND (s.update_time, s.user_id, s.id) > ($3, $4, $5)"
+                    "s.app_name = $1 AND s.user_id = $2 AND s.update_time >= $3
+                    AND (s.update_time, s.user_id, s.id) > ($4, $5, $6)"
                 ),
-                " LIMIT $6"
+                " LIMIT $7"
             ),
         ],
         delete_session: "DELETE FROM sessions WHERE app_name = $1 AND user_id = $2 AND id = $3",

@@ -3,8 +3,9 @@
 //! use the same file at the same time.
 //!
 //! What it promises, beyond the [`SessionService`] contract:
-//! - **Shared schema.** A fresh file gets adk-python's exact DDL and the
-//!   `schema_version = 1` row; a v1 file made by adk-python is used as is; adk-python's
+//! - **Shared schema.** A fresh file gets adk-python's exact DDL, the
+//!   `schema_version = 1` row and two extra `sessions` indexes for `list`
+//!   ([`sql::LIST_INDEXES`]); a v1 file made by adk-python is used as is (no DDL); adk-python's
 //!   v0 layout and any other version are refused ([`schema`]).
 //! - **Durability.** `journal_mode=WAL`, `synchronous=FULL` by default (an acknowledged
 //!   append survives power loss; [`crate::sql::SqliteSync::Normal`] trades that for speed),

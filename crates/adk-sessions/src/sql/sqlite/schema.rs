@@ -217,13 +217,20 @@ fn prepare_schema(conn: &Connection, loc: &Location) -> Result<()> {
 fn detect_and_create(conn: &Connection, loc: &Location) -> Result<()> {
     let facts = detect(conn, loc)?;
     // A fresh file gets every table; a v1 file (ours or adk-python's) keeps its tables
-    // and gets any that are missing.
+    // and gets any that are missing. Our list indexes come with a `sessions` table this
+    // call creates (same transaction), so a file adk-python made gets no DDL at all.
     let (SchemaAction::Create | SchemaAction::Use) = decide_schema(&facts, &loc.label)?;
     let existing = existing_objects(conn, loc)?;
     for (ddl, name) in sql::DDL.iter().zip(sql::DDL_NAMES) {
         if !existing.iter().any(|n| n == name) {
             conn.execute_batch(ddl)
                 .map_err(|e| loc.error(&format!("creating {name}"), e))?;
+            if name == "sessions" {
+                for (index, ddl) in sql::LIST_INDEXES {
+                    conn.execute_batch(ddl)
+                        .map_err(|e| loc.error(&format!("creating {index}"), e))?;
+                }
+            }
         }
     }
     if facts.version.is_none() {
