@@ -13,7 +13,7 @@ use parking_lot::RwLock;
 
 use crate::error::{Error, Result};
 use crate::model::{Event, EventPolicy, JsonMap};
-use crate::page::{check_page_size, ListCursor};
+use crate::page::{check_list_request, ListCursor};
 use crate::service::{GetFilter, PageRequest, SessionPage, SessionService};
 use crate::session::{prepare_append, stale, Prepared, Session};
 use crate::state::{apply_delta, merge, ScopedDelta};
@@ -161,16 +161,7 @@ impl SessionService for InMemorySessionService {
         user_id: Option<&str>,
         page: &PageRequest,
     ) -> Result<SessionPage> {
-        check_id("app_name", app_name)?;
-        if let Some(u) = user_id {
-            check_id("user_id", u)?;
-        }
-        check_page_size(page.page_size)?;
-        let after = page
-            .page_token
-            .as_deref()
-            .map(ListCursor::decode)
-            .transpose()?;
+        let after = check_list_request(app_name, user_id, page)?;
         let store = self.store.read();
         let Some(app) = store.get(app_name) else {
             return Ok(SessionPage::default());

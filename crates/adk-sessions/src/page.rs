@@ -49,6 +49,24 @@ impl ListCursor {
     }
 }
 
+/// Checks the arguments of a `list` call (ids, page size, token) the same way for every
+/// backend, and returns the position to continue after (`None` for the first page).
+pub fn check_list_request(
+    app_name: &str,
+    user_id: Option<&str>,
+    page: &crate::PageRequest,
+) -> Result<Option<ListCursor>> {
+    crate::validate::check_id("app_name", app_name)?;
+    if let Some(u) = user_id {
+        crate::validate::check_id("user_id", u)?;
+    }
+    check_page_size(page.page_size)?;
+    page.page_token
+        .as_deref()
+        .map(ListCursor::decode)
+        .transpose()
+}
+
 /// Checks a page size: at least 1.
 pub fn check_page_size(size: Option<usize>) -> Result<()> {
     match size {

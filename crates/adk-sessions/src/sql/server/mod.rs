@@ -45,7 +45,7 @@ use super::common::{
 use super::url::redact_in;
 use crate::error::{Error, Result};
 use crate::model::{Event, EventPolicy, JsonMap};
-use crate::page::{check_page_size, ListCursor};
+use crate::page::{check_list_request, ListCursor};
 use crate::service::{GetFilter, PageRequest, SessionPage, SessionService};
 use crate::session::{prepare_append, stale, Prepared, Session};
 use crate::state::{merge, ScopedDelta};
@@ -377,16 +377,7 @@ where
         user_id: Option<&str>,
         page: &PageRequest,
     ) -> Result<SessionPage> {
-        check_id("app_name", app_name)?;
-        if let Some(u) = user_id {
-            check_id("user_id", u)?;
-        }
-        check_page_size(page.page_size)?;
-        let after = page
-            .page_token
-            .as_deref()
-            .map(ListCursor::decode)
-            .transpose()?;
+        let after = check_list_request(app_name, user_id, page)?;
         let size = page.page_size.unwrap_or(usize::MAX);
         let limit = i64::try_from(size.saturating_add(1)).unwrap_or(i64::MAX);
         let sql = D::SQL.list[list_variant(user_id.is_some(), after.is_some())];

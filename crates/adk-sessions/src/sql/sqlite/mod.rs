@@ -47,7 +47,7 @@ use self::sql::time_text;
 use self::writer::{AppendOp, CreateOp, Outcome, SessionKey, WriteJob, Writer};
 use crate::error::{Error, Result};
 use crate::model::{Event, EventPolicy, JsonMap};
-use crate::page::{check_page_size, ListCursor};
+use crate::page::check_list_request;
 use crate::service::{GetFilter, PageRequest, SessionPage, SessionService};
 use crate::session::{prepare_append, Prepared, Session};
 use crate::sql::common::state_to_json;
@@ -180,16 +180,7 @@ impl SessionService for SqliteSessionService {
         user_id: Option<&str>,
         page: &PageRequest,
     ) -> Result<SessionPage> {
-        check_id("app_name", app_name)?;
-        if let Some(u) = user_id {
-            check_id("user_id", u)?;
-        }
-        check_page_size(page.page_size)?;
-        let after = page
-            .page_token
-            .as_deref()
-            .map(ListCursor::decode)
-            .transpose()?;
+        let after = check_list_request(app_name, user_id, page)?;
         let app = app_name.to_owned();
         let user = user_id.map(str::to_owned);
         let size = page.page_size;
