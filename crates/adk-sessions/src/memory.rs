@@ -15,8 +15,8 @@ use crate::error::{Error, Result};
 use crate::model::{Event, EventPolicy, JsonMap};
 use crate::page::{check_list_request, ListCursor};
 use crate::service::{GetFilter, PageRequest, SessionPage, SessionService};
-use crate::session::{prepare_append, stale, Prepared, Session};
-use crate::state::{apply_delta, merge, ScopedDelta};
+use crate::session::{prepare_append, prepare_create, stale, Prepared, PreparedCreate, Session};
+use crate::state::{apply_delta, merge};
 use crate::time::Micros;
 use crate::validate::{check_id, check_key};
 
@@ -92,13 +92,11 @@ impl SessionService for InMemorySessionService {
         session_id: Option<&str>,
         state: Option<JsonMap>,
     ) -> Result<Session> {
-        let session_id = match session_id {
-            Some(id) => id.to_owned(),
-            None => uuid::Uuid::new_v4().to_string(),
-        };
-        check_key(app_name, user_id, &session_id)?;
-        let delta = ScopedDelta::split(&state.unwrap_or_default());
-        let now = Micros::now();
+        let PreparedCreate {
+            session_id,
+            delta,
+            now,
+        } = prepare_create(app_name, user_id, session_id, state)?;
         let mut store = self.store.write();
         let app = store.entry(app_name.to_owned()).or_default();
         let user = app.users.entry(user_id.to_owned()).or_default();

@@ -228,6 +228,37 @@ pub struct PreparedAppend {
     pub update_time: Micros,
 }
 
+/// A create, checked and split, ready for a backend to persist.
+#[derive(Debug, Clone)]
+pub struct PreparedCreate {
+    /// The caller's id, or a fresh UUID v4.
+    pub session_id: String,
+    /// The initial state split by scope (`temp:` keys dropped, prefixes stripped).
+    pub delta: ScopedDelta,
+    /// The create (and first update) time.
+    pub now: Micros,
+}
+
+/// Checks the arguments of a `create` and prepares it: every backend generates ids,
+/// validates keys and scopes the initial state the same way.
+pub fn prepare_create(
+    app_name: &str,
+    user_id: &str,
+    session_id: Option<&str>,
+    state: Option<JsonMap>,
+) -> Result<PreparedCreate> {
+    let session_id = match session_id {
+        Some(id) => id.to_owned(),
+        None => uuid::Uuid::new_v4().to_string(),
+    };
+    crate::validate::check_key(app_name, user_id, &session_id)?;
+    Ok(PreparedCreate {
+        session_id,
+        delta: ScopedDelta::split(&state.unwrap_or_default()),
+        now: Micros::now(),
+    })
+}
+
 /// What [`prepare_append`] decided.
 #[derive(Debug)]
 pub enum Prepared {

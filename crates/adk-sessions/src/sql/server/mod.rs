@@ -47,8 +47,8 @@ use crate::error::{Error, Result};
 use crate::model::{Event, EventPolicy, JsonMap};
 use crate::page::{check_list_request, ListCursor};
 use crate::service::{GetFilter, PageRequest, SessionPage, SessionService};
-use crate::session::{prepare_append, stale, Prepared, Session};
-use crate::state::{merge, ScopedDelta};
+use crate::session::{prepare_append, prepare_create, stale, Prepared, PreparedCreate, Session};
+use crate::state::merge;
 use crate::time::Micros;
 use crate::validate::{check_id, check_key};
 
@@ -511,13 +511,11 @@ where
         session_id: Option<&str>,
         state: Option<JsonMap>,
     ) -> Result<Session> {
-        let session_id = match session_id {
-            Some(id) => id.to_owned(),
-            None => uuid::Uuid::new_v4().to_string(),
-        };
-        check_key(app_name, user_id, &session_id)?;
-        let delta = ScopedDelta::split(&state.unwrap_or_default());
-        let now = Micros::now();
+        let PreparedCreate {
+            session_id,
+            delta,
+            now,
+        } = prepare_create(app_name, user_id, session_id, state)?;
         let new = NewSession {
             app_name,
             user_id,

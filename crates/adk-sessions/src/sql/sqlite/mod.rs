@@ -49,10 +49,10 @@ use crate::error::{Error, Result};
 use crate::model::{Event, EventPolicy, JsonMap};
 use crate::page::check_list_request;
 use crate::service::{GetFilter, PageRequest, SessionPage, SessionService};
-use crate::session::{prepare_append, Prepared, Session};
+use crate::session::{prepare_append, prepare_create, Prepared, PreparedCreate, Session};
 use crate::sql::common::state_to_json;
 use crate::sql::OpenOptions;
-use crate::state::{merge, ScopedDelta};
+use crate::state::merge;
 use crate::time::Micros;
 use crate::validate::{check_id, check_key};
 
@@ -117,13 +117,11 @@ impl SessionService for SqliteSessionService {
         session_id: Option<&str>,
         state: Option<JsonMap>,
     ) -> Result<Session> {
-        let session_id = match session_id {
-            Some(id) => id.to_owned(),
-            None => uuid::Uuid::new_v4().to_string(),
-        };
-        check_key(app_name, user_id, &session_id)?;
-        let delta = ScopedDelta::split(&state.unwrap_or_default());
-        let now = Micros::now();
+        let PreparedCreate {
+            session_id,
+            delta,
+            now,
+        } = prepare_create(app_name, user_id, session_id, state)?;
         let op = CreateOp {
             key: key(app_name, user_id, &session_id),
             state_json: state_to_json(&delta.session),
