@@ -205,57 +205,46 @@ pub fn with_database(url: &str, name: &str) -> String {
 
 /// Creates database `name` through the server of `url`.
 pub async fn create_database(kind: ServerKind, url: &str, name: &str) -> Result<(), BenchError> {
-    let doing = format!("creating database {name}");
-    match kind {
-        ServerKind::Postgres => {
-            let mut c = sqlx::PgConnection::connect(url)
-                .await
-                .map_err(|e| sql_err(&doing, url, e))?;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&mut c)
-                .await
-                .map_err(|e| sql_err(&doing, url, e))?;
-        }
-        ServerKind::Mysql => {
-            let mut c = sqlx::MySqlConnection::connect(url)
-                .await
-                .map_err(|e| sql_err(&doing, url, e))?;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "CREATE DATABASE {name} CHARACTER SET utf8mb4"
-            )))
-            .execute(&mut c)
-            .await
-            .map_err(|e| sql_err(&doing, url, e))?;
-        }
-    }
-    Ok(())
+    let sql = match kind {
+        ServerKind::Postgres => format!("CREATE DATABASE {name}"),
+        ServerKind::Mysql => format!("CREATE DATABASE {name} CHARACTER SET utf8mb4"),
+    };
+    admin_sql(kind, url, &format!("creating database {name}"), sql).await
 }
 
 /// Drops database `name` through the server of `url`.
 pub async fn drop_database(kind: ServerKind, url: &str, name: &str) -> Result<(), BenchError> {
-    let doing = format!("dropping database {name}");
+    let sql = match kind {
+        ServerKind::Postgres => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        ServerKind::Mysql => format!("DROP DATABASE IF EXISTS {name}"),
+    };
+    admin_sql(kind, url, &format!("dropping database {name}"), sql).await
+}
+
+/// Runs one administrative statement on a fresh connection to the server of `url`.
+async fn admin_sql(
+    kind: ServerKind,
+    url: &str,
+    doing: &str,
+    sql: String,
+) -> Result<(), BenchError> {
+    let sql = sqlx::raw_sql(sqlx::AssertSqlSafe(sql));
     match kind {
         ServerKind::Postgres => {
             let mut c = sqlx::PgConnection::connect(url)
                 .await
-                .map_err(|e| sql_err(&doing, url, e))?;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-            )))
-            .execute(&mut c)
-            .await
-            .map_err(|e| sql_err(&doing, url, e))?;
+                .map_err(|e| sql_err(doing, url, e))?;
+            sql.execute(&mut c)
+                .await
+                .map_err(|e| sql_err(doing, url, e))?;
         }
         ServerKind::Mysql => {
             let mut c = sqlx::MySqlConnection::connect(url)
                 .await
-                .map_err(|e| sql_err(&doing, url, e))?;
-            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name}"
-            )))
-            .execute(&mut c)
-            .await
-            .map_err(|e| sql_err(&doing, url, e))?;
+                .map_err(|e| sql_err(doing, url, e))?;
+            sql.execute(&mut c)
+                .await
+                .map_err(|e| sql_err(doing, url, e))?;
         }
     }
     Ok(())
