@@ -3,6 +3,10 @@
 //! snake_case as adk-python stores `event_data`, camelCase as its API server serves it.
 //! Plus the input rules of DESIGN.md §4: unknown fields, base64 alphabets, timestamps.
 
+#[path = "support/json_diff.rs"]
+mod json_diff;
+use json_diff::assert_json_eq;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -47,43 +51,6 @@ fn fixtures() -> Vec<(String, String, String)> {
 
 fn parse(text: &str) -> Value {
     serde_json::from_str(text).expect("fixture is JSON")
-}
-
-/// Explains the first difference between two JSON values (for readable failures).
-fn first_difference(path: &str, got: &Value, want: &Value) -> Option<String> {
-    match (got, want) {
-        (Value::Object(g), Value::Object(w)) => {
-            for (k, wv) in w {
-                match g.get(k) {
-                    None => return Some(format!("{path}.{k}: missing, want {wv}")),
-                    Some(gv) => {
-                        if let Some(d) = first_difference(&format!("{path}.{k}"), gv, wv) {
-                            return Some(d);
-                        }
-                    }
-                }
-            }
-            g.keys()
-                .find(|k| !w.contains_key(*k))
-                .map(|k| format!("{path}.{k}: unexpected {}", g[k]))
-        }
-        (Value::Array(g), Value::Array(w)) if g.len() == w.len() => g
-            .iter()
-            .zip(w)
-            .enumerate()
-            .find_map(|(i, (gv, wv))| first_difference(&format!("{path}[{i}]"), gv, wv)),
-        _ if got == want => None,
-        _ => Some(format!("{path}: got {got}, want {want}")),
-    }
-}
-
-fn assert_json_eq(got: &Value, want: &Value, what: &str) {
-    if got != want {
-        panic!(
-            "{what}: {}\n got: {got:#}\nwant: {want:#}",
-            first_difference("$", got, want).unwrap_or_default()
-        );
-    }
 }
 
 #[test]

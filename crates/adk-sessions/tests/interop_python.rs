@@ -13,6 +13,10 @@
 //! server URL, a test prints a loud `SKIPPED:` line and passes — except when `CI` is set,
 //! where a skip is a failure.
 
+#[path = "support/json_diff.rs"]
+mod json_diff;
+use json_diff::assert_json_eq;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -240,47 +244,6 @@ fn events_value(session: &Session) -> Vec<Value> {
 fn micros(v: &Value) -> Micros {
     Micros::from_secs_f64(v.as_f64().unwrap_or_else(|| panic!("{v} is not a number")))
         .expect("finite")
-}
-
-/// Explains the first difference between two JSON values.
-fn first_difference(path: &str, got: &Value, want: &Value) -> Option<String> {
-    match (got, want) {
-        (Value::Object(g), Value::Object(w)) => {
-            for (k, wv) in w {
-                match g.get(k) {
-                    None => return Some(format!("{path}.{k}: missing, want {wv}")),
-                    Some(gv) => {
-                        if let Some(d) = first_difference(&format!("{path}.{k}"), gv, wv) {
-                            return Some(d);
-                        }
-                    }
-                }
-            }
-            g.keys()
-                .find(|k| !w.contains_key(*k))
-                .map(|k| format!("{path}.{k}: unexpected {}", g[k]))
-        }
-        (Value::Array(g), Value::Array(w)) if g.len() == w.len() => g
-            .iter()
-            .zip(w)
-            .enumerate()
-            .find_map(|(i, (gv, wv))| first_difference(&format!("{path}[{i}]"), gv, wv)),
-        (Value::Array(g), Value::Array(w)) => {
-            Some(format!("{path}: {} items, want {}", g.len(), w.len()))
-        }
-        _ if got == want => None,
-        _ => Some(format!("{path}: got {got}, want {want}")),
-    }
-}
-
-#[track_caller]
-fn assert_json_eq(got: &Value, want: &Value, what: &str) {
-    if got != want {
-        panic!(
-            "{what}: {}\n got: {got}\nwant: {want}",
-            first_difference("$", got, want).unwrap_or_default()
-        );
-    }
 }
 
 /// The fixture events (snake spelling), with fresh ids and increasing current times.
