@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::errors::ApiError;
 use super::json::{body, Ids, QueryParams};
 use super::sessions::{append_with_retry, parse_event_value};
-use super::view::event_json;
+use super::view::PublicEvent;
 use super::AppState;
 
 /// Appends one event; answers `{"event": <stored event>, "lastUpdateTime": <float>}`.
@@ -61,7 +61,7 @@ pub async fn append(
         }
     };
     Ok(Json(json!({
-        "event": event_json(&stored),
+        "event": PublicEvent(&stored),
         "lastUpdateTime": session.last_update_time(),
     })))
 }

@@ -242,7 +242,7 @@ pub async fn list(
         page.page_size = Some(DEFAULT_PAGE_SIZE);
     }
     let result = st.service.list(&ids.app, Some(ids.user()), &page).await?;
-    let sessions: Vec<Value> = result
+    let sessions: Vec<_> = result
         .sessions
         .iter()
         .filter(|s| !EVAL_SESSION_PREFIXES.iter().any(|p| s.id().starts_with(p)))

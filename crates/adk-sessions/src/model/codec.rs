@@ -80,9 +80,10 @@ impl Event {
         serde_json::to_value(self).unwrap_or(Value::Null)
     }
 
-    /// The camelCase JSON value adk-python's API server serves.
+    /// The camelCase JSON value adk-python's API server serves (see [`Event::camel`]
+    /// to write it without building the tree).
     pub fn to_camel_value(&self) -> Value {
-        schema().respell("Event", self.to_snake_value(), Spelling::Camel)
+        serde_json::to_value(self.camel()).unwrap_or(Value::Null)
     }
 
     /// Checks what a stored event must satisfy: ids present and within the schema's
@@ -268,6 +269,46 @@ mod tests {
             json!({"a": null, "b": [null, null], "c": "NaN \" Infinity"})
         );
         assert_eq!(python_json_to_json(r#"{"a": "NaN"}"#), None);
+    }
+
+    #[test]
+    fn camel_output_equals_respelled_snake_output() {
+        let event = Event::from_json(
+            json!({"id": "e1", "invocationId": "i1", "author": "a", "timestamp": 1.5,
+                "content": {"role": "model", "parts": [
+                    {"text": "t", "thoughtSignature": "AAE="},
+                    {"functionCall": {"id": "c", "name": "f", "args": {"a_b": 1},
+                        "willContinue": true}},
+                    {"inlineData": {"data": "AAE=", "mimeType": "x/y", "displayName": "d"}}]},
+                "actions": {"stateDelta": {"k_k": 1}, "endOfAgent": true,
+                    "requestedToolConfirmations": {"c": {"hint": "h", "toolName": "x"}},
+                    "compaction": {"startTimestamp": 1.0, "endTimestamp": 2.0,
+                        "compactedContent": {"role": "model", "parts": [{"text": "s"}]}}},
+                "usageMetadata": {"promptTokenCount": 3, "candidatesTokenCount": 4},
+                "customMetadata": {"my_key": {"inner_key": 1}},
+                "modelVersion": "m", "unknownThing": {"some_key": 1},
+                "longRunningToolIds": ["c"], "turnComplete": true}),
+            EventPolicy {
+                lenient_unknown_fields: true,
+            },
+        )
+        .unwrap();
+        let via_tree = schema().respell("Event", event.to_snake_value(), Spelling::Camel);
+        assert_eq!(event.to_camel_value(), via_tree);
+        assert_eq!(
+            via_tree["actions"]["requestedToolConfirmations"]["c"]["toolName"],
+            json!("x")
+        );
+        assert_eq!(
+            via_tree["actions"]["compaction"]["compactedContent"]["role"],
+            json!("model")
+        );
+        assert_eq!(via_tree["usageMetadata"]["promptTokenCount"], json!(3));
+        assert_eq!(via_tree["customMetadata"]["my_key"]["inner_key"], json!(1));
+        assert_eq!(
+            via_tree["content"]["parts"][2]["inlineData"]["displayName"],
+            json!("d")
+        );
     }
 
     #[test]

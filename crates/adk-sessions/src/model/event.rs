@@ -18,43 +18,43 @@ model_struct! {
     /// with a fresh id and the current time.
     pub struct Event {
         /// Unique id of the event (adk-python generates a UUID v4).
-        always id: String,
+        always id "id": String,
         /// Id of the invocation (one user turn) that produced the event.
-        always invocation_id: String,
+        always invocation_id "invocationId": String,
         /// `user` or the name of the agent that wrote the event.
-        always author: String,
+        always author "author": String,
         /// Creation time, float seconds since the Unix epoch.
-        always timestamp: f64,
+        always timestamp "timestamp": f64,
         /// The message content.
-        opt content: Option<Content>,
+        opt content "content": Option<Content>,
         /// Side effects: state delta, artifact delta, transfer, escalation, ….
-        always actions: EventActions,
+        always actions "actions": EventActions,
         /// Position of the event in a workflow graph.
-        always node_info: NodeInfo,
+        always node_info "nodeInfo": NodeInfo,
         /// A streaming fragment; partial events are never persisted.
-        opt partial: Option<bool>,
+        opt partial "partial": Option<bool>,
         /// The model's turn is complete.
-        opt turn_complete: Option<bool>,
+        opt turn_complete "turnComplete": Option<bool>,
         /// The generation was interrupted.
-        opt interrupted: Option<bool>,
+        opt interrupted "interrupted": Option<bool>,
         /// Agent branch, e.g. `root.child`.
-        opt branch: Option<String>,
+        opt branch "branch": Option<String>,
         /// Error code of a failed generation.
-        opt error_code: Option<String>,
+        opt error_code "errorCode": Option<String>,
         /// Error message of a failed generation.
-        opt error_message: Option<String>,
+        opt error_message "errorMessage": Option<String>,
         /// Ids of long-running tool calls started by this event.
-        opt long_running_tool_ids: Option<Vec<String>>,
+        opt long_running_tool_ids "longRunningToolIds": Option<Vec<String>>,
         /// Free-form metadata attached by the application.
-        opt custom_metadata: Option<JsonMap>,
+        opt custom_metadata "customMetadata": Option<JsonMap>,
         /// Token usage (`GenerateContentResponseUsageMetadata`).
-        opt usage_metadata: Option<Value>,
+        opt usage_metadata "usageMetadata": Option<Value>,
         /// Grounding metadata of the response.
-        opt grounding_metadata: Option<Value>,
+        opt grounding_metadata "groundingMetadata": Option<Value>,
         /// Citation metadata of the response.
-        opt citation_metadata: Option<Value>,
+        opt citation_metadata "citationMetadata": Option<Value>,
         /// Output of a workflow node (free-form).
-        opt output: Option<Value>,
+        opt output "output": Option<Value>,
     }
 }
 
@@ -93,19 +93,19 @@ model_struct! {
     /// What an event does besides carrying content.
     pub struct EventActions {
         /// State changes; keys may carry the `app:`, `user:` or `temp:` scope prefix.
-        always state_delta: JsonMap,
+        always state_delta "stateDelta": JsonMap,
         /// Artifact name → version.
-        always artifact_delta: JsonMap,
+        always artifact_delta "artifactDelta": JsonMap,
         /// Function call id → requested auth config.
-        always requested_auth_configs: JsonMap,
+        always requested_auth_configs "requestedAuthConfigs": JsonMap,
         /// Function call id → requested tool confirmation.
-        always requested_tool_confirmations: JsonMap,
+        always requested_tool_confirmations "requestedToolConfirmations": JsonMap,
         /// Do not summarize the function response.
-        opt skip_summarization: Option<bool>,
+        opt skip_summarization "skipSummarization": Option<bool>,
         /// Transfer control to the named agent.
-        opt transfer_to_agent: Option<String>,
+        opt transfer_to_agent "transferToAgent": Option<String>,
         /// Escalate to the parent agent.
-        opt escalate: Option<bool>,
+        opt escalate "escalate": Option<bool>,
     }
 }
 
@@ -113,7 +113,7 @@ model_struct! {
     /// Where an event sits in a workflow graph (`path` is `""` outside workflows).
     pub struct NodeInfo {
         /// Node path.
-        always path: String,
+        always path "path": String,
     }
 }
 
@@ -121,9 +121,9 @@ model_struct! {
     /// A message: a role and its parts.
     pub struct Content {
         /// The parts, in order.
-        opt parts: Option<Vec<Part>>,
+        opt parts "parts": Option<Vec<Part>>,
         /// `user` or `model`.
-        opt role: Option<String>,
+        opt role "role": Option<String>,
     }
 }
 
@@ -142,17 +142,17 @@ model_struct! {
     /// One part of a message.
     pub struct Part {
         /// Text.
-        opt text: Option<String>,
+        opt text "text": Option<String>,
         /// The text is a thought.
-        opt thought: Option<bool>,
+        opt thought "thought": Option<bool>,
         /// Opaque thought signature.
-        opt thought_signature: Option<Base64Bytes>,
+        opt thought_signature "thoughtSignature": Option<Base64Bytes>,
         /// Inline bytes.
-        opt inline_data: Option<Blob>,
+        opt inline_data "inlineData": Option<Blob>,
         /// A function (tool) call.
-        opt function_call: Option<FunctionCall>,
+        opt function_call "functionCall": Option<FunctionCall>,
         /// A function (tool) response.
-        opt function_response: Option<FunctionResponse>,
+        opt function_response "functionResponse": Option<FunctionResponse>,
     }
 }
 
@@ -170,9 +170,9 @@ model_struct! {
     /// Inline bytes with their MIME type.
     pub struct Blob {
         /// The bytes (base64 in JSON).
-        opt data: Option<Base64Bytes>,
+        opt data "data": Option<Base64Bytes>,
         /// MIME type.
-        opt mime_type: Option<String>,
+        opt mime_type "mimeType": Option<String>,
     }
 }
 
@@ -180,11 +180,11 @@ model_struct! {
     /// A function call requested by the model.
     pub struct FunctionCall {
         /// Call id.
-        opt id: Option<String>,
+        opt id "id": Option<String>,
         /// Function name.
-        opt name: Option<String>,
+        opt name "name": Option<String>,
         /// Arguments (free-form).
-        opt args: Option<JsonMap>,
+        opt args "args": Option<JsonMap>,
     }
 }
 
@@ -192,10 +192,10 @@ model_struct! {
     /// The result of a function call.
     pub struct FunctionResponse {
         /// Call id.
-        opt id: Option<String>,
+        opt id "id": Option<String>,
         /// Function name.
-        opt name: Option<String>,
+        opt name "name": Option<String>,
         /// The response (free-form).
-        opt response: Option<JsonMap>,
+        opt response "response": Option<JsonMap>,
     }
 }

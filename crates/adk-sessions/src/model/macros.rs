@@ -3,6 +3,8 @@
 //! instead of `#[serde(flatten)]`, which buffers every object into an intermediate tree
 //! first — decoding stored events was the top cost of `get` with it.
 //!
+//! Each field names its camelCase spelling (adk-python's alias) after the snake_case one;
+//! `serialize` writes snake_case (storage), `SerializeCamel` camelCase (the REST API).
 //! Field kinds: `always` fields are always written; `opt` fields are `Option`s written
 //! only when `Some`. On input, a known member goes to its field (`null` is `None` for an
 //! `opt` field) and any other member to `extra`.
@@ -38,7 +40,7 @@ macro_rules! model_struct {
         pub struct $name:ident {
             $(
                 $(#[$fmeta:meta])*
-                $kind:ident $field:ident : $ty:ty,
+                $kind:ident $field:ident $camel:literal : $ty:ty,
             )*
         }
     ) => {
@@ -63,6 +65,35 @@ macro_rules! model_struct {
                 }
                 m.end()
             }
+        }
+
+        impl $crate::model::camel::SerializeCamel for $name {
+            fn serialize_camel<S: serde::Serializer>(
+                &self,
+                s: S,
+                _: $crate::model::camel::At,
+            ) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap;
+                let mut m = s.serialize_map(None)?;
+                $(
+                    let at = $crate::model::camel::At {
+                        model: stringify!($name),
+                        field: stringify!($field),
+                    };
+                    model_struct!(@camel $kind, m, self.$field, $camel, at);
+                )*
+                for (k, v) in &self.extra {
+                    $crate::model::camel::serialize_extra_camel(&mut m, stringify!($name), k, v)?;
+                }
+                m.end()
+            }
+        }
+
+        impl $name {
+            /// The camelCase name of each declared field, by snake_case name.
+            #[cfg(test)]
+            pub(crate) const CAMEL_NAMES: &'static [(&'static str, &'static str)] =
+                &[$( (stringify!($field), $camel) ),*];
         }
 
         impl<'de> serde::Deserialize<'de> for $name {
@@ -100,6 +131,14 @@ macro_rules! model_struct {
     (@ser opt, $m:ident, $value:expr, $key:expr) => {
         if let Some(v) = &$value {
             $m.serialize_entry($key, v)?;
+        }
+    };
+    (@camel always, $m:ident, $value:expr, $key:expr, $at:expr) => {
+        $m.serialize_entry($key, &$crate::model::camel::Camel(&$value, $at))?;
+    };
+    (@camel opt, $m:ident, $value:expr, $key:expr, $at:expr) => {
+        if let Some(v) = &$value {
+            $m.serialize_entry($key, &$crate::model::camel::Camel(v, $at))?;
         }
     };
 }

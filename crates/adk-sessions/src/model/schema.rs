@@ -187,6 +187,43 @@ impl Schema {
         }
     }
 
+    /// True when values of `field` of `model` contain model objects whose field names
+    /// change with the spelling (a nested model, a list or map of them).
+    pub(crate) fn field_holds_models(&self, model: &str, field: &str) -> bool {
+        self.models
+            .get(model)
+            .and_then(|m| m.fields.get(field))
+            .is_some_and(|f| matches!(f.kind, Kind::Model(_) | Kind::List(_) | Kind::Map(_)))
+    }
+
+    /// `value`, the value of `field` of `model`, with the names of the models inside it
+    /// respelled to camelCase.
+    pub(crate) fn respell_field(&self, model: &str, field: &str, value: Value) -> Value {
+        match self.models.get(model).and_then(|m| m.fields.get(field)) {
+            Some(f) => self.respell_kind(&f.kind, value, Spelling::Camel),
+            None => value,
+        }
+    }
+
+    /// The camelCase name and respelled value of member `key` (either spelling) of a
+    /// `model` instance; `None` when the schema does not know the member.
+    pub(crate) fn camel_member(
+        &self,
+        model: &str,
+        key: &str,
+        value: &Value,
+    ) -> Option<(&str, Value)> {
+        let m = self.models.get(model)?;
+        let field = match m.fields.get(key) {
+            Some(f) => f,
+            None => m.fields.get(m.by_alias.get(key)?)?,
+        };
+        Some((
+            field.alias.as_str(),
+            self.respell_kind(&field.kind, value.clone(), Spelling::Camel),
+        ))
+    }
+
     /// Checks a snake_case instance of `model`: in a model that forbids unknown fields, an
     /// unknown field is an error (unless `lenient`); bytes fields must be base64.
     /// `path` names the value in the error message.
@@ -280,6 +317,31 @@ mod tests {
             })
         );
         assert_eq!(schema().respell("Event", snake, Spelling::Camel), camel);
+    }
+
+    #[test]
+    fn declared_camel_names_are_adk_python_aliases() {
+        use crate::model::*;
+        let declared = [
+            ("Event", Event::CAMEL_NAMES),
+            ("EventActions", EventActions::CAMEL_NAMES),
+            ("NodeInfo", NodeInfo::CAMEL_NAMES),
+            ("Content", Content::CAMEL_NAMES),
+            ("Part", Part::CAMEL_NAMES),
+            ("Blob", Blob::CAMEL_NAMES),
+            ("FunctionCall", FunctionCall::CAMEL_NAMES),
+            ("FunctionResponse", FunctionResponse::CAMEL_NAMES),
+        ];
+        for (model, names) in declared {
+            let m = &schema().models[model];
+            for (snake, camel) in names {
+                let field = m
+                    .fields
+                    .get(*snake)
+                    .unwrap_or_else(|| panic!("{model}.{snake} is not in adk_schema.json"));
+                assert_eq!(field.alias, *camel, "{model}.{snake}");
+            }
+        }
     }
 
     #[test]
