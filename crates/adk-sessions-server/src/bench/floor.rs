@@ -1,6 +1,7 @@
 //! The raw floor of BENCHMARK.md: the rows of W1 written and read through the bare
-//! driver, with no service logic, into a fresh store of its own with the same tables and
-//! index as the service (adk-python's schema v1).
+//! driver, with no service logic, into a fresh store of its own whose tables and indexes
+//! the service itself created (adk-python's schema v1 plus this project's two list
+//! indexes), so that both maintain the same indexes per append.
 //!
 //! - **append**: W1's shape (S sessions, M rounds, each append awaited before the next);
 //!   each append is one transaction holding the `INSERT` of a pre-serialized event row
@@ -87,13 +88,6 @@ fn sq(doing: &str, e: rusqlite::Error) -> BenchError {
     BenchError::Other(format!("floor (SQLite): {doing}: {e}"))
 }
 
-/// The SQLite tables and index of schema v1 (as the service creates them).
-pub const SQLITE_DDL: &str = "
-CREATE TABLE sessions (app_name VARCHAR(128) NOT NULL, user_id VARCHAR(128) NOT NULL, id VARCHAR(128) NOT NULL, state TEXT NOT NULL, create_time DATETIME NOT NULL, update_time DATETIME NOT NULL, PRIMARY KEY (app_name, user_id, id));
-CREATE TABLE events (id VARCHAR(128) NOT NULL, app_name VARCHAR(128) NOT NULL, user_id VARCHAR(128) NOT NULL, session_id VARCHAR(128) NOT NULL, invocation_id VARCHAR(256) NOT NULL, timestamp DATETIME NOT NULL, event_data TEXT, PRIMARY KEY (id, app_name, user_id, session_id), FOREIGN KEY(app_name, user_id, session_id) REFERENCES sessions (app_name, user_id, id) ON DELETE CASCADE);
-CREATE INDEX idx_events_app_user_session_ts_id ON events (app_name, user_id, session_id, timestamp DESC, id DESC);
-";
-
 /// Opens a SQLite connection with the service's pragmas.
 pub fn sqlite_open(path: Option<&Path>, sync: SqliteSync) -> Result<Connection, BenchError> {
     let conn = match path {
@@ -119,9 +113,19 @@ pub fn sqlite_open(path: Option<&Path>, sync: SqliteSync) -> Result<Connection, 
     Ok(conn)
 }
 
-/// Runs the SQLite floor in a fresh file in `dir` (`None`: in memory).
+/// Creates the service's schema in the fresh store at `url` by opening the service on it
+/// once.
+async fn service_schema(url: &str) -> Result<(), BenchError> {
+    let service = adk_sessions::sql::open(url, &adk_sessions::sql::OpenOptions::default())
+        .await
+        .map_err(|e| BenchError::Other(format!("floor: creating the service's tables: {e}")))?;
+    drop(service);
+    Ok(())
+}
+
+/// Runs the SQLite floor in a fresh file in `dir`.
 pub async fn sqlite(
-    dir: Option<PathBuf>,
+    dir: PathBuf,
     sync: SqliteSync,
     sessions: usize,
     rounds: usize,
@@ -129,31 +133,30 @@ pub async fn sqlite(
     progress: &Progress,
 ) -> Result<Floor, BenchError> {
     let rows = prepare_rows(sessions, rounds, text);
-    let path = dir.map(|d| d.join(format!("{}.db", target::fresh_name("adk_bench_floor"))));
+    let path = dir.join(format!("{}.db", target::fresh_name("adk_bench_floor")));
     let bar = progress.clone();
     let p2 = path.clone();
-    let result = tokio::task::spawn_blocking(move || {
-        sqlite_blocking(p2.as_deref(), sync, sessions, rounds, &rows, &bar)
-    })
-    .await
-    .map_err(|e| BenchError::Other(format!("floor thread: {e}")));
-    if let Some(p) = &path {
-        target::remove_sqlite(p);
-    }
+    let result = match service_schema(&target::sqlite_url(&path)).await {
+        Ok(()) => tokio::task::spawn_blocking(move || {
+            sqlite_blocking(&p2, sync, sessions, rounds, &rows, &bar)
+        })
+        .await
+        .map_err(|e| BenchError::Other(format!("floor thread: {e}"))),
+        Err(e) => Err(e),
+    };
+    target::remove_sqlite(&path);
     result?
 }
 
 fn sqlite_blocking(
-    path: Option<&Path>,
+    path: &Path,
     sync: SqliteSync,
     sessions: usize,
     rounds: usize,
     rows: &[Vec<Row1>],
     progress: &Progress,
 ) -> Result<Floor, BenchError> {
-    let conn = sqlite_open(path, sync)?;
-    conn.execute_batch(SQLITE_DDL)
-        .map_err(|e| sq("creating tables", e))?;
+    let conn = sqlite_open(Some(path), sync)?;
     let now = time_text(Micros::now());
     conn.execute_batch("BEGIN").map_err(|e| sq("begin", e))?;
     for n in 0..sessions {
@@ -236,7 +239,6 @@ fn sqlite_blocking(
 
 /// SQL of one server dialect.
 struct Dialect {
-    ddl: [&'static str; 3],
     insert_session: &'static str,
     insert_event: &'static str,
     update_session: &'static str,
@@ -245,11 +247,6 @@ struct Dialect {
 }
 
 const POSTGRES: Dialect = Dialect {
-    ddl: [
-        "CREATE TABLE sessions (app_name VARCHAR(128) NOT NULL, user_id VARCHAR(128) NOT NULL, id VARCHAR(128) NOT NULL, state JSONB NOT NULL, create_time TIMESTAMP WITHOUT TIME ZONE NOT NULL, update_time TIMESTAMP WITHOUT TIME ZONE NOT NULL, PRIMARY KEY (app_name, user_id, id))",
-        "CREATE TABLE events (id VARCHAR(128) NOT NULL, app_name VARCHAR(128) NOT NULL, user_id VARCHAR(128) NOT NULL, session_id VARCHAR(128) NOT NULL, invocation_id VARCHAR(256) NOT NULL, timestamp TIMESTAMP WITHOUT TIME ZONE NOT NULL, event_data JSONB, PRIMARY KEY (id, app_name, user_id, session_id), FOREIGN KEY(app_name, user_id, session_id) REFERENCES sessions (app_name, user_id, id) ON DELETE CASCADE)",
-        "CREATE INDEX idx_events_app_user_session_ts_id ON events (app_name, user_id, session_id, timestamp DESC, id DESC)",
-    ],
     insert_session: "INSERT INTO sessions (app_name, user_id, id, state, create_time, update_time) VALUES ($1, $2, $3, $4::jsonb, $5, $5)",
     insert_event: "INSERT INTO events (id, app_name, user_id, session_id, invocation_id, timestamp, event_data) VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb)",
     update_session: "UPDATE sessions SET state = $4::jsonb, update_time = $5 WHERE app_name = $1 AND user_id = $2 AND id = $3",
@@ -258,11 +255,6 @@ const POSTGRES: Dialect = Dialect {
 };
 
 const MYSQL: Dialect = Dialect {
-    ddl: [
-        "CREATE TABLE sessions (app_name VARCHAR(128) NOT NULL, user_id VARCHAR(128) NOT NULL, id VARCHAR(128) NOT NULL, state LONGTEXT NOT NULL, create_time DATETIME(6) NOT NULL, update_time DATETIME(6) NOT NULL, PRIMARY KEY (app_name, user_id, id))",
-        "CREATE TABLE events (id VARCHAR(128) NOT NULL, app_name VARCHAR(128) NOT NULL, user_id VARCHAR(128) NOT NULL, session_id VARCHAR(128) NOT NULL, invocation_id VARCHAR(256) NOT NULL, timestamp DATETIME(6) NOT NULL, event_data LONGTEXT, PRIMARY KEY (id, app_name, user_id, session_id), FOREIGN KEY(app_name, user_id, session_id) REFERENCES sessions (app_name, user_id, id) ON DELETE CASCADE)",
-        "CREATE INDEX idx_events_app_user_session_ts_id ON events (app_name, user_id, session_id, timestamp DESC, id DESC)",
-    ],
     insert_session: "INSERT INTO sessions (app_name, user_id, id, state, create_time, update_time) VALUES (?, ?, ?, ?, ?, ?)",
     insert_event: "INSERT INTO events (id, app_name, user_id, session_id, invocation_id, timestamp, event_data) VALUES (?, ?, ?, ?, ?, ?, ?)",
     update_session: "UPDATE sessions SET state = ?, update_time = ? WHERE app_name = ? AND user_id = ? AND id = ?",
@@ -313,12 +305,7 @@ macro_rules! server_floor {
             let mut c = <$conn>::connect(url)
                 .await
                 .map_err(|e| sx("connecting", url, e))?;
-            for ddl in d.ddl {
-                sqlx::raw_sql(ddl)
-                    .execute(&mut c)
-                    .await
-                    .map_err(|e| sx("creating tables", url, e))?;
-            }
+            service_schema(url).await?;
             let now = Micros::now().to_naive();
             let keys: Vec<(String, String)> = (0..sessions)
                 .map(|n| (user_of(n), format!("s{n}")))

@@ -319,11 +319,13 @@ async fn run_floor(
 ) -> Result<Option<floor::Floor>, BenchError> {
     Ok(match target {
         Target::Memory => None,
-        Target::Sqlite { path, .. } => {
-            let dir = path.as_ref().map(|p| match p.parent() {
+        // An in-memory SQLite database has no floor: nothing is written to a disk.
+        Target::Sqlite { path: None, .. } => None,
+        Target::Sqlite { path: Some(p), .. } => {
+            let dir = match p.parent() {
                 Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
                 _ => std::path::PathBuf::from("."),
-            });
+            };
             let sync = args.sqlite_sync();
             Some(floor::sqlite(dir, sync, sizes.sessions, sizes.events, text, progress).await?)
         }
