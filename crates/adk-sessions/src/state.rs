@@ -82,7 +82,12 @@ impl ScopedDelta {
 /// deep-merged; a JSON null is stored as null).
 pub fn apply_delta(state: &mut JsonMap, delta: &JsonMap) {
     for (k, v) in delta {
-        state.insert(k.clone(), v.clone());
+        match state.get_mut(k) {
+            Some(slot) => *slot = v.clone(),
+            None => {
+                state.insert(k.clone(), v.clone());
+            }
+        }
     }
 }
 

@@ -157,6 +157,21 @@ impl Event {
         };
         s.check_fields("Content", content.extra.iter(), "event.content", lenient)?;
         for (i, part) in content.parts.iter().flatten().enumerate() {
+            let nested_extra = part
+                .inline_data
+                .as_ref()
+                .is_some_and(|b| !b.extra.is_empty())
+                || part
+                    .function_call
+                    .as_ref()
+                    .is_some_and(|c| !c.extra.is_empty())
+                || part
+                    .function_response
+                    .as_ref()
+                    .is_some_and(|r| !r.extra.is_empty());
+            if part.extra.is_empty() && !nested_extra {
+                continue;
+            }
             let path = format!("event.content.parts[{i}]");
             s.check_fields("Part", part.extra.iter(), &path, lenient)?;
             if let Some(b) = &part.inline_data {

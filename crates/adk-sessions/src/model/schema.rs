@@ -249,6 +249,10 @@ impl Schema {
         path: &str,
         lenient: bool,
     ) -> Result<(), String> {
+        let mut fields = fields.peekable();
+        if fields.peek().is_none() {
+            return Ok(());
+        }
         let Some(m) = self.models.get(model) else {
             return Ok(());
         };
