@@ -4,7 +4,7 @@
 //! are shared (`Arc`) between the store and the handles, so neither an append nor a `get`
 //! copies the history.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
@@ -31,16 +31,51 @@ pub struct InMemorySessionService {
 struct AppData {
     state: JsonMap,
     users: HashMap<String, UserData>,
+    /// Every session of the app in list order, so a page costs the same however many
+    /// sessions the app holds.
+    order: AppOrder,
 }
 
 #[derive(Debug, Default)]
 struct UserData {
     state: JsonMap,
     sessions: HashMap<String, Record>,
+    /// This user's sessions in list order.
+    order: UserOrder,
+}
+
+/// The ids of a session, shared by the list orders.
+#[derive(Debug)]
+struct Ids {
+    user: Arc<str>,
+    session: Arc<str>,
+}
+
+type AppOrder = BTreeSet<(Micros, Arc<str>, Arc<str>)>;
+type UserOrder = BTreeSet<(Micros, Arc<str>)>;
+
+/// Moves session `ids` from update time `old` (None: not listed yet) to `new` (None:
+/// deleted) in the app's and the user's list orders.
+fn reorder(
+    app: &mut AppOrder,
+    user: &mut UserOrder,
+    ids: &Ids,
+    old: Option<Micros>,
+    new: Option<Micros>,
+) {
+    if let Some(t) = old {
+        app.remove(&(t, ids.user.clone(), ids.session.clone()));
+        user.remove(&(t, ids.session.clone()));
+    }
+    if let Some(t) = new {
+        app.insert((t, ids.user.clone(), ids.session.clone()));
+        user.insert((t, ids.session.clone()));
+    }
 }
 
 #[derive(Debug)]
 struct Record {
+    ids: Ids,
     state: JsonMap,
     /// Ordered by (timestamp µs, id).
     events: Vec<(Micros, Arc<Event>)>,
@@ -104,15 +139,24 @@ impl SessionService for InMemorySessionService {
             return Err(Error::already_exists(app_name, user_id, &session_id));
         }
         apply_delta(&mut user.state, &delta.user);
+        let ids = Ids {
+            user: Arc::from(user_id),
+            session: Arc::from(session_id.as_str()),
+        };
         user.sessions.insert(
             session_id.clone(),
             Record {
+                ids: Ids {
+                    user: ids.user.clone(),
+                    session: ids.session.clone(),
+                },
                 state: delta.session.clone(),
                 events: Vec::new(),
                 event_ids: HashSet::new(),
                 update: now,
             },
         );
+        reorder(&mut app.order, &mut user.order, &ids, None, Some(now));
         let user_state = user.state.clone();
         apply_delta(&mut app.state, &delta.app);
         let merged = merge(&app.state, &user_state, &delta.session);
@@ -164,33 +208,54 @@ impl SessionService for InMemorySessionService {
         let Some(app) = store.get(app_name) else {
             return Ok(SessionPage::default());
         };
-        let mut keys: Vec<(ListCursor, &UserData, &Record)> = Vec::new();
-        for (uid, user) in &app.users {
-            if user_id.is_some_and(|u| u != uid) {
-                continue;
-            }
-            for (sid, rec) in &user.sessions {
-                let cursor = ListCursor::new(rec.update, uid, sid);
-                if after.as_ref().is_none_or(|a| cursor > *a) {
-                    keys.push((cursor, user, rec));
-                }
-            }
-        }
-        keys.sort_by(|a, b| a.0.cmp(&b.0));
         let size = page.page_size.unwrap_or(usize::MAX);
-        let next_page_token = (keys.len() > size).then(|| keys[size - 1].0.encode());
+        let from = after.as_ref().map_or(Micros(i64::MIN), |a| Micros(a.t));
+        let empty: Arc<str> = Arc::from("");
+        let is_after = |t: Micros, u: &str, sid: &str| {
+            after
+                .as_ref()
+                .is_none_or(|a| (t.0, u, sid) > (a.t, a.u.as_str(), a.s.as_str()))
+        };
+        // Both orders start at the cursor's time; the few sessions of that same µs up to
+        // the cursor are skipped by the full comparison.
+        let keys: Vec<(Micros, Arc<str>, Arc<str>)> = match user_id {
+            Some(uid) => match app.users.get(uid) {
+                None => Vec::new(),
+                Some(user) => {
+                    let uid: Arc<str> = Arc::from(uid);
+                    user.order
+                        .range((from, empty)..)
+                        .filter(|(t, sid)| is_after(*t, &uid, sid))
+                        .take(size.saturating_add(1))
+                        .map(|(t, sid)| (*t, uid.clone(), sid.clone()))
+                        .collect()
+                }
+            },
+            None => app
+                .order
+                .range((from, empty.clone(), empty)..)
+                .filter(|(t, u, sid)| is_after(*t, u, sid))
+                .take(size.saturating_add(1))
+                .cloned()
+                .collect(),
+        };
+        let next_page_token = (keys.len() > size).then(|| {
+            ListCursor::new(keys[size - 1].0, &keys[size - 1].1, &keys[size - 1].2).encode()
+        });
         let sessions = keys
-            .into_iter()
+            .iter()
             .take(size)
-            .map(|(c, user, rec)| {
-                Session::from_parts(
+            .filter_map(|(t, u, sid)| {
+                let user = app.users.get(&**u)?;
+                let rec = user.sessions.get(&**sid)?;
+                Some(Session::from_parts(
                     app_name,
-                    c.u,
-                    c.s,
+                    &**u,
+                    &**sid,
                     merge(&app.state, &user.state, &rec.state),
                     Vec::new(),
-                    rec.update,
-                )
+                    *t,
+                ))
             })
             .collect();
         Ok(SessionPage {
@@ -202,11 +267,20 @@ impl SessionService for InMemorySessionService {
     async fn delete(&self, app_name: &str, user_id: &str, session_id: &str) -> Result<()> {
         check_key(app_name, user_id, session_id)?;
         let mut store = self.store.write();
-        if let Some(user) = store
-            .get_mut(app_name)
-            .and_then(|a| a.users.get_mut(user_id))
-        {
-            user.sessions.remove(session_id);
+        let Some(app) = store.get_mut(app_name) else {
+            return Ok(());
+        };
+        let Some(user) = app.users.get_mut(user_id) else {
+            return Ok(());
+        };
+        if let Some(rec) = user.sessions.remove(session_id) {
+            reorder(
+                &mut app.order,
+                &mut user.order,
+                &rec.ids,
+                Some(rec.update),
+                None,
+            );
         }
         Ok(())
     }
@@ -243,6 +317,13 @@ impl SessionService for InMemorySessionService {
                 _ => rec.events.len(),
             };
             rec.events.insert(pos, (key, event));
+            reorder(
+                &mut app.order,
+                &mut user.order,
+                &rec.ids,
+                Some(rec.update),
+                Some(prepared.update_time),
+            );
             rec.update = prepared.update_time;
             apply_delta(&mut user.state, &prepared.delta.user);
             apply_delta(&mut app.state, &prepared.delta.app);

@@ -149,3 +149,85 @@ pub async fn list_pagination_walks_every_session_once(service: Arc<dyn SessionSe
         "a token the service did not issue",
     );
 }
+
+/// Walks every page of `app` (one user's or the whole app's) with pages of `size`.
+async fn walk(
+    service: &dyn SessionService,
+    app: &str,
+    user: Option<&str>,
+    size: usize,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut request = PageRequest {
+        page_size: Some(size),
+        page_token: None,
+    };
+    loop {
+        let page = service.list(app, user, &request).await.unwrap();
+        seen.extend(ids(&page));
+        match page.next_page_token {
+            Some(token) => request.page_token = Some(token),
+            None => return seen,
+        }
+        assert!(seen.len() < 100, "pagination does not end");
+    }
+}
+
+/// Line 11–12: the list order follows every write: an append moves a session after the
+/// others, a deleted session is no longer listed, and paging one user or the whole app
+/// gives the same order as one unpaged list.
+pub async fn list_order_follows_appends_and_deletes(service: Arc<dyn SessionService>) {
+    let app = fresh_app("list-order");
+    for (user, id) in [
+        ("a", "a1"),
+        ("b", "b1"),
+        ("a", "a2"),
+        ("a", "a3"),
+        ("b", "b2"),
+        ("a", "a4"),
+    ] {
+        service.create(&app, user, Some(id), None).await.unwrap();
+    }
+    let a1 = service
+        .get(&app, "a", "a1", crate::GetFilter::all())
+        .await
+        .unwrap();
+    service
+        .append_event(&a1, event_with("i", json!({"k": 1})))
+        .await
+        .unwrap();
+    service.delete(&app, "a", "a3").await.unwrap();
+    let whole = walk(service.as_ref(), &app, None, usize::MAX).await;
+    assert_eq!(whole.len(), 5, "{whole:?}");
+    assert_eq!(
+        whole.last().map(String::as_str),
+        Some("a1"),
+        "appended session last: {whole:?}"
+    );
+    assert!(
+        !whole.contains(&"a3".to_owned()),
+        "deleted session listed: {whole:?}"
+    );
+    for size in [1, 2, 3] {
+        assert_eq!(
+            walk(service.as_ref(), &app, None, size).await,
+            whole,
+            "app pages of {size}"
+        );
+        let user_a: Vec<String> = whole
+            .iter()
+            .filter(|id| id.starts_with('a'))
+            .cloned()
+            .collect();
+        assert_eq!(
+            walk(service.as_ref(), &app, Some("a"), size).await,
+            user_a,
+            "user pages of {size}"
+        );
+    }
+    let page = service
+        .list(&app, Some("nobody"), &PageRequest::default())
+        .await
+        .unwrap();
+    assert!(page.sessions.is_empty());
+}

@@ -69,6 +69,7 @@ macro_rules! conformance_tests {
                 list_by_user_and_by_app,
                 list_has_merged_state_no_events_oldest_first,
                 list_pagination_walks_every_session_once,
+                list_order_follows_appends_and_deletes,
                 delete_removes_the_session_and_its_events,
                 delete_missing_or_foreign_is_harmless,
                 append_to_missing_session_is_not_found,
