@@ -31,6 +31,7 @@
 //! # Ok(()) }
 //! ```
 
+mod handoff;
 mod read;
 pub mod schema;
 pub mod sql;

@@ -21,6 +21,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection};
 use tokio::sync::Semaphore;
 
+use super::handoff::InFlight;
 use super::schema::{open_reader, Location};
 use super::sql::{self, parse_time, time_text};
 use super::writer::{optional, SessionKey, Writer};
@@ -48,6 +49,7 @@ pub struct Pool {
     options: OpenOptions,
     idle: Mutex<Vec<Connection>>,
     permits: Arc<Semaphore>,
+    in_flight: InFlight,
 }
 
 impl Readers {
@@ -59,6 +61,7 @@ impl Readers {
             options,
             idle: Mutex::new(Vec::with_capacity(size)),
             permits: Arc::new(Semaphore::new(size)),
+            in_flight: InFlight::default(),
         }))
     }
 
@@ -74,12 +77,13 @@ impl Readers {
                 writer.read(move |conn| snapshot(conn, &loc, f)).await
             }
             Readers::Pool(pool) => {
+                let ticket = pool.in_flight.enter();
                 let permit = pool.permits.clone().acquire_owned().await.map_err(|_| {
                     Error::Storage(format!("{}: the reader pool is closed", pool.loc.label))
                 })?;
                 let pool = pool.clone();
                 let label = pool.loc.label.clone();
-                tokio::task::spawn_blocking(move || {
+                let task = tokio::task::spawn_blocking(move || {
                     let conn = match pool.idle.lock().pop() {
                         Some(c) => c,
                         None => open_reader(&pool.loc, &pool.options)?,
@@ -88,9 +92,11 @@ impl Readers {
                     pool.idle.lock().push(conn);
                     drop(permit);
                     result
-                })
-                .await
-                .map_err(|e| Error::Storage(format!("{label}: a read task failed: {e}")))?
+                });
+                ticket
+                    .wait(task)
+                    .await
+                    .map_err(|e| Error::Storage(format!("{label}: a read task failed: {e}")))?
             }
         }
     }

@@ -19,13 +19,12 @@
 //! For `sqlite::memory:` there is no second connection to read from, so reads are jobs
 //! too ([`Job::Read`]), run on this thread between write batches.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, ErrorCode};
 use tokio::sync::{mpsc, oneshot};
 
+use super::handoff::InFlight;
 use super::schema::{open_writer, Location};
 use super::sql::{self, parse_time, time_text};
 use crate::error::{Error, Result};
@@ -39,8 +38,6 @@ use crate::time::Micros;
 pub const MAX_BATCH: usize = 512;
 /// Longest wait for more jobs before a batch starts (see [`run`]).
 const MAX_GATHER: Duration = Duration::from_millis(2);
-/// How long a lone write polls for its reply before it sleeps (see [`Writer::write`]).
-const REPLY_SPIN: Duration = Duration::from_millis(1);
 /// How long the idle thread polls for a job before it sleeps (see [`next_job`]).
 const SPIN: Duration = Duration::from_micros(50);
 /// Jobs that may wait in the queue before senders wait.
@@ -133,22 +130,13 @@ pub enum Job {
     Read(ReadJob),
 }
 
-/// Counts a write in flight until dropped.
-struct InFlight<'a>(&'a AtomicUsize);
-
-impl Drop for InFlight<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
 /// The handle of the writer thread. Dropping every clone stops the thread once the
 /// queue is empty.
 #[derive(Clone)]
 pub struct Writer {
     tx: mpsc::Sender<Job>,
     label: String,
-    in_flight: Arc<AtomicUsize>,
+    in_flight: InFlight,
 }
 
 impl Writer {
@@ -176,38 +164,17 @@ impl Writer {
         Ok(Writer {
             tx,
             label,
-            in_flight: Arc::new(AtomicUsize::new(0)),
+            in_flight: InFlight::default(),
         })
     }
 
-    /// Runs a write job and returns its outcome.
-    ///
-    /// A write that is the only one in flight waits for its reply by polling it between
-    /// yields for up to [`REPLY_SPIN`] before it sleeps: a lone writer's next job then
-    /// follows its commit at once, where a parked async worker would first have to be
-    /// woken up (tens of µs on a virtual machine, each time). With several writes in
-    /// flight they wait normally: group commit amortises the wake-ups there, and the
-    /// CPU is better spent on the other tasks.
+    /// Runs a write job and returns its outcome (see [`super::handoff`] for how the
+    /// reply is awaited).
     pub async fn write(&self, job: WriteJob) -> Result<Outcome> {
-        let (tx, mut rx) = oneshot::channel();
-        let alone = self.in_flight.fetch_add(1, Ordering::AcqRel) == 0;
-        let _done = InFlight(&self.in_flight);
+        let (tx, rx) = oneshot::channel();
+        let ticket = self.in_flight.enter();
         self.send(Job::Write(job, tx)).await?;
-        if alone {
-            let until = Instant::now() + REPLY_SPIN;
-            loop {
-                match rx.try_recv() {
-                    Ok(result) => return result,
-                    Err(oneshot::error::TryRecvError::Closed) => return Err(self.stopped()),
-                    Err(oneshot::error::TryRecvError::Empty) => {}
-                }
-                if Instant::now() >= until || self.in_flight.load(Ordering::Acquire) > 1 {
-                    break;
-                }
-                tokio::task::yield_now().await;
-            }
-        }
-        rx.await.map_err(|_| self.stopped())?
+        ticket.wait(rx).await.map_err(|_| self.stopped())?
     }
 
     /// Runs `f` on the write connection (in-memory databases only).
