@@ -278,6 +278,17 @@ pub fn prepare_append(
         return Ok(Prepared::Partial(Arc::new(event)));
     }
     event.validate(policy)?;
+    // `Some(null)` is written as `null` and read back as `None`: store what is read back.
+    for v in [
+        &mut event.usage_metadata,
+        &mut event.grounding_metadata,
+        &mut event.citation_metadata,
+        &mut event.output,
+    ] {
+        if matches!(v, Some(Value::Null)) {
+            *v = None;
+        }
+    }
     let temp = take_temp(&mut event.actions.state_delta);
     let delta = ScopedDelta::split(&event.actions.state_delta);
     let expected_revision = session.revision();

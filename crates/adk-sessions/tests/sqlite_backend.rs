@@ -543,3 +543,81 @@ async fn our_and_sqlalchemy_url_spellings_open_the_same_file() {
     assert_eq!(memory.backend_name(), "sqlite");
     memory.ping().await.unwrap();
 }
+
+/// The decoded-event cache returns exactly what decoding the row returns: a row that
+/// another writer rewrote is decoded again, and a service with the cache off reads the
+/// same session.
+#[tokio::test]
+async fn cached_reads_equal_uncached_reads_and_follow_rewritten_rows() {
+    let path = temp_db("cache");
+    let cached = open(&path).await;
+    let s = cached.create("app", "u", Some("s"), None).await.unwrap();
+    for i in 0..3 {
+        let e = Event::new(format!("inv{i}"), "agent")
+            .with_content(adk_sessions::Content::text("model", format!("text {i}")))
+            .with_state("k", json!(i));
+        cached.append_event(&s, e).await.unwrap();
+    }
+    let uncached = SqliteSessionService::open(
+        Some(&path),
+        &OpenOptions {
+            event_cache_bytes: 0,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let events = |s: &adk_sessions::Session| -> Vec<Event> {
+        s.events().iter().map(|e| (*e).clone()).collect()
+    };
+    let first = cached.get("app", "u", "s", GetFilter::all()).await.unwrap();
+    let again = cached.get("app", "u", "s", GetFilter::all()).await.unwrap();
+    let plain = uncached
+        .get("app", "u", "s", GetFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(events(&first), events(&plain));
+    assert_eq!(events(&again), events(&plain));
+    assert_eq!(
+        events(&plain)[1]
+            .content
+            .as_ref()
+            .unwrap()
+            .parts
+            .as_ref()
+            .unwrap()[0]
+            .text
+            .as_deref(),
+        Some("text 1")
+    );
+
+    // Another writer rewrites the payload of event 1 in place.
+    let raw = Connection::open(&path).unwrap();
+    let id = events(&plain)[1].id.clone();
+    let changed = raw
+        .execute(
+            "UPDATE events SET event_data = replace(event_data, 'text 1', 'rewritten') WHERE id = ?1",
+            [&id],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    let after = cached.get("app", "u", "s", GetFilter::all()).await.unwrap();
+    let text = |s: &adk_sessions::Session| {
+        events(s)[1]
+            .content
+            .as_ref()
+            .unwrap()
+            .parts
+            .as_ref()
+            .unwrap()[0]
+            .text
+            .clone()
+    };
+    assert_eq!(text(&after).as_deref(), Some("rewritten"));
+    let plain_after = uncached
+        .get("app", "u", "s", GetFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(events(&after), events(&plain_after));
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}

@@ -110,8 +110,59 @@ impl Event {
                 self.timestamp
             )));
         }
+        self.check_shadowing().map_err(Error::InvalidArgument)?;
         self.check_fields(policy.lenient_unknown_fields)
             .map_err(Error::InvalidArgument)
+    }
+
+    /// Refuses an `extra` member named like a declared field of its object: it would be
+    /// written twice, and what is read back would differ from what was stored.
+    fn check_shadowing(&self) -> std::result::Result<(), String> {
+        let refuse = |path: String, key: &str| {
+            Err(format!(
+                "{path} has an extra member {key:?}, which is one of its fields: set the field instead"
+            ))
+        };
+        if let Some(k) = self.shadowing_extra() {
+            return refuse("event".into(), k);
+        }
+        if let Some(k) = self.actions.shadowing_extra() {
+            return refuse("event.actions".into(), k);
+        }
+        if let Some(k) = self.node_info.shadowing_extra() {
+            return refuse("event.node_info".into(), k);
+        }
+        let Some(content) = &self.content else {
+            return Ok(());
+        };
+        if let Some(k) = content.shadowing_extra() {
+            return refuse("event.content".into(), k);
+        }
+        for (i, part) in content.parts.iter().flatten().enumerate() {
+            let nested = [
+                ("", part.shadowing_extra()),
+                (
+                    ".inline_data",
+                    part.inline_data.as_ref().and_then(|b| b.shadowing_extra()),
+                ),
+                (
+                    ".function_call",
+                    part.function_call
+                        .as_ref()
+                        .and_then(|c| c.shadowing_extra()),
+                ),
+                (
+                    ".function_response",
+                    part.function_response
+                        .as_ref()
+                        .and_then(|r| r.shadowing_extra()),
+                ),
+            ];
+            if let Some((at, k)) = nested.into_iter().find_map(|(at, k)| k.map(|k| (at, k))) {
+                return refuse(format!("event.content.parts[{i}]{at}"), k);
+            }
+        }
+        Ok(())
     }
 
     fn check_fields(&self, lenient: bool) -> std::result::Result<(), String> {
@@ -324,6 +375,20 @@ mod tests {
             via_tree["content"]["parts"][2]["inlineData"]["displayName"],
             json!("d")
         );
+    }
+
+    #[test]
+    fn an_extra_member_named_like_a_field_is_refused() {
+        let mut event = Event::new("i", "a");
+        event.extra.insert("invocationId".into(), json!("other"));
+        let err = event.validate(EventPolicy::default()).unwrap_err();
+        assert!(err.to_string().contains("\"invocationId\""), "{err}");
+        let mut event = Event::new("i", "a").with_content(crate::model::Content::text("user", "t"));
+        if let Some(parts) = event.content.as_mut().and_then(|c| c.parts.as_mut()) {
+            parts[0].extra.insert("text".into(), json!("shadow"));
+        }
+        let err = event.validate(EventPolicy::default()).unwrap_err();
+        assert!(err.to_string().contains("event.content.parts[0]"), "{err}");
     }
 
     #[test]

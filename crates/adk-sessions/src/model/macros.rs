@@ -90,10 +90,19 @@ macro_rules! model_struct {
         }
 
         impl $name {
-            /// The camelCase name of each declared field, by snake_case name.
-            #[cfg(test)]
+            /// The snake_case and camelCase names of each declared field.
             pub(crate) const CAMEL_NAMES: &'static [(&'static str, &'static str)] =
                 &[$( (stringify!($field), $camel) ),*];
+
+            /// The first member of `extra` named like a declared field (in either
+            /// spelling): it would be written twice and read back into the field.
+            pub(crate) fn shadowing_extra(&self) -> Option<&str> {
+                self.extra.keys().map(String::as_str).find(|k| {
+                    Self::CAMEL_NAMES
+                        .iter()
+                        .any(|(snake, camel)| k == snake || k == camel)
+                })
+            }
         }
 
         impl<'de> serde::Deserialize<'de> for $name {

@@ -158,6 +158,9 @@ pub struct OpenOptions {
     pub pool_size: u32,
     /// How long to wait for a server connection.
     pub connect_timeout: Duration,
+    /// Bytes of `event_data` whose decoded events a SQLite backend keeps for later reads
+    /// (see [`crate::sql::event_cache`]); 0 turns the cache off. Default 32 MiB.
+    pub event_cache_bytes: usize,
 }
 
 impl Default for OpenOptions {
@@ -168,6 +171,7 @@ impl Default for OpenOptions {
             busy_timeout: Duration::from_secs(5),
             pool_size: 8,
             connect_timeout: Duration::from_secs(5),
+            event_cache_bytes: crate::sql::event_cache::DEFAULT_EVENT_CACHE_BYTES,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! [`open`], which picks a backend from a URL.
 
 pub mod common;
+pub mod event_cache;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub mod server;
 #[cfg(feature = "sqlite")]

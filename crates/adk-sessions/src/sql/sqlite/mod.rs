@@ -33,6 +33,7 @@
 
 mod handoff;
 mod read;
+mod reader_threads;
 pub mod schema;
 pub mod sql;
 mod writer;
@@ -52,6 +53,7 @@ use crate::page::check_list_request;
 use crate::service::{GetFilter, PageRequest, SessionPage, SessionService};
 use crate::session::{prepare_append, prepare_create, Prepared, PreparedCreate, Session};
 use crate::sql::common::state_to_json;
+use crate::sql::event_cache::{EventCache, RowKey};
 use crate::sql::OpenOptions;
 use crate::state::merge;
 use crate::time::Micros;
@@ -64,6 +66,7 @@ pub struct SqliteSessionService {
     writer: Writer,
     readers: Readers,
     policy: EventPolicy,
+    cache: Arc<EventCache>,
 }
 
 impl std::fmt::Debug for SqliteSessionService {
@@ -92,6 +95,7 @@ impl SqliteSessionService {
             writer,
             readers,
             policy: options.policy,
+            cache: Arc::new(EventCache::new(options.event_cache_bytes)),
         })
     }
 
@@ -162,10 +166,11 @@ impl SessionService for SqliteSessionService {
             after: filter.after_micros()?,
         };
         let k = key(app_name, user_id, session_id);
+        let cache = self.cache.clone();
         let loaded = self
             .readers
             .run(&self.loc, move |conn, loc| {
-                read::load_session(conn, loc, &k, select)
+                read::load_session(conn, loc, &k, select, &cache)
             })
             .await?;
         loaded
@@ -221,9 +226,25 @@ impl SessionService for SqliteSessionService {
             event_id: event.id.clone(),
             invocation_id: event.invocation_id.clone(),
             timestamp: time_text(event_time),
-            event_json: event.to_storage_json(),
+            event_json: Arc::from(event.to_storage_json()),
         };
+        let text = op.event_json.clone();
         self.writer.write(WriteJob::Append(Box::new(op))).await?;
+        // What a later read of this row decodes to is the stored event itself.
+        let row = RowKey {
+            id: &event.id,
+            invocation_id: &event.invocation_id,
+            time: Some(event_time),
+            text: &text,
+        };
+        debug_assert_eq!(
+            read::event_from_row(row.id, row.invocation_id, row.time, Some(row.text))
+                .ok()
+                .as_ref(),
+            Some(&**event),
+            "a stored event must read back as itself"
+        );
+        self.cache.insert(&row, text.clone(), event.clone());
         session.apply_append(&prepared);
         Ok(prepared.event.clone())
     }

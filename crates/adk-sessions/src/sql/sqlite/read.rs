@@ -1,12 +1,11 @@
 //! Reads: the reader pool and the queries behind `get`, `list` and the state calls.
 //!
 //! **Threading.** A file database is read through a small pool of read-only
-//! connections (at most `OpenOptions::pool_size`, opened on first use). A read takes a
-//! permit from an async semaphore (waiting without blocking a worker), then runs on
-//! tokio's blocking pool (`spawn_blocking`) with an idle connection. We chose this over
-//! dedicated reader threads because reads are short and bursty: the blocking pool
-//! already parks idle threads, and the semaphore bounds the connections, so a quiet
-//! service holds no extra threads. In WAL mode readers never wait for the writer.
+//! connections (at most `OpenOptions::pool_size`), each owned by a reader thread started
+//! on demand (see [`super::reader_threads`]; we first used tokio's blocking pool, whose
+//! wake-up or new thread per read cost more than the read itself). The async caller
+//! waits for the reply without blocking a worker. In WAL mode readers never wait for the
+//! writer.
 //!
 //! An in-memory database (`sqlite::memory:`) has one connection only, so its reads run
 //! as jobs on the writer thread (see [`super::writer`]) and see every committed write.
@@ -16,13 +15,13 @@
 
 use std::sync::Arc;
 
-use parking_lot::Mutex;
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection};
-use tokio::sync::Semaphore;
+use tokio::sync::oneshot;
 
 use super::handoff::InFlight;
-use super::schema::{open_reader, Location};
+use super::reader_threads::ReaderThreads;
+use super::schema::Location;
 use super::sql::{self, parse_time, time_text};
 use super::writer::{optional, SessionKey, Writer};
 use crate::error::{Error, Result};
@@ -30,6 +29,7 @@ use crate::model::{Event, JsonMap};
 use crate::page::ListCursor;
 use crate::session::Session;
 use crate::sql::common::{state_from_json, LoadedSession};
+use crate::sql::event_cache::{EventCache, RowKey};
 use crate::sql::OpenOptions;
 use crate::state::merge;
 use crate::time::Micros;
@@ -43,24 +43,19 @@ pub enum Readers {
     Writer(Writer),
 }
 
-/// Read-only connections to a file.
+/// Read-only connections to a file, each on its own thread.
 pub struct Pool {
     loc: Location,
-    options: OpenOptions,
-    idle: Mutex<Vec<Connection>>,
-    permits: Arc<Semaphore>,
+    threads: ReaderThreads,
     in_flight: InFlight,
 }
 
 impl Readers {
     /// A pool of at most `options.pool_size` connections to `loc`.
     pub fn pool(loc: Location, options: OpenOptions) -> Self {
-        let size = options.pool_size.max(1) as usize;
         Readers::Pool(Arc::new(Pool {
+            threads: ReaderThreads::new(loc.clone(), options),
             loc,
-            options,
-            idle: Mutex::new(Vec::with_capacity(size)),
-            permits: Arc::new(Semaphore::new(size)),
             in_flight: InFlight::default(),
         }))
     }
@@ -78,25 +73,14 @@ impl Readers {
             }
             Readers::Pool(pool) => {
                 let ticket = pool.in_flight.enter();
-                let permit = pool.permits.clone().acquire_owned().await.map_err(|_| {
-                    Error::Storage(format!("{}: the reader pool is closed", pool.loc.label))
-                })?;
-                let pool = pool.clone();
-                let label = pool.loc.label.clone();
-                let task = tokio::task::spawn_blocking(move || {
-                    let conn = match pool.idle.lock().pop() {
-                        Some(c) => c,
-                        None => open_reader(&pool.loc, &pool.options)?,
-                    };
-                    let result = snapshot(&conn, &pool.loc, f);
-                    pool.idle.lock().push(conn);
-                    drop(permit);
-                    result
-                });
-                ticket
-                    .wait(task)
-                    .await
-                    .map_err(|e| Error::Storage(format!("{label}: a read task failed: {e}")))?
+                let (tx, rx) = oneshot::channel();
+                let loc = pool.loc.clone();
+                pool.threads.submit(Box::new(move |conn| {
+                    let _ = tx.send(conn.and_then(|c| snapshot(c, &loc, f)));
+                }))?;
+                ticket.wait(rx).await.map_err(|_| {
+                    Error::Storage(format!("{}: a read job was dropped", pool.loc.label))
+                })?
             }
         }
     }
@@ -135,6 +119,7 @@ pub fn load_session(
     loc: &Location,
     key: &SessionKey,
     select: EventSelect,
+    cache: &EventCache,
 ) -> Result<Option<LoadedSession>> {
     let err = |e| loc.error("reading a session", e);
     let row = optional(conn.prepare_cached(sql::SELECT_SESSION).and_then(|mut s| {
@@ -154,7 +139,7 @@ pub fn load_session(
     })?;
     let events = match select.limit {
         Some(0) => Vec::new(),
-        _ => load_events(conn, loc, key, select)?,
+        _ => load_events(conn, loc, key, select, cache)?,
     };
     Ok(Some(LoadedSession {
         app_name: key.app.clone(),
@@ -175,6 +160,7 @@ fn load_events(
     loc: &Location,
     key: &SessionKey,
     select: EventSelect,
+    cache: &EventCache,
 ) -> Result<Vec<Arc<Event>>> {
     let err = |e| loc.error("reading events", e);
     let limit = select
@@ -192,13 +178,14 @@ fn load_events(
         }
     }
     .map_err(err)?;
-    let mut raw = Vec::new();
+    let mut rows_read = Vec::new();
     while let Some(row) = rows.next().map_err(err)? {
-        let text = |i: usize| -> Result<String> {
+        let text = |i: usize| -> Result<&str> {
             let v = row.get_ref(i).map_err(err)?;
-            Ok(v.as_str().map_err(|e| err(e.into()))?.to_owned())
+            v.as_str().map_err(|e| err(e.into()))
         };
-        let id = text(0)?;
+        let (id, invocation_id) = (text(0)?, text(1)?);
+        let time = parse_time(row.get_ref(2).map_err(err)?);
         let data = match row.get_ref(3).map_err(err)? {
             ValueRef::Null => None,
             ValueRef::Text(_) => Some(text(3)?),
@@ -211,15 +198,32 @@ fn load_events(
                 )))
             }
         };
-        raw.push(RawEvent {
-            invocation_id: text(1)?,
-            time: parse_time(row.get_ref(2).map_err(err)?),
-            id,
-            data,
+        let cached = data.and_then(|text| {
+            cache.get(&RowKey {
+                id,
+                invocation_id,
+                time,
+                text,
+            })
+        });
+        rows_read.push(match cached {
+            Some(event) => Row::Decoded(event),
+            None => Row::Raw(RawEvent {
+                id: id.to_owned(),
+                invocation_id: invocation_id.to_owned(),
+                time,
+                data: data.map(Arc::from),
+            }),
         });
     }
-    raw.reverse();
-    decode_all(raw, loc, key)
+    rows_read.reverse();
+    decode_all(rows_read, loc, key, cache)
+}
+
+/// A row read: already decoded (a cache hit) or not yet.
+enum Row {
+    Decoded(Arc<Event>),
+    Raw(RawEvent),
 }
 
 /// An event row, not yet decoded.
@@ -227,7 +231,18 @@ struct RawEvent {
     id: String,
     invocation_id: String,
     time: Option<Micros>,
-    data: Option<String>,
+    data: Option<Arc<str>>,
+}
+
+impl RawEvent {
+    fn key(&self) -> Option<RowKey<'_>> {
+        Some(RowKey {
+            id: &self.id,
+            invocation_id: &self.invocation_id,
+            time: self.time,
+            text: self.data.as_deref()?,
+        })
+    }
 }
 
 /// Rows from which decoding is split over threads.
@@ -236,13 +251,22 @@ const PARALLEL_DECODE_FROM: usize = 1024;
 /// Decodes `event_data` of every row, in order. Decoding JSON is most of the cost of a
 /// long session's `get`, so a long list is split over the available cores (scoped
 /// threads of this blocking thread; no tokio worker is involved).
-fn decode_all(raw: Vec<RawEvent>, loc: &Location, key: &SessionKey) -> Result<Vec<Arc<Event>>> {
+fn decode_all(
+    raw: Vec<Row>,
+    loc: &Location,
+    key: &SessionKey,
+    cache: &EventCache,
+) -> Result<Vec<Arc<Event>>> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    if raw.len() < PARALLEL_DECODE_FROM || threads < 2 {
-        return raw.into_iter().map(|r| decode(r, loc, key)).collect();
+    let misses = raw.iter().filter(|r| matches!(r, Row::Raw(_))).count();
+    if misses < PARALLEL_DECODE_FROM || threads < 2 {
+        return raw
+            .into_iter()
+            .map(|r| decode(r, loc, key, cache))
+            .collect();
     }
     let chunk = raw.len().div_ceil(threads);
-    let mut parts: Vec<Vec<RawEvent>> = Vec::with_capacity(threads);
+    let mut parts: Vec<Vec<Row>> = Vec::with_capacity(threads);
     let mut rest = raw;
     while rest.len() > chunk {
         let tail = rest.split_off(chunk);
@@ -256,7 +280,7 @@ fn decode_all(raw: Vec<RawEvent>, loc: &Location, key: &SessionKey) -> Result<Ve
             .map(|part| {
                 scope.spawn(move || {
                     part.into_iter()
-                        .map(|r| decode(r, loc, key))
+                        .map(|r| decode(r, loc, key, cache))
                         .collect::<Result<Vec<_>>>()
                 })
             })
@@ -272,30 +296,51 @@ fn decode_all(raw: Vec<RawEvent>, loc: &Location, key: &SessionKey) -> Result<Ve
     })
 }
 
-/// One event from its row. Like adk-python, the columns win over the payload for id and
-/// invocation id, and the column gives the time when the payload has none.
-fn decode(r: RawEvent, loc: &Location, key: &SessionKey) -> Result<Arc<Event>> {
-    let mut event = match &r.data {
-        None => Event::default(),
-        Some(text) => Event::from_storage_json(text).map_err(|e| {
+/// One event from its row (see [`event_from_row`]), through the cache.
+fn decode(r: Row, loc: &Location, key: &SessionKey, cache: &EventCache) -> Result<Arc<Event>> {
+    let raw = match r {
+        Row::Decoded(event) => return Ok(event),
+        Row::Raw(raw) => raw,
+    };
+    let event = event_from_row(&raw.id, &raw.invocation_id, raw.time, raw.data.as_deref())
+        .map(Arc::new)
+        .map_err(|e| {
             Error::Storage(format!(
                 "{}: event {:?} of session {:?}: {e}",
-                loc.label, r.id, key.id
+                loc.label, raw.id, key.id
             ))
-        })?,
-    };
-    if event.id != r.id {
-        event.id = r.id;
+        })?;
+    if let (Some(row), Some(text)) = (raw.key(), raw.data.clone()) {
+        cache.insert(&row, text, event.clone());
     }
-    if event.invocation_id != r.invocation_id {
-        event.invocation_id = r.invocation_id;
+    Ok(event)
+}
+
+/// One event from the columns of its row. Like adk-python, the columns win over the
+/// payload for id and invocation id, and the column gives the time when the payload has
+/// none.
+pub fn event_from_row(
+    id: &str,
+    invocation_id: &str,
+    time: Option<Micros>,
+    data: Option<&str>,
+) -> Result<Event> {
+    let mut event = match data {
+        None => Event::default(),
+        Some(text) => Event::from_storage_json(text)?,
+    };
+    if event.id != id {
+        id.clone_into(&mut event.id);
+    }
+    if event.invocation_id != invocation_id {
+        invocation_id.clone_into(&mut event.invocation_id);
     }
     if event.timestamp == 0.0 {
-        if let Some(t) = r.time {
+        if let Some(t) = time {
             event.timestamp = t.as_secs_f64();
         }
     }
-    Ok(Arc::new(event))
+    Ok(event)
 }
 
 /// The app's state (empty when there is no row).

@@ -19,6 +19,7 @@
 //! For `sqlite::memory:` there is no second connection to read from, so reads are jobs
 //! too ([`Job::Read`]), run on this thread between write batches.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, ErrorCode};
@@ -91,7 +92,7 @@ pub struct AppendOp {
     /// `events.timestamp`, as column text.
     pub timestamp: String,
     /// `events.event_data`.
-    pub event_json: String,
+    pub event_json: Arc<str>,
 }
 
 /// A write job.

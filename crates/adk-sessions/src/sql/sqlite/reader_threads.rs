@@ -1,0 +1,179 @@
+//! The reader threads of a SQLite file: up to `pool_size` threads, each owning one
+//! read-only connection, taking read jobs from one queue.
+//!
+//! Dedicated threads rather than tokio's blocking pool: a job handed to a thread that is
+//! already running is picked up at once, while `spawn_blocking` wakes a parked pool thread
+//! (or starts a new one when the last one has not quite gone idle yet) for every read.
+//! Threads start on demand, when a job finds none idle. The thread that finished last
+//! polls the queue for a few µs before it sleeps, so back-to-back reads (a runtime
+//! loading session after session) never wait for a wake-up; the others sleep at once.
+//! Dropping the handle lets the threads finish the queued jobs and exit.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use parking_lot::{Condvar, Mutex};
+use rusqlite::Connection;
+
+use super::schema::{open_reader, Location};
+use crate::error::{Error, Result};
+use crate::sql::OpenOptions;
+
+/// How long the thread that finished last polls for the next job before it sleeps.
+const SPIN: Duration = Duration::from_micros(50);
+
+/// A read job: runs with the thread's connection, or with the error that kept the thread
+/// from opening one.
+pub type ReadJob = Box<dyn FnOnce(Result<&Connection>) + Send>;
+
+/// The handle of the reader threads.
+pub struct ReaderThreads {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    loc: Location,
+    options: OpenOptions,
+    max_threads: usize,
+    state: Mutex<State>,
+    wake: Condvar,
+    /// Jobs in the queue, readable without the lock (for the polling thread).
+    queued: AtomicUsize,
+    /// A thread is polling the queue.
+    polling: AtomicBool,
+}
+
+#[derive(Default)]
+struct State {
+    jobs: VecDeque<ReadJob>,
+    threads: usize,
+    /// Threads not running a job (polling or asleep).
+    idle: usize,
+    asleep: usize,
+    closed: bool,
+}
+
+impl ReaderThreads {
+    /// Reader threads for the file at `loc`, at most `options.pool_size` of them; none
+    /// runs before the first job.
+    pub fn new(loc: Location, options: OpenOptions) -> Self {
+        let max_threads = options.pool_size.max(1) as usize;
+        ReaderThreads {
+            shared: Arc::new(Shared {
+                loc,
+                options,
+                max_threads,
+                state: Mutex::new(State::default()),
+                wake: Condvar::new(),
+                queued: AtomicUsize::new(0),
+                polling: AtomicBool::new(false),
+            }),
+        }
+    }
+
+    /// Queues `job`; a thread runs it as soon as one is free.
+    pub fn submit(&self, job: ReadJob) -> Result<()> {
+        let mut st = self.shared.state.lock();
+        st.jobs.push_back(job);
+        self.shared.queued.fetch_add(1, Ordering::Release);
+        if st.idle == 0 && st.threads < self.shared.max_threads {
+            st.threads += 1;
+            drop(st);
+            return self.start_thread();
+        }
+        // A polling thread takes one job; wake a sleeper for any other.
+        let polling = self.shared.polling.load(Ordering::Acquire);
+        if st.asleep > 0 && (st.jobs.len() > 1 || !polling) {
+            self.shared.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    fn start_thread(&self) -> Result<()> {
+        let shared = self.shared.clone();
+        let started = std::thread::Builder::new()
+            .name("adk-sqlite-reader".into())
+            .spawn(move || shared.run());
+        if let Err(e) = started {
+            let mut st = self.shared.state.lock();
+            st.threads -= 1;
+            if st.threads == 0 {
+                // No thread will take the job just queued: fail it here.
+                let failed: Vec<ReadJob> = st.jobs.drain(..).collect();
+                self.shared.queued.store(0, Ordering::Release);
+                drop(st);
+                let msg = format!(
+                    "{}: cannot start a reader thread: {e}",
+                    self.shared.loc.label
+                );
+                for job in failed {
+                    job(Err(Error::Storage(msg.clone())));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for ReaderThreads {
+    fn drop(&mut self) {
+        self.shared.state.lock().closed = true;
+        self.shared.wake.notify_all();
+    }
+}
+
+impl Shared {
+    /// A reader thread: opens its connection, then runs jobs until the handle is dropped
+    /// and the queue is empty.
+    fn run(&self) {
+        let conn = open_reader(&self.loc, &self.options);
+        while let Some(job) = self.next_job() {
+            let run = || match &conn {
+                Ok(c) => job(Ok(c)),
+                Err(e) => job(Err(Error::Storage(e.to_string()))),
+            };
+            // A panicking job drops its reply (its caller gets an error); the thread stays.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run));
+        }
+    }
+
+    fn next_job(&self) -> Option<ReadJob> {
+        let mut st = self.state.lock();
+        st.idle += 1;
+        let mut polled = false;
+        loop {
+            if let Some(job) = st.jobs.pop_front() {
+                self.queued.fetch_sub(1, Ordering::Release);
+                st.idle -= 1;
+                return Some(job);
+            }
+            if st.closed {
+                st.idle -= 1;
+                st.threads -= 1;
+                return None;
+            }
+            if !polled
+                && self
+                    .polling
+                    .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+            {
+                polled = true;
+                drop(st);
+                let until = Instant::now() + SPIN;
+                while self.queued.load(Ordering::Acquire) == 0 && Instant::now() < until {
+                    std::thread::yield_now();
+                }
+                self.polling.store(false, Ordering::Release);
+                st = self.state.lock();
+                continue;
+            }
+            st.asleep += 1;
+            self.wake.wait(&mut st);
+            st.asleep -= 1;
+            polled = false;
+        }
+    }
+}
