@@ -38,6 +38,9 @@ pub struct ServeArgs {
     /// instead of refusing them (only for deployments without Python readers).
     #[arg(long, env = "ADK_SESSIONS_LENIENT_EVENTS")]
     pub lenient_events: bool,
+    /// SQLite: MiB of event_data whose decoded events are kept for later reads (0 = off).
+    #[arg(long, env = "ADK_SESSIONS_EVENT_CACHE_MB", default_value_t = 32)]
+    pub event_cache_mb: usize,
     /// Write logs as JSON lines (one object per event) instead of text.
     #[arg(long, env = "ADK_SESSIONS_LOG_JSON")]
     pub log_json: bool,
@@ -84,6 +87,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     };
     let options = OpenOptions {
         policy,
+        event_cache_bytes: args.event_cache_mb.saturating_mul(1 << 20),
         ..OpenOptions::default()
     };
     let shown = adk_sessions::sql::redact(&args.db);

@@ -111,10 +111,13 @@ fn sqlite_bench_measures_the_floor_beside_the_service_and_cleans_up() {
             "200",
             "--scale-sessions",
             "150",
+            "--event-cache-mb",
+            "0",
         ],
     );
     assert_eq!(json["backend"], "sqlite");
     assert_eq!(json["durability"], "normal");
+    assert_eq!(json["event_cache_mb"], 0, "{json}");
     for key in [
         "floor_append_per_s",
         "floor_get_per_s",

@@ -66,6 +66,10 @@ pub struct BenchArgs {
     /// SQLite durability (reported as `durability`).
     #[arg(long, value_enum, default_value_t = SyncArg::Full)]
     pub sync: SyncArg,
+    /// SQLite: MiB of event_data whose decoded events are cached (0 = every get decodes
+    /// every event; reported as `event_cache_mb`).
+    #[arg(long, default_value_t = 32)]
+    pub event_cache_mb: usize,
     /// Also run W4: W3 through the REST server on a loopback port.
     #[arg(long)]
     pub http: bool,
@@ -227,6 +231,7 @@ async fn measure_on(
 ) -> Result<Report, BenchError> {
     let options = OpenOptions {
         sqlite_sync: args.sqlite_sync(),
+        event_cache_bytes: args.event_cache_mb.saturating_mul(1 << 20),
         ..OpenOptions::default()
     };
     let durability = match target {
@@ -238,6 +243,9 @@ async fn measure_on(
         Target::Server { kind, url, .. } => floor::server_durability(*kind, url).await?,
     };
     let mut report = Report::new(target.backend(), &durability);
+    if matches!(target, Target::Sqlite { .. }) {
+        report.count("event_cache_mb", args.event_cache_mb as u64);
+    }
     let sizes = args.sizes();
     let text = workloads::text_200();
     let mut rates = Rates::default();
