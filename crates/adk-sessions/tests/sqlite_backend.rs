@@ -621,3 +621,45 @@ async fn cached_reads_equal_uncached_reads_and_follow_rewritten_rows() {
     assert_eq!(events(&after), events(&plain_after));
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
+
+/// A reader thread that cannot open its connection answers its read with the error
+/// instead of leaving it waiting, and the next read starts a thread that tries again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_cannot_open_answers_with_the_error_and_the_next_read_tries_again() {
+    let path = temp_db("reader-open");
+    let service = SqliteSessionService::open(Some(&path), &OpenOptions::default())
+        .await
+        .unwrap();
+    service.create("app", "u", Some("s"), None).await.unwrap();
+    // The writer keeps its open file; a new read connection finds no file at the path.
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.clone().into_os_string();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
+    for attempt in 0..2 {
+        let got = tokio::time::timeout(
+            Duration::from_secs(10),
+            service.get("app", "u", "s", GetFilter::all()),
+        )
+        .await
+        .expect("a read must not hang when its connection cannot be opened");
+        match got {
+            Err(adk_sessions::Error::Storage(msg)) => {
+                assert!(msg.contains("read connection"), "attempt {attempt}: {msg}")
+            }
+            other => panic!("attempt {attempt}: expected a storage error, got {other:?}"),
+        }
+    }
+    // A valid (empty) database appears at the path: the next read opens it.
+    let other = SqliteSessionService::open(Some(&path), &OpenOptions::default())
+        .await
+        .unwrap();
+    drop(other);
+    let got = service.get("app", "u", "s", GetFilter::all()).await;
+    assert!(
+        matches!(got, Err(adk_sessions::Error::NotFound { .. })),
+        "the read after the file came back: {got:?}"
+    );
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}

@@ -77,7 +77,7 @@ impl Readers {
                 let loc = pool.loc.clone();
                 pool.threads.submit(Box::new(move |conn| {
                     let _ = tx.send(conn.and_then(|c| snapshot(c, &loc, f)));
-                }))?;
+                }));
                 ticket.wait(rx).await.map_err(|_| {
                     Error::Storage(format!("{}: a read job was dropped", pool.loc.label))
                 })?

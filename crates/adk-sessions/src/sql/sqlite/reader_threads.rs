@@ -18,7 +18,7 @@ use parking_lot::{Condvar, Mutex};
 use rusqlite::Connection;
 
 use super::schema::{open_reader, Location};
-use crate::error::{Error, Result};
+use crate::error::Error;
 use crate::sql::OpenOptions;
 
 /// How long the thread that finished last polls for the next job before it sleeps.
@@ -26,7 +26,7 @@ const SPIN: Duration = Duration::from_micros(50);
 
 /// A read job: runs with the thread's connection, or with the error that kept the thread
 /// from opening one.
-pub type ReadJob = Box<dyn FnOnce(Result<&Connection>) + Send>;
+pub type ReadJob = Box<dyn FnOnce(crate::error::Result<&Connection>) + Send>;
 
 /// The handle of the reader threads.
 pub struct ReaderThreads {
@@ -73,47 +73,37 @@ impl ReaderThreads {
         }
     }
 
-    /// Queues `job`; a thread runs it as soon as one is free.
-    pub fn submit(&self, job: ReadJob) -> Result<()> {
+    /// Queues `job`; a thread runs it as soon as one is free (or it gets the error that
+    /// kept a thread from starting or from opening its connection).
+    pub fn submit(&self, job: ReadJob) {
         let mut st = self.shared.state.lock();
         st.jobs.push_back(job);
         self.shared.queued.fetch_add(1, Ordering::Release);
         if st.idle == 0 && st.threads < self.shared.max_threads {
             st.threads += 1;
             drop(st);
-            return self.start_thread();
+            self.start_thread();
+            return;
         }
         // A polling thread takes one job; wake a sleeper for any other.
         let polling = self.shared.polling.load(Ordering::Acquire);
         if st.asleep > 0 && (st.jobs.len() > 1 || !polling) {
             self.shared.wake.notify_one();
         }
-        Ok(())
     }
 
-    fn start_thread(&self) -> Result<()> {
+    fn start_thread(&self) {
         let shared = self.shared.clone();
         let started = std::thread::Builder::new()
             .name("adk-sqlite-reader".into())
             .spawn(move || shared.run());
         if let Err(e) = started {
-            let mut st = self.shared.state.lock();
-            st.threads -= 1;
-            if st.threads == 0 {
-                // No thread will take the job just queued: fail it here.
-                let failed: Vec<ReadJob> = st.jobs.drain(..).collect();
-                self.shared.queued.store(0, Ordering::Release);
-                drop(st);
-                let msg = format!(
-                    "{}: cannot start a reader thread: {e}",
-                    self.shared.loc.label
-                );
-                for job in failed {
-                    job(Err(Error::Storage(msg.clone())));
-                }
-            }
+            let msg = format!(
+                "{}: cannot start a reader thread: {e}",
+                self.shared.loc.label
+            );
+            self.shared.leave(Error::Storage(msg), false);
         }
-        Ok(())
     }
 }
 
@@ -126,16 +116,39 @@ impl Drop for ReaderThreads {
 
 impl Shared {
     /// A reader thread: opens its connection, then runs jobs until the handle is dropped
-    /// and the queue is empty.
+    /// and the queue is empty. A thread that cannot open its connection answers one job
+    /// with the error and leaves, so the next job starts a thread that tries again.
     fn run(&self) {
-        let conn = open_reader(&self.loc, &self.options);
+        let conn = match open_reader(&self.loc, &self.options) {
+            Ok(conn) => conn,
+            Err(e) => return self.leave(e, true),
+        };
         while let Some(job) = self.next_job() {
-            let run = || match &conn {
-                Ok(c) => job(Ok(c)),
-                Err(e) => job(Err(Error::Storage(e.to_string()))),
-            };
             // A panicking job drops its reply (its caller gets an error); the thread stays.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run));
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Ok(&conn))));
+        }
+    }
+
+    /// A thread that could not start or open its connection is gone: every queued job
+    /// gets `error` when no other thread is left to run it, else only the first one
+    /// (`fail_one`: the job that thread was started for).
+    fn leave(&self, error: Error, fail_one: bool) {
+        let mut st = self.state.lock();
+        st.threads -= 1;
+        let take = match (st.threads, fail_one) {
+            (0, _) => st.jobs.len(),
+            (_, true) => st.jobs.len().min(1),
+            (_, false) => 0,
+        };
+        let failed: Vec<ReadJob> = st.jobs.drain(..take).collect();
+        self.queued.fetch_sub(failed.len(), Ordering::Release);
+        drop(st);
+        let msg = match error {
+            Error::Storage(msg) => msg,
+            other => other.to_string(),
+        };
+        for job in failed {
+            job(Err(Error::Storage(msg.clone())));
         }
     }
 
