@@ -39,7 +39,7 @@ pub struct ServeArgs {
     #[arg(long, env = "ADK_SESSIONS_LENIENT_EVENTS")]
     pub lenient_events: bool,
     /// SQLite: MiB of event_data whose decoded events are kept for later reads (0 = off).
-    #[arg(long, env = "ADK_SESSIONS_EVENT_CACHE_MB", default_value_t = 32)]
+    #[arg(long, env = "ADK_SESSIONS_EVENT_CACHE_MB", default_value_t = 8)]
     pub event_cache_mb: usize,
     /// Write logs as JSON lines (one object per event) instead of text.
     #[arg(long, env = "ADK_SESSIONS_LOG_JSON")]

@@ -68,7 +68,7 @@ pub struct BenchArgs {
     pub sync: SyncArg,
     /// SQLite: MiB of event_data whose decoded events are cached (0 = every get decodes
     /// every event; reported as `event_cache_mb`).
-    #[arg(long, default_value_t = 32)]
+    #[arg(long, default_value_t = 8)]
     pub event_cache_mb: usize,
     /// Also run W4: W3 through the REST server on a loopback port.
     #[arg(long)]

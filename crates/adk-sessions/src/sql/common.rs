@@ -159,7 +159,7 @@ pub struct OpenOptions {
     /// How long to wait for a server connection.
     pub connect_timeout: Duration,
     /// Bytes of `event_data` whose decoded events a SQLite backend keeps for later reads
-    /// (see [`crate::sql::event_cache`]); 0 turns the cache off. Default 32 MiB.
+    /// (see [`crate::sql::event_cache`]); 0 turns the cache off. Default 8 MiB.
     pub event_cache_bytes: usize,
 }
 
