@@ -4,7 +4,7 @@
 //! app, so one service instance may be shared by all of them, and they may run in
 //! parallel.
 //!
-//! A backend's test file runs the whole list in one line with [`conformance_tests!`]:
+//! A backend's test file runs the whole list in one line with [`crate::conformance_tests!`]:
 //!
 //! ```ignore
 //! adk_sessions::conformance_tests!(memory, async {

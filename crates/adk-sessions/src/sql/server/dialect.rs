@@ -69,7 +69,7 @@ pub struct Statements {
     /// `(app, user, id, after, limit)` → `event_data` text with `timestamp >= after`,
     /// newest first.
     pub events_newest_after: &'static str,
-    /// Listing, indexed by [`list_variant`]; each → `user_id, id, update_time, session
+    /// Listing, indexed by `list_variant`; each → `user_id, id, update_time, session
     /// state, app state?, user state?`, ordered by `(update_time, user_id, id)`:
     /// `[app; limit]`, `[app, t, t, u, s; limit]`, `[app, user; limit]`,
     /// `[app, user, t, t, u, s; limit]` where `(t, u, s)` is the exclusive keyset start;
