@@ -663,3 +663,107 @@ async fn a_reader_that_cannot_open_answers_with_the_error_and_the_next_read_trie
     );
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
+
+/// Many tasks appending, reading (whole, recent, listed) and one task reading everyone's
+/// sessions, through two reader threads and a cache small enough to evict all the time:
+/// everything finishes, every read sees its own writes, and in the end a reader without
+/// the cache sees exactly what the cached one sees.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn mixed_load_through_few_readers_and_a_tiny_cache_loses_nothing() {
+    const TASKS: usize = 12;
+    const ROUNDS: usize = 40;
+    let path = temp_db("mixed");
+    let service = Arc::new(
+        SqliteSessionService::open(
+            Some(&path),
+            &OpenOptions {
+                pool_size: 2,
+                event_cache_bytes: 4096,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap(),
+    );
+    let work = async {
+        let writers = (0..TASKS).map(|t| {
+            let service = service.clone();
+            tokio::spawn(async move {
+                let sid = format!("s{t}");
+                let mut h = service.create("app", "u", Some(&sid), None).await.unwrap();
+                for j in 0..ROUNDS {
+                    let e = Event::new(format!("i{j}"), "a")
+                        .with_state("k", json!(j))
+                        .with_state(format!("user:t{t}"), json!(j));
+                    service.append_event(&h, e).await.unwrap();
+                    if j % 3 == 0 {
+                        h = service
+                            .get("app", "u", &sid, GetFilter::all())
+                            .await
+                            .unwrap();
+                        assert_eq!(h.events().len(), j + 1, "{sid} after {j}");
+                        assert_eq!(h.state().get("k").unwrap(), json!(j));
+                    }
+                    if j % 5 == 0 {
+                        let recent = service
+                            .get("app", "u", &sid, GetFilter::recent(2))
+                            .await
+                            .unwrap();
+                        assert_eq!(recent.events().len(), (j + 1).min(2));
+                        let page = service
+                            .list("app", Some("u"), &Default::default())
+                            .await
+                            .unwrap();
+                        assert!(page.sessions.iter().any(|s| s.id() == sid));
+                    }
+                }
+            })
+        });
+        let writers: Vec<_> = writers.collect();
+        let reader = {
+            let service = service.clone();
+            tokio::spawn(async move {
+                for k in 0..200 {
+                    match service
+                        .get("app", "u", &format!("s{}", k % TASKS), GetFilter::all())
+                        .await
+                    {
+                        Ok(_) | Err(Error::NotFound { .. }) => {}
+                        Err(e) => panic!("read {k}: {e}"),
+                    }
+                }
+            })
+        };
+        for w in writers {
+            w.await.unwrap();
+        }
+        reader.await.unwrap();
+    };
+    tokio::time::timeout(Duration::from_secs(120), work)
+        .await
+        .expect("the mixed load must finish");
+    let plain = SqliteSessionService::open(
+        Some(&path),
+        &OpenOptions {
+            event_cache_bytes: 0,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    for t in 0..TASKS {
+        let sid = format!("s{t}");
+        let cached = service
+            .get("app", "u", &sid, GetFilter::all())
+            .await
+            .unwrap();
+        let fresh = plain.get("app", "u", &sid, GetFilter::all()).await.unwrap();
+        assert_eq!(cached.events().len(), ROUNDS);
+        assert_eq!(cached.events().to_vec(), fresh.events().to_vec(), "{sid}");
+        assert_eq!(
+            fresh.state().get(&format!("user:t{t}")).unwrap(),
+            json!(ROUNDS - 1)
+        );
+    }
+    let _ = std::fs::remove_dir_all(path.parent().unwrap());
+}
