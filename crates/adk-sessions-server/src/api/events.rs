@@ -19,13 +19,29 @@ use super::sessions::{append_with_retry, parse_event_value};
 use super::view::PublicEvent;
 use super::AppState;
 
+/// The answer to an append, written straight into the response.
+pub struct Appended {
+    event: std::sync::Arc<adk_sessions::Event>,
+    last_update_time: f64,
+}
+
+impl serde::Serialize for Appended {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("event", &PublicEvent(&self.event))?;
+        m.serialize_entry("lastUpdateTime", &self.last_update_time)?;
+        m.end()
+    }
+}
+
 /// Appends one event; answers `{"event": <stored event>, "lastUpdateTime": <float>}`.
 pub async fn append(
     State(st): State<AppState>,
     ids: Ids,
     query: Result<Query<Vec<(String, String)>>, QueryRejection>,
     bytes: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Appended>, ApiError> {
     let q = QueryParams::from(query)?;
     let expected = q.seconds("expectedLastUpdateTime")?;
     let Some(value) = body(bytes)? else {
@@ -60,8 +76,8 @@ pub async fn append(
             (session, stored)
         }
     };
-    Ok(Json(json!({
-        "event": PublicEvent(&stored),
-        "lastUpdateTime": session.last_update_time(),
-    })))
+    Ok(Json(Appended {
+        event: stored,
+        last_update_time: session.last_update_time(),
+    }))
 }
