@@ -110,70 +110,17 @@ impl Event {
                 self.timestamp
             )));
         }
-        self.check_shadowing().map_err(Error::InvalidArgument)?;
         self.check_fields(policy.lenient_unknown_fields)
             .map_err(Error::InvalidArgument)
     }
 
-    /// Refuses an `extra` member named like a declared field of its object: it would be
-    /// written twice, and what is read back would differ from what was stored.
-    fn check_shadowing(&self) -> std::result::Result<(), String> {
-        let refuse = |path: String, key: &str| {
-            Err(format!(
-                "{path} has an extra member {key:?}, which is one of its fields: set the field instead"
-            ))
-        };
-        if let Some(k) = self.shadowing_extra() {
-            return refuse("event".into(), k);
-        }
-        if let Some(k) = self.actions.shadowing_extra() {
-            return refuse("event.actions".into(), k);
-        }
-        if let Some(k) = self.node_info.shadowing_extra() {
-            return refuse("event.node_info".into(), k);
-        }
-        let Some(content) = &self.content else {
-            return Ok(());
-        };
-        if let Some(k) = content.shadowing_extra() {
-            return refuse("event.content".into(), k);
-        }
-        for (i, part) in content.parts.iter().flatten().enumerate() {
-            let nested = [
-                ("", part.shadowing_extra()),
-                (
-                    ".inline_data",
-                    part.inline_data.as_ref().and_then(|b| b.shadowing_extra()),
-                ),
-                (
-                    ".function_call",
-                    part.function_call
-                        .as_ref()
-                        .and_then(|c| c.shadowing_extra()),
-                ),
-                (
-                    ".function_response",
-                    part.function_response
-                        .as_ref()
-                        .and_then(|r| r.shadowing_extra()),
-                ),
-            ];
-            if let Some((at, k)) = nested.into_iter().find_map(|(at, k)| k.map(|k| (at, k))) {
-                return refuse(format!("event.content.parts[{i}]{at}"), k);
-            }
-        }
-        Ok(())
-    }
-
     fn check_fields(&self, lenient: bool) -> std::result::Result<(), String> {
         let s = schema();
-        s.check_fields("Event", self.extra.iter(), "event", lenient)?;
-        s.check_fields(
-            "EventActions",
-            self.actions.extra.iter(),
-            "event.actions",
-            lenient,
-        )?;
+        self.check_extra(|| "event".into(), lenient)?;
+        self.actions
+            .check_extra(|| "event.actions".into(), lenient)?;
+        self.node_info
+            .check_extra(|| "event.node_info".into(), lenient)?;
         for (k, v) in &self.actions.requested_tool_confirmations {
             s.check(
                 "ToolConfirmation",
@@ -206,48 +153,18 @@ impl Event {
         let Some(content) = &self.content else {
             return Ok(());
         };
-        s.check_fields("Content", content.extra.iter(), "event.content", lenient)?;
+        content.check_extra(|| "event.content".into(), lenient)?;
         for (i, part) in content.parts.iter().flatten().enumerate() {
-            let nested_extra = part
-                .inline_data
-                .as_ref()
-                .is_some_and(|b| !b.extra.is_empty())
-                || part
-                    .function_call
-                    .as_ref()
-                    .is_some_and(|c| !c.extra.is_empty())
-                || part
-                    .function_response
-                    .as_ref()
-                    .is_some_and(|r| !r.extra.is_empty());
-            if part.extra.is_empty() && !nested_extra {
-                continue;
-            }
-            let path = format!("event.content.parts[{i}]");
-            s.check_fields("Part", part.extra.iter(), &path, lenient)?;
+            let at = |field: &str| format!("event.content.parts[{i}]{field}");
+            part.check_extra(|| at(""), lenient)?;
             if let Some(b) = &part.inline_data {
-                s.check_fields(
-                    "Blob",
-                    b.extra.iter(),
-                    &format!("{path}.inline_data"),
-                    lenient,
-                )?;
+                b.check_extra(|| at(".inline_data"), lenient)?;
             }
             if let Some(c) = &part.function_call {
-                s.check_fields(
-                    "FunctionCall",
-                    c.extra.iter(),
-                    &format!("{path}.function_call"),
-                    lenient,
-                )?;
+                c.check_extra(|| at(".function_call"), lenient)?;
             }
             if let Some(r) = &part.function_response {
-                s.check_fields(
-                    "FunctionResponse",
-                    r.extra.iter(),
-                    &format!("{path}.function_response"),
-                    lenient,
-                )?;
+                r.check_extra(|| at(".function_response"), lenient)?;
             }
         }
         Ok(())

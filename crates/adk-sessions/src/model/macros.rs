@@ -94,14 +94,36 @@ macro_rules! model_struct {
             pub(crate) const CAMEL_NAMES: &'static [(&'static str, &'static str)] =
                 &[$( (stringify!($field), $camel) ),*];
 
-            /// The first member of `extra` named like a declared field (in either
-            /// spelling): it would be written twice and read back into the field.
-            pub(crate) fn shadowing_extra(&self) -> Option<&str> {
-                self.extra.keys().map(String::as_str).find(|k| {
+            /// Checks the members of `extra`: none may be named like a declared field
+            /// (in either spelling: it would be written twice and read back into the
+            /// field), and unless `lenient` none may be one adk-python refuses in this
+            /// model. `path` names the object in the error; it is built only when
+            /// there is something to check.
+            pub(crate) fn check_extra(
+                &self,
+                path: impl Fn() -> String,
+                lenient: bool,
+            ) -> Result<(), String> {
+                if self.extra.is_empty() {
+                    return Ok(());
+                }
+                let shadowing = self.extra.keys().find(|k| {
                     Self::CAMEL_NAMES
                         .iter()
                         .any(|(snake, camel)| k == snake || k == camel)
-                })
+                });
+                if let Some(key) = shadowing {
+                    return Err(format!(
+                        "{} has an extra member {key:?}, which is one of its fields: set the field instead",
+                        path()
+                    ));
+                }
+                $crate::model::schema::schema().check_fields(
+                    stringify!($name),
+                    self.extra.iter(),
+                    &path(),
+                    lenient,
+                )
             }
         }
 
