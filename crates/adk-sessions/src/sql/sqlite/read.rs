@@ -45,7 +45,6 @@ pub enum Readers {
 
 /// Read-only connections to a file, each on its own thread.
 pub struct Pool {
-    loc: Location,
     threads: ReaderThreads,
     in_flight: InFlight,
 }
@@ -54,8 +53,7 @@ impl Readers {
     /// A pool of at most `options.pool_size` connections to `loc`.
     pub fn pool(loc: Location, options: OpenOptions) -> Self {
         Readers::Pool(Arc::new(Pool {
-            threads: ReaderThreads::new(loc.clone(), options),
-            loc,
+            threads: ReaderThreads::new(loc, options),
             in_flight: InFlight::default(),
         }))
     }
@@ -74,12 +72,14 @@ impl Readers {
             Readers::Pool(pool) => {
                 let ticket = pool.in_flight.enter();
                 let (tx, rx) = oneshot::channel();
-                let loc = pool.loc.clone();
                 pool.threads.submit(Box::new(move |conn| {
-                    let _ = tx.send(conn.and_then(|c| snapshot(c, &loc, f)));
+                    let _ = tx.send(conn.and_then(|(c, loc)| snapshot(c, loc, f)));
                 }));
                 ticket.wait(rx).await.map_err(|_| {
-                    Error::Storage(format!("{}: a read job was dropped", pool.loc.label))
+                    Error::Storage(format!(
+                        "{}: a read job was dropped",
+                        pool.threads.location().label
+                    ))
                 })?
             }
         }

@@ -24,9 +24,9 @@ use crate::sql::OpenOptions;
 /// How long the thread that finished last polls for the next job before it sleeps.
 const SPIN: Duration = Duration::from_micros(50);
 
-/// A read job: runs with the thread's connection, or with the error that kept the thread
-/// from opening one.
-pub type ReadJob = Box<dyn FnOnce(crate::error::Result<&Connection>) + Send>;
+/// A read job: runs with the thread's connection and the file's location, or with the
+/// error that kept the thread from opening a connection.
+pub type ReadJob = Box<dyn FnOnce(crate::error::Result<(&Connection, &Location)>) + Send>;
 
 /// The handle of the reader threads.
 pub struct ReaderThreads {
@@ -92,6 +92,11 @@ impl ReaderThreads {
         }
     }
 
+    /// The file the threads read.
+    pub fn location(&self) -> &Location {
+        &self.shared.loc
+    }
+
     fn start_thread(&self) {
         let shared = self.shared.clone();
         let started = std::thread::Builder::new()
@@ -125,7 +130,8 @@ impl Shared {
         };
         while let Some(job) = self.next_job() {
             // A panicking job drops its reply (its caller gets an error); the thread stays.
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(Ok(&conn))));
+            let run = || job(Ok((&conn, &self.loc)));
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run));
         }
     }
 
