@@ -4,7 +4,11 @@
 //! keeping a stale operation from failing its batch. Multi-process and crash tests are in
 //! `sqlite_processes.rs`.
 
-use std::path::{Path, PathBuf};
+#[path = "support/sqlite_files.rs"]
+mod sqlite_files;
+use sqlite_files::{open, open_with, temp_db};
+
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,23 +16,6 @@ use adk_sessions::sql::sqlite::SqliteSessionService;
 use adk_sessions::{Error, Event, GetFilter, OpenOptions, SessionService};
 use rusqlite::Connection;
 use serde_json::{json, Value};
-
-/// A fresh database path in its own new directory under the system temp dir.
-fn temp_db(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "adk-sqlite-{tag}-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    ));
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir.join("sessions.db")
-}
-
-async fn open(path: &Path) -> SqliteSessionService {
-    SqliteSessionService::open(Some(path), &OpenOptions::default())
-        .await
-        .expect("open the SQLite file")
-}
 
 fn storage_message(r: adk_sessions::Result<SqliteSessionService>) -> String {
     match r {
@@ -558,15 +545,14 @@ async fn cached_reads_equal_uncached_reads_and_follow_rewritten_rows() {
             .with_state("k", json!(i));
         cached.append_event(&s, e).await.unwrap();
     }
-    let uncached = SqliteSessionService::open(
-        Some(&path),
+    let uncached = open_with(
+        &path,
         &OpenOptions {
             event_cache_bytes: 0,
             ..Default::default()
         },
     )
-    .await
-    .unwrap();
+    .await;
     let events = |s: &adk_sessions::Session| -> Vec<Event> {
         s.events().iter().map(|e| (*e).clone()).collect()
     };
@@ -627,9 +613,7 @@ async fn cached_reads_equal_uncached_reads_and_follow_rewritten_rows() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reader_that_cannot_open_answers_with_the_error_and_the_next_read_tries_again() {
     let path = temp_db("reader-open");
-    let service = SqliteSessionService::open(Some(&path), &OpenOptions::default())
-        .await
-        .unwrap();
+    let service = open(&path).await;
     service.create("app", "u", Some("s"), None).await.unwrap();
     // The writer keeps its open file; a new read connection finds no file at the path.
     for suffix in ["", "-wal", "-shm"] {
@@ -652,9 +636,7 @@ async fn a_reader_that_cannot_open_answers_with_the_error_and_the_next_read_trie
         }
     }
     // A valid (empty) database appears at the path: the next read opens it.
-    let other = SqliteSessionService::open(Some(&path), &OpenOptions::default())
-        .await
-        .unwrap();
+    let other = open(&path).await;
     drop(other);
     let got = service.get("app", "u", "s", GetFilter::all()).await;
     assert!(
@@ -674,16 +656,15 @@ async fn mixed_load_through_few_readers_and_a_tiny_cache_loses_nothing() {
     const ROUNDS: usize = 40;
     let path = temp_db("mixed");
     let service = Arc::new(
-        SqliteSessionService::open(
-            Some(&path),
+        open_with(
+            &path,
             &OpenOptions {
                 pool_size: 2,
                 event_cache_bytes: 4096,
                 ..Default::default()
             },
         )
-        .await
-        .unwrap(),
+        .await,
     );
     let work = async {
         let writers = (0..TASKS).map(|t| {
@@ -742,15 +723,14 @@ async fn mixed_load_through_few_readers_and_a_tiny_cache_loses_nothing() {
     tokio::time::timeout(Duration::from_secs(120), work)
         .await
         .expect("the mixed load must finish");
-    let plain = SqliteSessionService::open(
-        Some(&path),
+    let plain = open_with(
+        &path,
         &OpenOptions {
             event_cache_bytes: 0,
             ..Default::default()
         },
     )
-    .await
-    .unwrap();
+    .await;
     for t in 0..TASKS {
         let sid = format!("s{t}");
         let cached = service

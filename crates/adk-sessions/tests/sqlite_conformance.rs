@@ -1,22 +1,14 @@
 //! The whole conformance suite against the SQLite backend: once on a fresh file (WAL,
 //! reader pool) and once on `sqlite::memory:` (reads through the writer thread).
 
-use std::path::PathBuf;
+#[path = "support/sqlite_files.rs"]
+mod sqlite_files;
+use sqlite_files::temp_db;
+
 use std::sync::Arc;
 
 use adk_sessions::sql::sqlite::SqliteSessionService;
 use adk_sessions::{EventPolicy, OpenOptions, SessionService};
-
-/// A fresh database file in its own directory under the system temp dir.
-fn fresh_file(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "adk-sqlite-conf-{tag}-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4()
-    ));
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir.join("sessions.db")
-}
 
 async fn file_service(policy: EventPolicy) -> Arc<dyn SessionService> {
     let options = OpenOptions {
@@ -24,7 +16,7 @@ async fn file_service(policy: EventPolicy) -> Arc<dyn SessionService> {
         ..OpenOptions::default()
     };
     Arc::new(
-        SqliteSessionService::open(Some(&fresh_file("file")), &options)
+        SqliteSessionService::open(Some(&temp_db("conf-file")), &options)
             .await
             .expect("open a fresh SQLite file"),
     )

@@ -6,6 +6,10 @@
 //! The child processes are this test binary itself: `child_process_entry` does nothing
 //! unless `ADK_SQLITE_CHILD` names a role, in which case it plays that role.
 
+#[path = "support/sqlite_files.rs"]
+mod sqlite_files;
+use sqlite_files::{open, temp_db};
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
@@ -13,25 +17,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use adk_sessions::sql::sqlite::SqliteSessionService;
-use adk_sessions::{Error, Event, GetFilter, OpenOptions, SessionService};
+use adk_sessions::{Error, Event, GetFilter, SessionService};
 use rusqlite::Connection;
 use serde_json::json;
-
-fn temp_db(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "adk-sqlite-{tag}-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    ));
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir.join("sessions.db")
-}
-
-async fn open(path: &Path) -> SqliteSessionService {
-    SqliteSessionService::open(Some(path), &OpenOptions::default())
-        .await
-        .expect("open the SQLite file")
-}
 
 /// Starts this test binary as a child playing `role` on `db`.
 fn spawn_child(role: &str, db: &Path, extra: &[(&str, String)]) -> Child {

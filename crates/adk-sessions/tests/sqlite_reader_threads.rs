@@ -2,22 +2,14 @@
 //! counted: many reads at once share a bounded set of threads, and the threads stop with
 //! the service.
 
-use std::path::PathBuf;
+#[path = "support/sqlite_files.rs"]
+mod sqlite_files;
+use sqlite_files::{open_with, temp_db};
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use adk_sessions::sql::sqlite::SqliteSessionService;
 use adk_sessions::{Event, GetFilter, OpenOptions, SessionService};
-
-fn temp_db(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "adk-sqlite-{tag}-{}-{}",
-        std::process::id(),
-        uuid::Uuid::new_v4().simple()
-    ));
-    std::fs::create_dir_all(&dir).expect("create temp dir");
-    dir.join("sessions.db")
-}
 
 /// Threads of this process with the given name, as the kernel keeps it (15 bytes;
 /// Linux: /proc/self/task/*/comm).
@@ -39,15 +31,14 @@ fn threads_named(name: &str) -> usize {
 async fn concurrent_reads_share_bounded_reader_threads_that_stop_with_the_service() {
     let path = temp_db("readers");
     let service = Arc::new(
-        SqliteSessionService::open(
-            Some(&path),
+        open_with(
+            &path,
             &OpenOptions {
                 pool_size: 3,
                 ..Default::default()
             },
         )
-        .await
-        .unwrap(),
+        .await,
     );
     for n in 0..8 {
         let s = service
