@@ -73,7 +73,10 @@ impl Readers {
                 let ticket = pool.in_flight.enter();
                 let (tx, rx) = oneshot::channel();
                 pool.threads.submit(Box::new(move |conn| {
-                    let _ = tx.send(conn.and_then(|(c, loc)| snapshot(c, loc, f)));
+                    let result = conn.and_then(|(c, loc)| snapshot(c, loc, f));
+                    Box::new(move || {
+                        let _ = tx.send(result);
+                    })
                 }));
                 ticket.wait(rx).await.map_err(|_| {
                     Error::Storage(format!(

@@ -4,7 +4,10 @@
 //! Dedicated threads rather than tokio's blocking pool: a job handed to a thread that is
 //! already running is picked up at once, while `spawn_blocking` wakes a parked pool thread
 //! (or starts a new one when the last one has not quite gone idle yet) for every read.
-//! Threads start on demand, when a job finds none idle. The thread that finished last
+//! Threads start on demand, when a job finds none idle; a thread counts as idle again
+//! before it hands its answer back, so a caller that sends its next read at once finds
+//! it idle instead of starting another thread (with a cold page cache). The thread that
+//! finished last
 //! polls the queue for a few µs before it sleeps, so back-to-back reads (a runtime
 //! loading session after session) never wait for a wake-up; the others sleep at once.
 //! Dropping the handle lets the threads finish the queued jobs and exit.
@@ -25,8 +28,13 @@ use crate::sql::OpenOptions;
 const SPIN: Duration = Duration::from_micros(50);
 
 /// A read job: runs with the thread's connection and the file's location, or with the
-/// error that kept the thread from opening a connection.
-pub type ReadJob = Box<dyn FnOnce(crate::error::Result<(&Connection, &Location)>) + Send>;
+/// error that kept the thread from opening a connection, and returns the [`Delivery`] of
+/// its answer.
+pub type ReadJob =
+    Box<dyn FnOnce(crate::error::Result<(&Connection, &Location)>) -> Delivery + Send>;
+
+/// Hands a job's answer to its caller; the thread calls it once it counts as idle again.
+pub type Delivery = Box<dyn FnOnce() + Send>;
 
 /// The handle of the reader threads.
 pub struct ReaderThreads {
@@ -128,10 +136,15 @@ impl Shared {
             Ok(conn) => conn,
             Err(e) => return self.leave(e, true),
         };
+        self.state.lock().idle += 1;
         while let Some(job) = self.next_job() {
-            // A panicking job drops its reply (its caller gets an error); the thread stays.
             let run = || job(Ok((&conn, &self.loc)));
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run));
+            // A panicking job drops its answer (its caller gets an error); the thread stays.
+            let delivery = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run));
+            self.state.lock().idle += 1;
+            if let Ok(deliver) = delivery {
+                deliver();
+            }
         }
     }
 
@@ -154,13 +167,14 @@ impl Shared {
             other => other.to_string(),
         };
         for job in failed {
-            job(Err(Error::Storage(msg.clone())));
+            job(Err(Error::Storage(msg.clone())))();
         }
     }
 
+    /// The next job for a thread that counts as idle; `None` once the handle is dropped
+    /// and the queue is empty.
     fn next_job(&self) -> Option<ReadJob> {
         let mut st = self.state.lock();
-        st.idle += 1;
         let mut polled = false;
         loop {
             if let Some(job) = st.jobs.pop_front() {
