@@ -19,4 +19,4 @@ pub mod openapi;
 pub mod ops;
 pub mod serve;
 
-pub use api::{router, ServerConfig};
+pub use api::{router, ServerConfig, DEFAULT_MAX_CREATE_EVENTS};

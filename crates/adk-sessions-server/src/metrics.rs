@@ -43,19 +43,40 @@ pub fn render() -> String {
     HANDLE.get().map(|h| h.render()).unwrap_or_default()
 }
 
-/// Middleware: counts and times each routed request.
+/// The `method` label: one of the standard methods, or `other`. Labels come from a closed
+/// set, so no request can add a series to `/metrics` (a client sending long invented
+/// methods would otherwise grow the exposition without bound).
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
+/// Middleware: counts and times each routed request. Every label comes from a closed
+/// set: the route is the matched route template (or `unmatched`), never the raw path;
+/// the method is [`method_label`]; the status is a number.
 pub async fn track_request(req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_else(|| "unmatched".to_owned());
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let start = Instant::now();
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
     metrics::counter!("adk_sessions_http_requests_total",
-        "route" => route.clone(), "method" => method.clone(), "status" => status)
+        "route" => route.clone(), "method" => method, "status" => status)
     .increment(1);
     metrics::histogram!("adk_sessions_http_request_duration_seconds",
         "route" => route, "method" => method)

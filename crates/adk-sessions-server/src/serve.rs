@@ -31,6 +31,9 @@ pub struct ServeArgs {
     /// Largest accepted request body in bytes.
     #[arg(long, env = "ADK_SESSIONS_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_body_bytes: usize,
+    /// Most events one create may restore into a new session.
+    #[arg(long, env = "ADK_SESSIONS_MAX_CREATE_EVENTS", default_value_t = crate::DEFAULT_MAX_CREATE_EVENTS)]
+    pub max_create_events: usize,
     /// Per-request timeout in seconds (0 = none).
     #[arg(long, env = "ADK_SESSIONS_REQUEST_TIMEOUT", default_value_t = 30.0)]
     pub request_timeout: f64,
@@ -84,6 +87,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         request_timeout: (args.request_timeout > 0.0)
             .then(|| Duration::from_secs_f64(args.request_timeout)),
         metrics: true,
+        max_create_events: args.max_create_events,
     };
     let options = OpenOptions {
         policy,

@@ -5,6 +5,7 @@
 //! cannot drift apart. Handlers translate HTTP to library calls and back; they hold no
 //! session logic.
 
+mod create_body;
 pub mod errors;
 mod events;
 pub mod json;
@@ -34,6 +35,9 @@ use crate::auth::{self, Tokens};
 use crate::metrics as m;
 use crate::openapi::{self, Op};
 
+/// The default of [`ServerConfig::max_create_events`].
+pub const DEFAULT_MAX_CREATE_EVENTS: usize = 10_000;
+
 /// How the server behaves. `Default` is what `adk-sessions serve` uses without flags.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -48,6 +52,9 @@ pub struct ServerConfig {
     pub request_timeout: Option<Duration>,
     /// Serve `/metrics` and record request and database metrics.
     pub metrics: bool,
+    /// Most events a create may restore into a new session (10 000 by default); a body
+    /// with more is refused (422) before any event is decoded.
+    pub max_create_events: usize,
 }
 
 impl Default for ServerConfig {
@@ -58,6 +65,7 @@ impl Default for ServerConfig {
             max_body_bytes: 16 * 1024 * 1024,
             request_timeout: Some(Duration::from_secs(30)),
             metrics: true,
+            max_create_events: DEFAULT_MAX_CREATE_EVENTS,
         }
     }
 }
@@ -67,6 +75,7 @@ impl Default for ServerConfig {
 pub struct AppState {
     pub(crate) service: Arc<dyn SessionService>,
     pub(crate) policy: EventPolicy,
+    pub(crate) max_create_events: usize,
 }
 
 /// One route: method, path (axum and OpenAPI share the `{param}` syntax), handler and
@@ -161,6 +170,7 @@ pub fn router(service: Arc<dyn SessionService>, config: ServerConfig) -> Router 
     let state = AppState {
         service,
         policy: config.event_policy,
+        max_create_events: config.max_create_events,
     };
     let mut router: Router<AppState> = Router::new();
     for r in routes() {

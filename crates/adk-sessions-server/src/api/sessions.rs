@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
 
+use super::create_body::{self, CreateBody};
 use super::errors::ApiError;
 use super::json::{body, dict, member, object, string_member, Ids, QueryParams};
 use super::view::{mark_restored, session_json};
@@ -42,8 +43,31 @@ pub async fn create(
     ids: Ids,
     bytes: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let Some(body) = body(bytes)? else {
-        return created(&st, &ids, None, None, Vec::new()).await;
+    let bounded = match &bytes {
+        Ok(b) if !b.is_empty() => std::str::from_utf8(b)
+            .ok()
+            .map(|text| create_body::parse(text, st.max_create_events)),
+        _ => None,
+    };
+    let body = match bounded {
+        Some(CreateBody::Json(v)) => v,
+        Some(CreateBody::TooManyEvents) => {
+            return Err(ApiError::invalid(
+                "too_long",
+                vec![json!("body"), json!("events")],
+                format!(
+                    "List should have at most {} items: a new session may restore at most \
+                     that many events (the server's --max-create-events); append the rest",
+                    st.max_create_events
+                ),
+                json!(null),
+            ))
+        }
+        // Empty, not UTF-8 or not JSON: reported (or created empty) as before.
+        Some(CreateBody::Invalid) | None => match body(bytes)? {
+            Some(v) => v,
+            None => return created(&st, &ids, None, None, Vec::new()).await,
+        },
     };
     let obj = object(body)?;
     let session_id = string_member(&obj, "sessionId", "session_id")?;
@@ -69,8 +93,17 @@ pub async fn create(
             ))
         }
     };
+    let mut seen = std::collections::HashSet::with_capacity(events.len());
     for (i, e) in events.iter().enumerate() {
         check_initial_event(i, e)?;
+        if !seen.insert(e.id.as_str()) {
+            return Err(ApiError::invalid(
+                "value_error",
+                vec![json!("body"), json!("events"), json!(i)],
+                format!("event id {:?} appears twice among the initial events", e.id),
+                json!(e.id),
+            ));
+        }
     }
     created(&st, &ids, session_id, state, events).await
 }
