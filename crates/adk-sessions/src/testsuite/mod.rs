@@ -27,6 +27,7 @@ mod create;
 mod delete;
 mod get;
 mod input;
+mod isolation;
 mod list;
 mod support;
 
@@ -36,6 +37,7 @@ pub use create::*;
 pub use delete::*;
 pub use get::*;
 pub use input::*;
+pub use isolation::*;
 pub use list::*;
 
 /// Expands to a module of `#[tokio::test]`s, one per conformance behaviour, each running
@@ -92,7 +94,8 @@ macro_rules! conformance_tests {
                 concurrent_stale_race_has_one_winner_per_round,
                 bad_ids_are_refused_and_change_nothing,
                 bad_events_are_refused_and_change_nothing,
-                scoped_state_reads_are_empty_when_nothing_is_stored
+                scoped_state_reads_are_empty_when_nothing_is_stored,
+                keys_compare_byte_for_byte
             );
             $($extra)*
         }

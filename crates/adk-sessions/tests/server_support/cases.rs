@@ -225,6 +225,93 @@ pub async fn adk_python_database_is_used_as_is(server: Server) {
     assert_eq!(state.get("k"), Some(&json!(1)));
 }
 
+/// On adk-python's tables, whose key columns take the database's default collation (on
+/// MariaDB case-insensitive and space-padding: `app`, `App` and `app ` compare equal),
+/// look-alike keys never reach the stored session: reads find nothing, a write through
+/// one is either stored as its own or refused cleanly, and the original never changes.
+pub async fn look_alike_keys_never_reach_an_adk_python_session(server: Server) {
+    let Some(py) = TestDb::create(server).await else {
+        return;
+    };
+    py.exec(adk_python_database(server)).await;
+    let service = py.open().await;
+    let original = |s: &adk_sessions::Session| (s.state().snapshot(), s.events().len());
+    let before = original(
+        &service
+            .get("app", "u", "py-session", GetFilter::all())
+            .await
+            .unwrap(),
+    );
+    for (app, user, sid) in [
+        ("app ", "u", "py-session"),
+        ("APP", "u", "py-session"),
+        ("app", "u ", "py-session"),
+        ("app", "U", "py-session"),
+        ("app", "u", "py-session "),
+        ("app", "u", "PY-SESSION"),
+    ] {
+        let what = format!("{:?}", (app, user, sid));
+        assert!(
+            matches!(
+                service.get(app, user, sid, GetFilter::all()).await,
+                Err(Error::NotFound { .. })
+            ),
+            "get {what}"
+        );
+        if app != "app" {
+            assert!(
+                service.get_app_state(app).await.unwrap().is_empty(),
+                "{what}"
+            );
+        }
+        if (app, user) != ("app", "u") {
+            assert!(
+                service.get_user_state(app, user).await.unwrap().is_empty(),
+                "{what}"
+            );
+        }
+        service.delete(app, user, sid).await.unwrap();
+        // Scoped keys only where the scope is the look-alike's own.
+        let mut state = serde_json::Map::new();
+        state.insert("probe".into(), json!(what));
+        if app != "app" {
+            state.insert("app:probe".into(), json!(what));
+        }
+        if (app, user) != ("app", "u") {
+            state.insert("user:probe".into(), json!(what));
+        }
+        match service.create(app, user, Some(sid), Some(state)).await {
+            Ok(s) => {
+                service
+                    .append_event(&s, Event::new("i", "agent").with_state("n", json!(what)))
+                    .await
+                    .unwrap();
+                service.delete(app, user, sid).await.unwrap();
+            }
+            Err(Error::AlreadyExists { .. } | Error::InvalidArgument(_)) => {}
+            Err(e) => panic!("create {what}: {e}"),
+        }
+        if (app, user) != ("app", "u") {
+            assert!(
+                matches!(
+                    service.get(app, user, sid, GetFilter::all()).await,
+                    Err(Error::NotFound { .. })
+                ),
+                "{what} is left behind"
+            );
+        }
+        let now = service
+            .get("app", "u", "py-session", GetFilter::all())
+            .await
+            .unwrap();
+        assert_eq!(
+            original(&now),
+            before,
+            "the original changed through {what}"
+        );
+    }
+}
+
 /// Every `list` statement of the service (with and without a user, first page and after
 /// a cursor) reads one of our indexes in the keyset order: no sort of the app's sessions.
 /// PostgreSQL: `EXPLAIN` with `enable_seqscan` and `enable_sort` off names the index and

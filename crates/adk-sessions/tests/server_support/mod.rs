@@ -486,6 +486,11 @@ macro_rules! server_backend_tests {
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn look_alike_keys_never_reach_an_adk_python_session() {
+            cases::look_alike_keys_never_reach_an_adk_python_session($server).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn list_queries_use_our_index() {
             cases::list_queries_use_our_index($server).await;
         }

@@ -159,6 +159,13 @@ pub trait Dialect: Send + Sync + Sized + 'static {
     /// The SQL of the shared operations.
     const SQL: Statements;
 
+    /// The DDL to create the schema on a server reporting `server_version` (`SELECT
+    /// VERSION()`): [`Statements::ddl`] unless the dialect adapts it to the server.
+    fn ddl(server_version: &str) -> Vec<String> {
+        let _ = server_version;
+        Self::SQL.ddl.iter().map(|s| (*s).to_owned()).collect()
+    }
+
     /// Opens a pool on `url` with the shared `pool` options plus what the dialect needs
     /// on each new connection.
     fn connect(

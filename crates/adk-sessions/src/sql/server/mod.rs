@@ -244,8 +244,13 @@ where
             // A complete v1 database (ours or adk-python's) is used exactly as it is.
             SchemaAction::Use if complete => {}
             SchemaAction::Create | SchemaAction::Use => {
-                for ddl in D::SQL.ddl {
-                    conn.execute(sqlx::query::<D::DB>(*ddl))
+                let version: String = conn
+                    .fetch_one(sqlx::query::<D::DB>("SELECT VERSION()"))
+                    .await
+                    .and_then(|row| row.try_get(0))
+                    .map_err(|e| self.storage(e))?;
+                for ddl in D::ddl(&version) {
+                    conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(ddl)))
                         .await
                         .map_err(|e| self.storage(e))?;
                 }

@@ -3,10 +3,21 @@
 //! (`mysql+aiomysql://`) creates it: `LONGTEXT` state and event data, `DATETIME(6)`
 //! times (µs precision: the revision check depends on it), InnoDB, utf8mb4.
 //!
-//! One deliberate difference in a fresh database: the tables use the `utf8mb4_bin`
-//! collation, so ids compare byte for byte as on every other backend (adk-python's tables
-//! inherit the database default, usually case- and accent-insensitive, where `Alice` and
-//! `alice` are one user). And a fresh `sessions` table carries our two `list` indexes,
+//! Keys compare byte for byte, as on every other backend. adk-python's tables inherit the
+//! database default collation, usually case- and accent-insensitive and space-padding:
+//! there `Alice`, `alice` and `alice ` are one user, and a client could read another
+//! user's sessions by adding a space. So:
+//! - a fresh database's tables use a binary collation without padding
+//!   (`utf8mb4_nopad_bin` on MariaDB, `utf8mb4_0900_bin` on MySQL 8; MySQL 5.7 has none
+//!   and gets `utf8mb4_bin`), where all of these are different keys;
+//! - every statement compares a bound key as `col = CAST(? AS BINARY)`: the index finds
+//!   the row by the column's collation, and the comparison then holds only for the exact
+//!   bytes. On any collation, nothing of one key is ever read, changed or deleted through
+//!   another. Joins between tables add the same exact comparison.
+//! - on a table whose collation folds keys (adk-python's, or ours on MySQL 5.7), two keys
+//!   equal under it cannot both be stored: the second create is `AlreadyExists`, and a
+//!   state row that would collide is refused with `InvalidArgument` naming the collation —
+//!   never merged into the other key's row. And a fresh `sessions` table carries our two `list` indexes,
 //! declared inside its `CREATE TABLE` so they exist exactly when this project created the
 //! table. Tables adk-python created are used as they are.
 //!
@@ -42,11 +53,19 @@ pub type MysqlSessionService = ServerSessionService<MysqlDialect>;
 #[derive(Debug)]
 pub struct MysqlDialect;
 
+/// Where [`MysqlDialect::ddl`] puts the server's byte-exact collation.
+macro_rules! collation_placeholder {
+    () => {
+        "{exact_collation}"
+    };
+}
+
 macro_rules! table {
     ($body:literal) => {
         concat!(
             $body,
-            " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+            " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=",
+            collation_placeholder!()
         )
     };
 }
@@ -118,7 +137,10 @@ macro_rules! list_sql {
             "SELECT s.user_id, s.id, s.update_time, s.state, a.state, u.state
     FROM sessions s
     LEFT JOIN app_states a ON a.app_name = s.app_name
+        AND CAST(a.app_name AS BINARY) = CAST(s.app_name AS BINARY)
     LEFT JOIN user_states u ON u.app_name = s.app_name AND u.user_id = s.user_id
+        AND CAST(u.app_name AS BINARY) = CAST(s.app_name AS BINARY)
+        AND CAST(u.user_id AS BINARY) = CAST(s.user_id AS BINARY)
     WHERE ",
             $where,
             " ORDER BY s.update_time, s.user_id, s.id LIMIT ?"
@@ -130,12 +152,12 @@ const INSERT_SESSION: &str =
     "INSERT INTO sessions (app_name, user_id, id, state, create_time, update_time)
     VALUES (?, ?, ?, ?, ?, ?)";
 const LOCK_SESSION: &str = "SELECT update_time, state FROM sessions
-    WHERE app_name = ? AND user_id = ? AND id = ? FOR UPDATE";
+    WHERE app_name = CAST(? AS BINARY) AND user_id = CAST(? AS BINARY) AND id = CAST(? AS BINARY) FOR UPDATE";
 const INSERT_EVENT: &str = "INSERT INTO events
     (id, app_name, user_id, session_id, invocation_id, `timestamp`, event_data)
     VALUES (?, ?, ?, ?, ?, ?, ?)";
 const UPDATE_SESSION: &str = "UPDATE sessions SET state = ?, update_time = ?
-    WHERE app_name = ? AND user_id = ? AND id = ?";
+    WHERE app_name = CAST(? AS BINARY) AND user_id = CAST(? AS BINARY) AND id = CAST(? AS BINARY)";
 
 /// The statements of one state table; the key is `(app)` or `(app, user)`.
 struct ScopeSql {
@@ -147,15 +169,15 @@ struct ScopeSql {
 }
 
 const APP_SCOPE: ScopeSql = ScopeSql {
-    lock: "SELECT state FROM app_states WHERE app_name = ? FOR UPDATE",
+    lock: "SELECT state FROM app_states WHERE app_name = CAST(? AS BINARY) FOR UPDATE",
     insert: "INSERT INTO app_states (app_name, state, update_time) VALUES (?, ?, ?)",
-    update: "UPDATE app_states SET state = ?, update_time = ? WHERE app_name = ?",
+    update: "UPDATE app_states SET state = ?, update_time = ? WHERE app_name = CAST(? AS BINARY)",
 };
 
 const USER_SCOPE: ScopeSql = ScopeSql {
-    lock: "SELECT state FROM user_states WHERE app_name = ? AND user_id = ? FOR UPDATE",
+    lock: "SELECT state FROM user_states WHERE app_name = CAST(? AS BINARY) AND user_id = CAST(? AS BINARY) FOR UPDATE",
     insert: "INSERT INTO user_states (app_name, user_id, state, update_time) VALUES (?, ?, ?, ?)",
-    update: "UPDATE user_states SET state = ?, update_time = ? WHERE app_name = ? AND user_id = ?",
+    update: "UPDATE user_states SET state = ?, update_time = ? WHERE app_name = CAST(? AS BINARY) AND user_id = CAST(? AS BINARY)",
 };
 
 /// Merges `delta` into one state row under its row lock (creating the row when missing)
@@ -195,9 +217,32 @@ async fn merge_scope(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(Fail::Lib(Error::Storage(
-        "a state row kept disappearing while being created".into(),
-    )))
+    // The exact key has no row, yet the insert collides: another key that the table's
+    // collation takes as equal (`alice` for `alice `, or `Alice` on a case-insensitive
+    // table) holds the row. Never merge into it.
+    Err(Fail::Lib(Error::InvalidArgument(format!(
+        "{key:?} cannot get a state row of its own in this database: its key columns use a \
+         collation that takes it as equal to another stored key (differing only in case, \
+         accents or trailing spaces); use a database whose tables adk-sessions created \
+         (binary collation without padding)"
+    ))))
+}
+
+/// The byte-exact collation of a server reporting `version` (`SELECT VERSION()`).
+fn exact_collation(version: &str) -> &'static str {
+    if version.contains("MariaDB") {
+        return "utf8mb4_nopad_bin";
+    }
+    let major: u32 = version
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or(0);
+    if major >= 8 {
+        "utf8mb4_0900_bin"
+    } else {
+        "utf8mb4_bin"
+    }
 }
 
 impl Dialect for MysqlDialect {
@@ -215,31 +260,41 @@ impl Dialect for MysqlDialect {
         load_session: "SELECT s.update_time, s.state, a.state, u.state
             FROM sessions s
             LEFT JOIN app_states a ON a.app_name = s.app_name
+        AND CAST(a.app_name AS BINARY) = CAST(s.app_name AS BINARY)
             LEFT JOIN user_states u ON u.app_name = s.app_name AND u.user_id = s.user_id
-            WHERE s.app_name = ? AND s.user_id = ? AND s.id = ?",
+        AND CAST(u.app_name AS BINARY) = CAST(s.app_name AS BINARY)
+        AND CAST(u.user_id AS BINARY) = CAST(s.user_id AS BINARY)
+            WHERE s.app_name = CAST(? AS BINARY) AND s.user_id = CAST(? AS BINARY) AND s.id = CAST(? AS BINARY)",
         load_with_events: None,
         events_newest: "SELECT event_data FROM events
-            WHERE app_name = ? AND user_id = ? AND session_id = ?
+            WHERE app_name = CAST(? AS BINARY) AND user_id = CAST(? AS BINARY) AND session_id = CAST(? AS BINARY)
             ORDER BY `timestamp` DESC, id DESC LIMIT ?",
         events_newest_after: "SELECT event_data FROM events
-            WHERE app_name = ? AND user_id = ? AND session_id = ? AND `timestamp` >= ?
+            WHERE app_name = CAST(? AS BINARY) AND user_id = CAST(? AS BINARY) AND session_id = CAST(? AS BINARY) AND `timestamp` >= ?
             ORDER BY `timestamp` DESC, id DESC LIMIT ?",
         list: [
-            list_sql!("s.app_name = ?"),
+            list_sql!("s.app_name = CAST(? AS BINARY)"),
             list_sql!(
-                "s.app_name = ? AND s.update_time >= ?
+                "s.app_name = CAST(? AS BINARY) AND s.update_time >= ?
                 AND (s.update_time, s.user_id, s.id) > (?, ?, ?)"
             ),
-            list_sql!("s.app_name = ? AND s.user_id = ?"),
+            list_sql!("s.app_name = CAST(? AS BINARY) AND s.user_id = CAST(? AS BINARY)"),
             list_sql!(
-                "s.app_name = ? AND s.user_id = ? AND s.update_time >= ?
+                "s.app_name = CAST(? AS BINARY) AND s.user_id = CAST(? AS BINARY) AND s.update_time >= ?
                 AND (s.update_time, s.user_id, s.id) > (?, ?, ?)"
             ),
         ],
-        delete_session: "DELETE FROM sessions WHERE app_name = ? AND user_id = ? AND id = ?",
-        user_state: "SELECT state FROM user_states WHERE app_name = ? AND user_id = ?",
-        app_state: "SELECT state FROM app_states WHERE app_name = ?",
+        delete_session: "DELETE FROM sessions WHERE app_name = CAST(? AS BINARY) AND user_id = CAST(? AS BINARY) AND id = CAST(? AS BINARY)",
+        user_state: "SELECT state FROM user_states WHERE app_name = CAST(? AS BINARY) AND user_id = CAST(? AS BINARY)",
+        app_state: "SELECT state FROM app_states WHERE app_name = CAST(? AS BINARY)",
     };
+
+    fn ddl(server_version: &str) -> Vec<String> {
+        let collation = exact_collation(server_version);
+        DDL.iter()
+            .map(|sql| sql.replace(collation_placeholder!(), collation))
+            .collect()
+    }
 
     async fn connect(url: &str, pool: PoolOptions<MySql>) -> Result<MySqlPool, sqlx::Error> {
         let options: MySqlConnectOptions = url.parse()?;
