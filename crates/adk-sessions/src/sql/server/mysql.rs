@@ -17,9 +17,11 @@
 //! - on a table whose collation folds keys (adk-python's, or ours on MySQL 5.7), two keys
 //!   equal under it cannot both be stored: the second create is `AlreadyExists`, and a
 //!   state row that would collide is refused with `InvalidArgument` naming the collation —
-//!   never merged into the other key's row. And a fresh `sessions` table carries our two `list` indexes,
-//! declared inside its `CREATE TABLE` so they exist exactly when this project created the
-//! table. Tables adk-python created are used as they are.
+//!   never merged into the other key's row.
+//!
+//! A fresh `sessions` table carries our two `list` indexes, declared inside its `CREATE
+//! TABLE` so they exist exactly when this project created the table. Tables adk-python
+//! created are used as they are.
 //!
 //! MySQL has no JSON merge that keeps a JSON null (`JSON_MERGE_PATCH` deletes the key),
 //! so state merges are done under row locks: the append transaction locks the session
