@@ -17,5 +17,5 @@ server_backend_tests!(server_support::Server::Postgres);
 #[cfg(not(all(feature = "postgres", feature = "mysql")))]
 #[test]
 fn postgres_feature_is_off() {
-    eprintln!("\n******** SKIPPED: built without the `postgres` and `mysql` features ********\n");
+    adk_sessions::testsuite::skip("built without the `postgres` and `mysql` features");
 }

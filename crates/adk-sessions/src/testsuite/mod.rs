@@ -29,6 +29,7 @@ mod get;
 mod input;
 mod isolation;
 mod list;
+mod skip;
 mod support;
 
 pub use append::*;
@@ -39,6 +40,7 @@ pub use get::*;
 pub use input::*;
 pub use isolation::*;
 pub use list::*;
+pub use skip::{in_ci, skip};
 
 /// Expands to a module of `#[tokio::test]`s, one per conformance behaviour, each running
 /// against a service built by the given async expression. See the module docs.

@@ -40,16 +40,12 @@ impl Server {
         match std::env::var(self.env_var()) {
             Ok(url) if !url.trim().is_empty() => Some(url),
             _ => {
-                let msg = format!(
-                    "SKIPPED: set {}={} to run the {:?} backend tests against a real server",
+                adk_sessions::testsuite::skip(&format!(
+                    "set {}={} to run the {:?} backend tests against a real server",
                     self.env_var(),
                     self.example(),
                     self
-                );
-                if std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0") {
-                    panic!("{msg} (CI is set: a skipped database test is a failure)");
-                }
-                eprintln!("\n******** {msg} ********\n");
+                ));
                 None
             }
         }
