@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The workloads W1-W3 of BENCHMARK.md on adk-python's session services, for the peer
+"""The workloads W1-W3 of docs/bench.md on adk-python's session services, for the peer
 figures that `adk-sessions bench` is compared with.
 
 Runs google-adk 2.13's InMemorySessionService or DatabaseSessionService on exactly the

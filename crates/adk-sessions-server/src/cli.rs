@@ -26,7 +26,7 @@ pub enum Command {
     /// Check or create the database schema.
     #[command(subcommand)]
     Schema(crate::ops::schema::SchemaCommand),
-    /// Run the benchmark workloads of BENCHMARK.md.
+    /// Run the benchmark workloads W1–W4 (defined in docs/bench.md).
     Bench(crate::bench::BenchArgs),
 }
 

@@ -1,5 +1,5 @@
 //! `adk-sessions bench` works end to end at a tiny size: it exits 0 (so every count
-//! assertion held), prints one JSON object with the keys of BENCHMARK.md, and leaves no
+//! assertion held), prints one JSON object with the keys of docs/bench.md, and leaves no
 //! temporary database behind. Speed is not checked here; the bench shows it.
 
 use std::process::Command;

@@ -5,9 +5,10 @@
 //! state, scoped to the app (`app:`), the user (`user:`), the session, or the current
 //! invocation (`temp:`).
 //!
-//! Every backend implements [`SessionService`] and keeps one contract (DESIGN.md §2),
-//! including its concurrency promises: a stale handle is refused, concurrent `app:` /
-//! `user:` writes are never lost, and concurrent creates of one key have one winner.
+//! Every backend implements [`SessionService`] and keeps one contract (docs/contract.md
+//! in the repository), including its concurrency promises: a stale handle is refused,
+//! concurrent `app:` / `user:` writes are never lost, and concurrent creates of one key
+//! have one winner.
 //!
 //! ```
 //! use adk_sessions::{Content, Event, GetFilter, InMemorySessionService, SessionService};

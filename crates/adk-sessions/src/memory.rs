@@ -1,6 +1,6 @@
 //! `InMemorySessionService`: sessions in process memory, for tests, demos and agents that
-//! need no persistence. It keeps the whole contract of DESIGN.md §2: one lock guards the
-//! store, so an append's revision check, event and state writes happen at once; events
+//! need no persistence. It keeps the whole contract of docs/contract.md: one lock guards
+//! the store, so an append's revision check, event and state writes happen at once; events
 //! are shared (`Arc`) between the store and the handles, so neither an append nor a `get`
 //! copies the history.
 

@@ -63,8 +63,9 @@ pub struct SessionPage {
     pub next_page_token: Option<String>,
 }
 
-/// Where sessions live. Every backend keeps the same contract (DESIGN.md §2), checked by
-/// the conformance suite in [`crate::testsuite`] (feature `testsuite`).
+/// Where sessions live. Every backend keeps the same contract (docs/contract.md in the
+/// repository), checked by the conformance suite in [`crate::testsuite`] (feature
+/// `testsuite`).
 #[async_trait]
 pub trait SessionService: Send + Sync {
     /// Creates a session. A UUID v4 id is generated when `session_id` is `None`;

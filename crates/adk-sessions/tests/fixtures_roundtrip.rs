@@ -1,7 +1,8 @@
 //! Every event fixture written by the real google-adk 2.13 (`tools/make_fixtures.py`)
 //! round-trips through the typed [`Event`] to an equal JSON value in both spellings:
 //! snake_case as adk-python stores `event_data`, camelCase as its API server serves it.
-//! Plus the input rules of DESIGN.md §4: unknown fields, base64 alphabets, timestamps.
+//! Plus the input rules of events: unknown fields (docs/contract.md, *Unknown nested
+//! fields* and *Round trip*), both base64 alphabets, float and RFC 3339 timestamps.
 
 #[path = "support/json_diff.rs"]
 mod json_diff;
@@ -84,6 +85,7 @@ fn every_fixture_round_trips_in_both_spellings() {
     }
 }
 
+/// The fixtures hold every field docs/contract.md, *Round trip*, lists.
 #[test]
 fn fixtures_cover_what_conformance_line_17_lists() {
     let all: String = fixtures().into_iter().map(|(_, snake, _)| snake).collect();

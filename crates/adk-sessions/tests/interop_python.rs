@@ -1,5 +1,5 @@
 //! Interoperability with adk-python's `DatabaseSessionService` on one shared database
-//! (CONFORMANCE.md lines 26–27, DESIGN.md §3): the real google-adk 2.13, driven by
+//! (docs/contract.md, section *Interoperability*): the real google-adk 2.13, driven by
 //! `tests/py/interop.py`, and this project, through [`adk_sessions::open`], write and
 //! read the same database.
 //!
@@ -287,7 +287,8 @@ fn scope_of(state: &Value, prefix: &str) -> Value {
 }
 
 // ---------------------------------------------------------------------------------------
-// (a) adk-python writes, this project reads (CONFORMANCE 26).
+// (a) adk-python writes, this project reads (docs/contract.md, *adk-python writes, this
+// project reads*).
 
 async fn python_writes_rust_reads(kind: Kind) {
     let Some(db) = fresh_db(kind) else { return };
@@ -407,7 +408,7 @@ async fn python_writes_rust_reads(kind: Kind) {
 
 // ---------------------------------------------------------------------------------------
 // (b) this project writes, adk-python reads and appends, this project reads that back
-// (CONFORMANCE 27).
+// (docs/contract.md, *This project writes, adk-python reads and appends*).
 
 async fn rust_writes_python_reads(kind: Kind) {
     let Some(db) = fresh_db(kind) else { return };
@@ -912,7 +913,7 @@ async fn concurrent_scoped_writes(kind: Kind) {
 
 /// What adk-python does with fields it does not know, which is why this project keeps
 /// them at the top level but refuses them inside `actions` / the content model unless
-/// told to be lenient (DESIGN.md §4).
+/// told to be lenient (docs/contract.md, *Unknown fields across runtimes*).
 async fn unknown_fields_across_runtimes(kind: Kind) {
     let Some(db) = fresh_db(kind) else { return };
     let app = app_name();

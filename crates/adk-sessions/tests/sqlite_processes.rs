@@ -1,7 +1,8 @@
 //! The SQLite backend across processes: stale handles are refused across processes,
 //! `app:`/`user:` keys written by 4 processes at once are never lost, and a process
 //! killed with SIGKILL in the middle of appending loses no acknowledged append and leaves
-//! an intact file (issue 3, item 7).
+//! an intact file: the cross-process checks of docs/contract.md, *One winner per stale
+//! race*, *Scoped writes are never lost* and *One append, one transaction*.
 //!
 //! The child processes are this test binary itself: `child_process_entry` does nothing
 //! unless `ADK_SQLITE_CHILD` names a role, in which case it plays that role.

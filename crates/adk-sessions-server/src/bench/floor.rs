@@ -1,4 +1,4 @@
-//! The raw floor of BENCHMARK.md: the rows of W1 written and read through the bare
+//! The raw floor of docs/bench.md: the rows of W1 written and read through the bare
 //! driver, with no service logic, into a fresh store of its own whose tables and indexes
 //! the service itself created (adk-python's schema v1 plus this project's two list
 //! indexes), so that both maintain the same indexes per append.

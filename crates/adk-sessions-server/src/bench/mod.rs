@@ -1,4 +1,4 @@
-//! `adk-sessions bench`: the workloads of BENCHMARK.md (W1–W3, W4 over HTTP with
+//! `adk-sessions bench`: the workloads of docs/bench.md (W1–W3, W4 over HTTP with
 //! `--http`), the raw floor of each SQL backend, and the growth check of `--scale`, on
 //! any backend URL, measured in one run.
 //!

@@ -1,4 +1,4 @@
-//! The output of a run: one JSON object for machines (stdout, keys of BENCHMARK.md, in
+//! The output of a run: one JSON object for machines (stdout, keys of docs/bench.md, in
 //! their order, then the optional W4 and scale keys), and a human table on stderr. Rates
 //! are rounded to one decimal, milliseconds to three.
 
@@ -60,7 +60,7 @@ impl Report {
         self.rows.push((key.into(), format!("{n:>12}")));
     }
 
-    /// The W1–W3 keys of BENCHMARK.md.
+    /// The W1–W3 keys of docs/bench.md.
     pub fn workloads(&mut self, r: &Rates) {
         self.rate("w1_create_per_s", r.w1_create);
         self.rate("w1_append_per_s", r.w1_append);

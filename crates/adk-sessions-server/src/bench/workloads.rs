@@ -1,4 +1,4 @@
-//! The data and the workloads W1–W3 of BENCHMARK.md, run against any
+//! The data and the workloads W1–W3 of docs/bench.md, run against any
 //! [`SessionService`]. Every workload asserts its counts: a wrong count is an error, and
 //! the run fails with it, so a fast but wrong backend never produces a figure.
 //!
@@ -39,7 +39,7 @@ pub fn initial_state(n: usize) -> JsonMap {
     m
 }
 
-/// The state delta of event `i`: `counter`, `last`, and the scoped keys of BENCHMARK.md
+/// The state delta of event `i`: `counter`, `last`, and the scoped keys of docs/bench.md
 /// (`user:seen` every 10th, `app:hits` every 25th, `temp:scratch` every 7th).
 pub fn delta_of(i: usize) -> Vec<(String, Value)> {
     let mut d = vec![

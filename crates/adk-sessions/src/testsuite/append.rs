@@ -1,4 +1,4 @@
-//! CONFORMANCE.md lines 15–22: append.
+//! The behaviours of docs/contract.md, section *Append*.
 
 use std::sync::Arc;
 
@@ -9,7 +9,8 @@ use crate::model::{Event, EventPolicy};
 use crate::time::Micros;
 use crate::{GetFilter, Session, SessionService};
 
-/// Line 15: appending to a missing or deleted session is `NotFound`.
+/// docs/contract.md, *Append to a missing session*: appending to a missing or deleted
+/// session is `NotFound`.
 pub async fn append_to_missing_session_is_not_found(service: Arc<dyn SessionService>) {
     let app = fresh_app("append-missing");
     let s = service.create(&app, "u", Some("s"), None).await.unwrap();
@@ -32,7 +33,8 @@ pub async fn append_to_missing_session_is_not_found(service: Arc<dyn SessionServ
     assert!(service.get_user_state(&app, "u").await.unwrap().is_empty());
 }
 
-/// Line 16: a partial event is not stored, changes no state, and is no error.
+/// docs/contract.md, *Partial events*: a partial event is not stored, changes no state,
+/// and is no error.
 pub async fn partial_events_are_not_stored(service: Arc<dyn SessionService>) {
     let app = fresh_app("append-partial");
     let s = service.create(&app, "u", Some("s"), None).await.unwrap();
@@ -106,8 +108,8 @@ fn round_trip_ok(stored: &Event, expected: &Value) {
     assert_eq!(got, want, "event did not round-trip field for field");
 }
 
-/// Line 17: an event round-trips field for field (content parts, bytes, calls,
-/// metadata, node info, output, confirmations, an unknown top-level field).
+/// docs/contract.md, *Round trip*: an event round-trips field for field (content parts,
+/// bytes, calls, metadata, node info, output, confirmations, an unknown top-level field).
 pub async fn events_round_trip_field_for_field(service: Arc<dyn SessionService>) {
     let app = fresh_app("append-rich");
     let s = service.create(&app, "u", Some("s"), None).await.unwrap();
@@ -135,8 +137,8 @@ pub async fn events_round_trip_field_for_field(service: Arc<dyn SessionService>)
     assert_eq!(bytes.0, vec![0xff, 0xfe, 0x00, 0x80, 0x01]);
 }
 
-/// Line 17: an unknown field inside `actions` or the content model is refused with
-/// `InvalidArgument` naming it, and nothing is stored.
+/// docs/contract.md, *Unknown nested fields*: an unknown field inside `actions` or the
+/// content model is refused with `InvalidArgument` naming it, and nothing is stored.
 pub async fn unknown_nested_fields_are_refused(service: Arc<dyn SessionService>) {
     let app = fresh_app("append-unknown");
     let s = service.create(&app, "u", Some("s"), None).await.unwrap();
@@ -166,8 +168,8 @@ pub async fn unknown_nested_fields_are_refused(service: Arc<dyn SessionService>)
     assert!(got.state().is_empty());
 }
 
-/// Line 17 (lenient option): with `lenient_unknown_fields`, unknown nested fields
-/// round-trip too.
+/// docs/contract.md, *Unknown nested fields* (lenient option): with
+/// `lenient_unknown_fields`, unknown nested fields round-trip too.
 pub async fn lenient_unknown_fields_round_trip(service: Arc<dyn SessionService>) {
     let app = fresh_app("append-lenient");
     let s = service.create(&app, "u", Some("s"), None).await.unwrap();
@@ -189,8 +191,9 @@ pub async fn lenient_unknown_fields_round_trip(service: Arc<dyn SessionService>)
     round_trip_ok(&got.events().get(0).unwrap(), &json);
 }
 
-/// Line 18: `temp:` keys are absent from the stored event and every later `get`, visible
-/// on the live handle, and the caller's event value is not mutated.
+/// docs/contract.md, *Temp keys live on the handle*: `temp:` keys are absent from the
+/// stored event and every later `get`, visible on the live handle, and the caller's event
+/// value is not mutated.
 pub async fn temp_keys_live_only_on_the_handle(service: Arc<dyn SessionService>) {
     let app = fresh_app("append-temp");
     let s = service.create(&app, "u", Some("s"), None).await.unwrap();
@@ -215,8 +218,8 @@ pub async fn temp_keys_live_only_on_the_handle(service: Arc<dyn SessionService>)
     assert_eq!(e.actions.state_delta, map(json!({"kept": 1})));
 }
 
-/// Line 19: a dict value replaces (no deep merge); null is stored as null; a stored
-/// `false` keeps its type; unicode keys and values survive.
+/// docs/contract.md, *Replace per key*: a dict value replaces (no deep merge); null is
+/// stored as null; a stored `false` keeps its type; unicode keys and values survive.
 pub async fn state_deltas_replace_per_key(service: Arc<dyn SessionService>) {
     let app = fresh_app("append-delta");
     let s = service
@@ -255,8 +258,8 @@ pub async fn state_deltas_replace_per_key(service: Arc<dyn SessionService>) {
     );
 }
 
-/// Line 20: `app:` is shared by all users, `user:` by one user's sessions, bare keys by
-/// one session.
+/// docs/contract.md, *Scope sharing*: `app:` is shared by all users, `user:` by one
+/// user's sessions, bare keys by one session.
 pub async fn scopes_are_shared_as_promised(service: Arc<dyn SessionService>) {
     let app = fresh_app("append-scope");
     let a1 = service
@@ -301,8 +304,8 @@ pub async fn scopes_are_shared_as_promised(service: Arc<dyn SessionService>) {
     );
 }
 
-/// Line 21: `last_update_time` equals the last event's timestamp (µs) on the handle and
-/// after a reload, and never moves backwards.
+/// docs/contract.md, *Update time moves forward*: `last_update_time` equals the last
+/// event's timestamp (µs) on the handle and after a reload, and never moves backwards.
 pub async fn last_update_time_follows_events_forward(service: Arc<dyn SessionService>) {
     let app = fresh_app("append-time");
     let s = service.create(&app, "u", Some("s"), None).await.unwrap();
@@ -328,8 +331,9 @@ pub async fn last_update_time_follows_events_forward(service: Arc<dyn SessionSer
     assert_eq!(us(again.last_update_time()), us(t1 + 1.0));
 }
 
-/// Line 22: two handles of one session; an append through the first makes the second
-/// stale (also with equal or older timestamps); nothing is stored; a reload fixes it.
+/// docs/contract.md, *Stale handle*: two handles of one session; an append through the
+/// first makes the second stale (also with equal or older timestamps); nothing is stored;
+/// a reload fixes it.
 pub async fn stale_handle_is_refused(service: Arc<dyn SessionService>) {
     let app = fresh_app("append-stale");
     for case in ["later", "equal", "older"] {
@@ -371,8 +375,8 @@ pub async fn stale_handle_is_refused(service: Arc<dyn SessionService>) {
     }
 }
 
-/// Line 17 (ids): a second event with an id already stored in the session is
-/// `InvalidArgument` (the schema's primary key), and changes nothing.
+/// docs/contract.md, *Duplicate event id*: a second event with an id already stored in
+/// the session is `InvalidArgument` (the schema's primary key), and changes nothing.
 pub async fn duplicate_event_id_is_refused(service: Arc<dyn SessionService>) {
     let app = fresh_app("append-dup-id");
     let s = service.create(&app, "u", Some("s"), None).await.unwrap();

@@ -1,5 +1,6 @@
-//! CONFORMANCE.md lines 23–24: concurrency with real tokio tasks on a multi-threaded
-//! runtime. (Across processes, the SQL backends' own tests run the same promises.)
+//! The behaviours of docs/contract.md, section *Concurrency*: concurrency with real tokio
+//! tasks on a multi-threaded runtime. (Across processes, the SQL backends' own tests run
+//! the same promises.)
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -14,8 +15,9 @@ pub const SCOPED_TASKS: usize = 16;
 /// Appends per task in the scoped-writes test.
 pub const SCOPED_APPENDS: usize = 10;
 
-/// Line 23: K tasks appending to distinct sessions of one app and user, each writing
-/// distinct `app:` / `user:` keys → every key is present at the end.
+/// docs/contract.md, *Scoped writes are never lost*: K tasks appending to distinct
+/// sessions of one app and user, each writing distinct `app:` / `user:` keys → every key
+/// is present at the end.
 pub async fn concurrent_scoped_writes_are_never_lost(service: Arc<dyn SessionService>) {
     let app = Arc::new(fresh_app("conc-scoped"));
     let barrier = Arc::new(tokio::sync::Barrier::new(SCOPED_TASKS));
@@ -62,8 +64,9 @@ pub async fn concurrent_scoped_writes_are_never_lost(service: Arc<dyn SessionSer
     }
 }
 
-/// Line 24: K tasks racing on one session through handles loaded at the same revision →
-/// exactly one success per round, the rest `Stale`; every round's winner is stored.
+/// docs/contract.md, *One winner per stale race*: K tasks racing on one session through
+/// handles loaded at the same revision → exactly one success per round, the rest `Stale`;
+/// every round's winner is stored.
 pub async fn concurrent_stale_race_has_one_winner_per_round(service: Arc<dyn SessionService>) {
     const TASKS: usize = 8;
     const ROUNDS: usize = 8;

@@ -1,4 +1,4 @@
-//! CONFORMANCE.md lines 1–5: create.
+//! The behaviours of docs/contract.md, section *Create*.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -8,7 +8,8 @@ use serde_json::json;
 use super::support::*;
 use crate::{GetFilter, SessionService};
 
-/// Line 1: with a caller id, app, user and id echo the request; initial state visible.
+/// docs/contract.md, *Create with an id*: with a caller id, app, user and id echo the
+/// request; initial state visible.
 pub async fn create_with_id_echoes_the_request(service: Arc<dyn SessionService>) {
     let app = fresh_app("create-id");
     let s = service
@@ -34,7 +35,7 @@ pub async fn create_with_id_echoes_the_request(service: Arc<dyn SessionService>)
     assert!(got.last_update_time() > 0.0);
 }
 
-/// Line 2: without an id, a non-empty unique id is generated.
+/// docs/contract.md, *Generated id*: without an id, a non-empty unique id is generated.
 pub async fn create_without_id_generates_a_unique_id(service: Arc<dyn SessionService>) {
     let app = fresh_app("create-gen");
     let mut ids = HashSet::new();
@@ -53,7 +54,8 @@ pub async fn create_without_id_generates_a_unique_id(service: Arc<dyn SessionSer
     }
 }
 
-/// Line 3: a duplicate key is `AlreadyExists`, and the first session is untouched.
+/// docs/contract.md, *Duplicate key*: a duplicate key is `AlreadyExists`, and the first
+/// session is untouched.
 pub async fn create_duplicate_is_already_exists(service: Arc<dyn SessionService>) {
     let app = fresh_app("create-dup");
     service
@@ -76,8 +78,8 @@ pub async fn create_duplicate_is_already_exists(service: Arc<dyn SessionService>
         .expect("other user");
 }
 
-/// Line 3: many concurrent creates of one key: exactly one succeeds, the rest are
-/// `AlreadyExists` (never another error).
+/// docs/contract.md, *Create race*: many concurrent creates of one key: exactly one
+/// succeeds, the rest are `AlreadyExists` (never another error).
 pub async fn create_race_has_exactly_one_winner(service: Arc<dyn SessionService>) {
     let app = Arc::new(fresh_app("create-race"));
     for round in 0..4 {
@@ -106,7 +108,8 @@ pub async fn create_race_has_exactly_one_winner(service: Arc<dyn SessionService>
     }
 }
 
-/// Line 4: `temp:` keys of the initial state are not returned and never stored.
+/// docs/contract.md, *No temp: keys at create*: `temp:` keys of the initial state are not
+/// returned and never stored.
 pub async fn create_drops_temp_keys(service: Arc<dyn SessionService>) {
     let app = fresh_app("create-temp");
     let s = service
@@ -128,7 +131,8 @@ pub async fn create_drops_temp_keys(service: Arc<dyn SessionService>) {
     assert!(service.get_user_state(&app, "u").await.unwrap().is_empty());
 }
 
-/// Line 5: `app:` / `user:` keys of the initial state land in their scope.
+/// docs/contract.md, *Scoped keys at create*: `app:` / `user:` keys of the initial state
+/// land in their scope.
 pub async fn create_puts_scoped_keys_in_their_scope(service: Arc<dyn SessionService>) {
     let app = fresh_app("create-scope");
     let s = service

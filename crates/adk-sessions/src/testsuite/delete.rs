@@ -1,4 +1,4 @@
-//! CONFORMANCE.md lines 13–14: delete.
+//! The behaviours of docs/contract.md, section *Delete*.
 
 use std::sync::Arc;
 
@@ -7,8 +7,9 @@ use serde_json::json;
 use super::support::*;
 use crate::{GetFilter, PageRequest, SessionService};
 
-/// Line 13: after delete, `get` is `NotFound` and the events are gone (a session created
-/// again under the same key starts empty). Backends check orphans in SQL themselves.
+/// docs/contract.md, *Delete removes the session*: after delete, `get` is `NotFound` and
+/// the events are gone (a session created again under the same key starts empty).
+/// Backends check orphans in SQL themselves.
 pub async fn delete_removes_the_session_and_its_events(service: Arc<dyn SessionService>) {
     let app = fresh_app("delete");
     let s = service
@@ -47,8 +48,8 @@ pub async fn delete_removes_the_session_and_its_events(service: Arc<dyn SessionS
     );
 }
 
-/// Line 14: deleting a missing session is not an error; deleting as another user touches
-/// nothing.
+/// docs/contract.md, *Harmless delete*: deleting a missing session is not an error;
+/// deleting as another user touches nothing.
 pub async fn delete_missing_or_foreign_is_harmless(service: Arc<dyn SessionService>) {
     let app = fresh_app("delete-missing");
     service

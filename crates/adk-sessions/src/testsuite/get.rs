@@ -1,4 +1,5 @@
-//! CONFORMANCE.md lines 6–9: get.
+//! The behaviours of docs/contract.md, section *Get* (the scoped state reads are in
+//! `input.rs`).
 
 use std::sync::Arc;
 
@@ -7,7 +8,8 @@ use serde_json::json;
 use super::support::*;
 use crate::{GetFilter, SessionService};
 
-/// Line 6: a missing session is `NotFound`; app and user must both match.
+/// docs/contract.md, *Missing session*: a missing session is `NotFound`; app and user
+/// must both match.
 pub async fn get_missing_is_not_found(service: Arc<dyn SessionService>) {
     let app = fresh_app("get-missing");
     assert_err(
@@ -30,7 +32,8 @@ pub async fn get_missing_is_not_found(service: Arc<dyn SessionService>) {
     );
 }
 
-/// Line 7: the returned state is the merged view, current at read time.
+/// docs/contract.md, *Merged, current state*: the returned state is the merged view,
+/// current at read time.
 pub async fn get_returns_the_current_merged_state(service: Arc<dyn SessionService>) {
     let app = fresh_app("get-merged");
     service
@@ -69,8 +72,8 @@ fn invs(s: &crate::Session) -> Vec<String> {
     s.events().iter().map(|e| e.invocation_id.clone()).collect()
 }
 
-/// Line 8: no filter → all; newest N oldest first; 0 → none; after inclusive; both →
-/// the newest N of those at or after.
+/// docs/contract.md, *Event filters*: no filter → all; newest N oldest first; 0 → none;
+/// after inclusive; both → the newest N of those at or after.
 pub async fn get_filters_select_events(service: Arc<dyn SessionService>) {
     let app = fresh_app("get-filter");
     let times = five_events(&service, &app).await;
@@ -110,7 +113,8 @@ pub async fn get_filters_select_events(service: Arc<dyn SessionService>) {
     assert!(get(later).await.events().is_empty());
 }
 
-/// Line 9: events come back oldest first; equal timestamps ordered by id.
+/// docs/contract.md, *Event order*: events come back oldest first; equal timestamps
+/// ordered by id.
 pub async fn get_orders_events_by_timestamp_then_id(service: Arc<dyn SessionService>) {
     let app = fresh_app("get-order");
     let s = service.create(&app, "u", Some("s"), None).await.unwrap();

@@ -1,5 +1,5 @@
-//! CONFORMANCE.md line 25: bad input gets a clear error and changes nothing; and the
-//! scoped state reads of DESIGN.md §2.
+//! The behaviours of docs/contract.md, section *Bad input*: bad input gets a clear error
+//! and changes nothing; and *Scoped state reads* of its section *Get*.
 
 use std::sync::Arc;
 
@@ -9,8 +9,9 @@ use super::support::*;
 use crate::model::{Event, EventPolicy};
 use crate::{GetFilter, PageRequest, SessionService};
 
-/// Line 25: empty or over-long (> 128 characters) app, user or session ids are
-/// `InvalidArgument` naming the argument, in every call; nothing is stored.
+/// docs/contract.md, *Bad ids*: empty or over-long (> 128 characters) app, user or
+/// session ids are `InvalidArgument` naming the argument, in every call; nothing is
+/// stored.
 pub async fn bad_ids_are_refused_and_change_nothing(service: Arc<dyn SessionService>) {
     let app = fresh_app("bad-ids");
     let long = "x".repeat(129);
@@ -77,8 +78,8 @@ pub async fn bad_ids_are_refused_and_change_nothing(service: Arc<dyn SessionServ
         .unwrap();
 }
 
-/// Line 25: non-object state, non-finite numbers, events without an id or invocation id
-/// are `InvalidArgument`; nothing is stored.
+/// docs/contract.md, *Bad events and state*: non-object state, non-finite numbers, events
+/// without an id or invocation id are `InvalidArgument`; nothing is stored.
 pub async fn bad_events_are_refused_and_change_nothing(service: Arc<dyn SessionService>) {
     let app = fresh_app("bad-events");
     let s = service.create(&app, "u", Some("s"), None).await.unwrap();
@@ -143,7 +144,8 @@ pub async fn bad_events_are_refused_and_change_nothing(service: Arc<dyn SessionS
         .expect("good append");
 }
 
-/// DESIGN.md §2: user and app state reads are empty maps when nothing is stored.
+/// docs/contract.md, *Scoped state reads*: user and app state reads are empty maps when
+/// nothing is stored.
 pub async fn scoped_state_reads_are_empty_when_nothing_is_stored(service: Arc<dyn SessionService>) {
     let app = fresh_app("state-empty");
     assert!(service.get_app_state(&app).await.unwrap().is_empty());

@@ -23,8 +23,9 @@ fn look_alikes(base: &str) -> Vec<String> {
     ]
 }
 
-/// Line 29: a session, its state in every scope, its events, list and delete are reached
-/// only through the exact bytes of its app, user and session id.
+/// docs/contract.md, *Keys compare byte for byte*: a session, its state in every scope,
+/// its events, list and delete are reached only through the exact bytes of its app, user
+/// and session id.
 pub async fn keys_compare_byte_for_byte(service: Arc<dyn SessionService>) {
     let app = format!("{}-zo\u{eb}", fresh_app("bytes"));
     let (user, sid) = ("zo\u{eb}", "s-zo\u{eb}");

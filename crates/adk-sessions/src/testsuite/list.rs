@@ -1,4 +1,4 @@
-//! CONFORMANCE.md lines 10–12: list.
+//! The behaviours of docs/contract.md, section *List*.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -12,7 +12,8 @@ fn ids(page: &crate::SessionPage) -> Vec<String> {
     page.sessions.iter().map(|s| s.id().to_owned()).collect()
 }
 
-/// Line 10: by app and user → only that user's; unknown user → empty; no user → all.
+/// docs/contract.md, *Who is listed*: by app and user → only that user's; unknown user →
+/// empty; no user → all.
 pub async fn list_by_user_and_by_app(service: Arc<dyn SessionService>) {
     let app = fresh_app("list-user");
     for (user, id) in [("u1", "a"), ("u1", "b"), ("u2", "c")] {
@@ -44,7 +45,8 @@ pub async fn list_by_user_and_by_app(service: Arc<dyn SessionService>) {
     assert!(unknown_app.sessions.is_empty() && unknown_app.next_page_token.is_none());
 }
 
-/// Line 11: listed sessions have merged state and no events, oldest update first.
+/// docs/contract.md, *Listed sessions*: listed sessions have merged state and no events,
+/// oldest update first.
 pub async fn list_has_merged_state_no_events_oldest_first(service: Arc<dyn SessionService>) {
     let app = fresh_app("list-order");
     let mut handles = Vec::new();
@@ -80,8 +82,9 @@ pub async fn list_has_merged_state_no_events_oldest_first(service: Arc<dyn Sessi
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
 }
 
-/// Line 12: page size + opaque token walk every session exactly once, also while
-/// sessions are being added; bad page arguments are refused.
+/// docs/contract.md, *Pagination* and *Bad page arguments*: page size + opaque token walk
+/// every session exactly once, also while sessions are being added; bad page arguments
+/// are refused.
 pub async fn list_pagination_walks_every_session_once(service: Arc<dyn SessionService>) {
     let app = fresh_app("list-page");
     let mut existing = HashSet::new();
@@ -173,9 +176,9 @@ async fn walk(
     }
 }
 
-/// Line 11–12: the list order follows every write: an append moves a session after the
-/// others, a deleted session is no longer listed, and paging one user or the whole app
-/// gives the same order as one unpaged list.
+/// docs/contract.md, *Order follows writes*: the list order follows every write: an
+/// append moves a session after the others, a deleted session is no longer listed, and
+/// paging one user or the whole app gives the same order as one unpaged list.
 pub async fn list_order_follows_appends_and_deletes(service: Arc<dyn SessionService>) {
     let app = fresh_app("list-order");
     for (user, id) in [

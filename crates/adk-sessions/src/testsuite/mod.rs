@@ -1,8 +1,8 @@
-//! The conformance suite: one `pub async fn` per behaviour of CONFORMANCE.md (lines
-//! 1–25), each taking the backend under test as `Arc<dyn SessionService>`. It is the
-//! definition of correct for every backend. Every function uses its own freshly named
-//! app, so one service instance may be shared by all of them, and they may run in
-//! parallel.
+//! The conformance suite: one `pub async fn` per behaviour of docs/contract.md (which
+//! names, under each behaviour, the functions that check it), each taking the backend
+//! under test as `Arc<dyn SessionService>`. It is the definition of correct for every
+//! backend. Every function uses its own freshly named app, so one service instance may
+//! be shared by all of them, and they may run in parallel.
 //!
 //! A backend's test file runs the whole list in one line with [`crate::conformance_tests!`]:
 //!

@@ -1,4 +1,5 @@
-"""adk-python's side of the adk-sessions interoperability tests (CONFORMANCE 26, 27).
+"""adk-python's side of the adk-sessions interoperability tests (docs/contract.md,
+section "Interoperability").
 
 Drives google-adk's real ``DatabaseSessionService`` against a database that the Rust
 tests (crates/adk-sessions/tests/interop_python.rs) read and write too. Every command
