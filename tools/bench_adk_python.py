@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """The workloads W1-W3 of docs/bench.md on adk-python's session services, for the peer
-figures that `adk-sessions bench` is compared with.
+figures that `adk-sessions-bench` is compared with.
 
 Runs google-adk 2.13's InMemorySessionService or DatabaseSessionService on exactly the
-data and phases of `adk-sessions bench` (same 200-character text, same state deltas,
+data and phases of `adk-sessions-bench` (same 200-character text, same state deltas,
 same ids, same count assertions; events built before the clock starts) and prints one
 JSON object with the same keys (`impl` is "adk-python") on stdout, a table on stderr.
 

@@ -1,5 +1,8 @@
-//! The adk-sessions server: a REST API over any [`adk_sessions::SessionService`]
-//! (adk-python's session endpoints, drop-in, and what they lack), and the operator CLI.
+//! The adk-sessions REST API as a library: an axum [`Router`](axum::Router) over any
+//! [`adk_sessions::SessionService`] (adk-python's session endpoints, drop-in, and what they
+//! lack) to serve on its own or to mount in an existing axum app. It pulls no SQL driver,
+//! no CLI parser and no HTTP client: the `adk-sessions` binary (crate
+//! `adk-sessions-cli`) and the benchmark (crate `adk-sessions-bench`) are separate.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -12,11 +15,7 @@
 
 pub mod api;
 pub mod auth;
-pub mod bench;
-pub mod cli;
 pub mod metrics;
 pub mod openapi;
-pub mod ops;
-pub mod serve;
 
 pub use api::{router, ServerConfig, DEFAULT_MAX_CREATE_EVENTS};

@@ -1,4 +1,4 @@
-//! `adk-sessions serve`: opens the database, binds, serves [`crate::api::router`] with
+//! `adk-sessions serve`: opens the database, binds, serves [`adk_sessions_server::router`] with
 //! request logs through `tracing`, and shuts down gracefully on SIGTERM/SIGINT: stop
 //! accepting, finish in-flight requests, then drop (close) the database.
 
@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use adk_sessions::{EventPolicy, OpenOptions};
 
-use crate::api::{router, ServerConfig};
-use crate::auth::Tokens;
+use adk_sessions_server::auth::Tokens;
+use adk_sessions_server::{router, ServerConfig};
 
 /// Flags of `adk-sessions serve`.
 #[derive(Debug, Clone, clap::Args)]
@@ -32,7 +32,7 @@ pub struct ServeArgs {
     #[arg(long, env = "ADK_SESSIONS_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
     pub max_body_bytes: usize,
     /// Most events one create may restore into a new session.
-    #[arg(long, env = "ADK_SESSIONS_MAX_CREATE_EVENTS", default_value_t = crate::DEFAULT_MAX_CREATE_EVENTS)]
+    #[arg(long, env = "ADK_SESSIONS_MAX_CREATE_EVENTS", default_value_t = adk_sessions_server::DEFAULT_MAX_CREATE_EVENTS)]
     pub max_create_events: usize,
     /// Per-request timeout in seconds (0 = none).
     #[arg(long, env = "ADK_SESSIONS_REQUEST_TIMEOUT", default_value_t = 30.0)]

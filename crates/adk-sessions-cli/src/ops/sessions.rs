@@ -4,7 +4,7 @@ use adk_sessions::{EventPolicy, GetFilter, PageRequest};
 use serde_json::json;
 
 use super::{open, DbArg};
-use crate::api::view::session_json;
+use adk_sessions_server::api::view::session_json;
 
 /// `sessions` subcommands.
 #[derive(Debug, clap::Subcommand)]

@@ -1,5 +1,5 @@
 //! W4: W3 through the REST server. The server runs in this process on `127.0.0.1:0`
-//! (the crate's [`crate::router`] with the default [`crate::ServerConfig`], as
+//! (the crate's [`adk_sessions_server::router`] with the default [`adk_sessions_server::ServerConfig`], as
 //! `adk-sessions serve` runs it) over the same service; `--http-clients` keep-alive
 //! clients (one connection each) then run three phases, each started together:
 //!
@@ -69,7 +69,8 @@ pub async fn w4(
     let addr = listener
         .local_addr()
         .map_err(|e| herr("reading the port", e))?;
-    let app = crate::router(svc.clone(), crate::ServerConfig::default());
+    let app =
+        adk_sessions_server::router(svc.clone(), adk_sessions_server::ServerConfig::default());
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let base = format!("http://{addr}/apps/{APP}/users");
 

@@ -1,4 +1,4 @@
-//! The command line: `serve`, the operator subcommands and `bench`.
+//! The command line: `serve` and the operator subcommands.
 
 use clap::{Parser, Subcommand};
 
@@ -26,8 +26,6 @@ pub enum Command {
     /// Check or create the database schema.
     #[command(subcommand)]
     Schema(crate::ops::schema::SchemaCommand),
-    /// Run the benchmark workloads W1–W4 (defined in docs/bench.md).
-    Bench(crate::bench::BenchArgs),
 }
 
 /// Parses the command line and runs it; the exit code says whether it worked.
@@ -50,7 +48,6 @@ pub fn main() -> std::process::ExitCode {
             Command::Export(args) => crate::ops::export::run(args).await,
             Command::Import(args) => crate::ops::import::run(args).await,
             Command::Schema(cmd) => crate::ops::schema::run(cmd).await,
-            Command::Bench(args) => crate::bench::run(args).await,
         }
     });
     match result {

@@ -1,4 +1,4 @@
-//! `adk-sessions bench` works end to end at a tiny size: it exits 0 (so every count
+//! `adk-sessions-bench` works end to end at a tiny size: it exits 0 (so every count
 //! assertion held), prints one JSON object with the keys of docs/bench.md, and leaves no
 //! temporary database behind. Speed is not checked here; the bench shows it.
 
@@ -21,9 +21,8 @@ const KEYS: [&str; 11] = [
 ];
 
 fn bench(db: &str, extra: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_adk-sessions"))
+    let out = Command::new(env!("CARGO_BIN_EXE_adk-sessions-bench"))
         .args([
-            "bench",
             "--db",
             db,
             "--sessions",
@@ -133,9 +132,8 @@ fn sqlite_bench_measures_the_floor_beside_the_service_and_cleans_up() {
         .collect();
     assert!(left.is_empty(), "floor files left: {left:?}");
     // A second run on the same file refuses: it already holds the bench's sessions.
-    let out = Command::new(env!("CARGO_BIN_EXE_adk-sessions"))
+    let out = Command::new(env!("CARGO_BIN_EXE_adk-sessions-bench"))
         .args([
-            "bench",
             "--db",
             &format!("sqlite://{}", file.display()),
             "--sessions",

@@ -1,5 +1,5 @@
-//! `adk-sessions`: the server and operator CLI. All the work is in the library crate
-//! `adk_sessions_server::cli`.
+//! `adk-sessions`: the server and operator CLI. All the work is in the library
+//! `adk_sessions_cli::cli`.
 
 /// mimalloc instead of the system allocator: events and state maps make the store
 /// allocation-heavy, and glibc's malloc was the top cost of in-memory appends.
@@ -7,5 +7,5 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    adk_sessions_server::cli::main()
+    adk_sessions_cli::cli::main()
 }

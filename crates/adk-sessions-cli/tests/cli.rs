@@ -9,8 +9,8 @@ use std::sync::Arc;
 use adk_sessions::{
     Content, Event, EventPolicy, GetFilter, OpenOptions, PageRequest, SessionService,
 };
-use adk_sessions_server::ops::export::session_line;
-use adk_sessions_server::ops::import::import_lines;
+use adk_sessions_cli::ops::export::session_line;
+use adk_sessions_cli::ops::import::import_lines;
 use serde_json::{json, Value};
 
 fn temp_dir() -> PathBuf {

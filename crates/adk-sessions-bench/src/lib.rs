@@ -1,4 +1,4 @@
-//! `adk-sessions bench`: the workloads of docs/bench.md (W1–W3, W4 over HTTP with
+//! `adk-sessions-bench`: the workloads of docs/bench.md (W1–W3, W4 over HTTP with
 //! `--http`), the raw floor of each SQL backend, and the growth check of `--scale`, on
 //! any backend URL, measured in one run.
 //!
@@ -37,7 +37,7 @@ pub enum SyncArg {
     Normal,
 }
 
-/// Flags of `adk-sessions bench`.
+/// Flags of `adk-sessions-bench`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
     /// Database URL: memory://, sqlite:// (a fresh temporary file), sqlite://FILE,
@@ -194,7 +194,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
     let result = measure(&args, &progress).await;
     progress.finish();
     let report = result.map_err(|e| e.to_string())?;
-    eprintln!("adk-sessions bench ({}):", args.db_redacted());
+    eprintln!("adk-sessions-bench ({}):", args.db_redacted());
     eprint!("{}", report.table());
     if args.json {
         println!("{}", report.to_json_text());
