@@ -41,15 +41,24 @@
 #![warn(missing_docs)]
 
 mod error;
-mod memory;
-pub mod model;
-pub mod page;
+mod key;
+mod page;
 mod service;
-pub mod session;
-pub mod sql;
-pub mod state;
-pub mod time;
-pub mod validate;
+mod session;
+mod sql;
+mod state;
+mod time;
+mod validate;
+
+pub mod backend;
+pub mod memory;
+pub mod model;
+#[cfg(feature = "mysql")]
+pub mod mysql;
+#[cfg(feature = "postgres")]
+pub mod postgres;
+#[cfg(feature = "sqlite")]
+pub mod sqlite;
 
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
@@ -59,12 +68,21 @@ pub mod testsuite;
 #[doc = include_str!("../../../README.md")]
 mod readme_doctests {}
 
-pub use error::{Error, Result};
+pub use error::{Error, Result, StorageSource};
+pub use key::SessionKey;
 pub use memory::InMemorySessionService;
 pub use model::{
     Base64Bytes, Blob, Content, Event, EventActions, EventPolicy, FunctionCall, FunctionResponse,
     JsonMap, NodeInfo, Part,
 };
-pub use service::{GetFilter, PageRequest, SessionPage, SessionService};
-pub use session::{EventsView, NoSuchKey, Session, StateView};
-pub use sql::{open, DbUrl, OpenOptions};
+#[cfg(feature = "mysql")]
+pub use mysql::MysqlSessionService;
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresSessionService;
+pub use service::{CreateOptions, GetFilter, PageRequest, SessionPage, SessionService};
+pub use session::{EventsView, Session, StateView};
+pub use sql::{open, redact_url, redact_url_in, DbUrl, OpenOptions, SqliteSync};
+#[cfg(feature = "sqlite")]
+pub use sqlite::SqliteSessionService;
+pub use state::{APP_PREFIX, TEMP_PREFIX, USER_PREFIX};
+pub use time::Timestamp;

@@ -14,10 +14,11 @@ use parking_lot::RwLock;
 use crate::error::{Error, Result};
 use crate::model::{Event, EventPolicy, JsonMap};
 use crate::page::{check_list_request, ListCursor};
-use crate::service::{GetFilter, PageRequest, SessionPage, SessionService};
+use crate::key::SessionKey;
+use crate::service::{CreateOptions, GetFilter, PageRequest, SessionPage, SessionService};
 use crate::session::{prepare_append, prepare_create, stale, Prepared, PreparedCreate, Session};
 use crate::state::{apply_delta, merge};
-use crate::time::Micros;
+use crate::time::Timestamp;
 use crate::validate::{check_id, check_key};
 
 /// Sessions in memory. Cheap to create; everything is lost when it is dropped.
@@ -51,8 +52,8 @@ struct Ids {
     session: Arc<str>,
 }
 
-type AppOrder = BTreeSet<(Micros, Arc<str>, Arc<str>)>;
-type UserOrder = BTreeSet<(Micros, Arc<str>)>;
+type AppOrder = BTreeSet<(Timestamp, Arc<str>, Arc<str>)>;
+type UserOrder = BTreeSet<(Timestamp, Arc<str>)>;
 
 /// Moves session `ids` from update time `old` (None: not listed yet) to `new` (None:
 /// deleted) in the app's and the user's list orders.
@@ -60,8 +61,8 @@ fn reorder(
     app: &mut AppOrder,
     user: &mut UserOrder,
     ids: &Ids,
-    old: Option<Micros>,
-    new: Option<Micros>,
+    old: Option<Timestamp>,
+    new: Option<Timestamp>,
 ) {
     if let Some(t) = old {
         app.remove(&(t, ids.user.clone(), ids.session.clone()));
@@ -78,11 +79,11 @@ struct Record {
     ids: Ids,
     state: JsonMap,
     /// Ordered by (timestamp µs, id).
-    events: Vec<(Micros, Arc<Event>)>,
+    events: Vec<(Timestamp, Arc<Event>)>,
     /// Hashes of the stored event ids (a hit is confirmed against `events`), so a
     /// duplicate id is refused as the SQL primary key refuses it.
     event_ids: HashSet<u64>,
-    update: Micros,
+    update: Timestamp,
 }
 
 fn id_hash(id: &str) -> u64 {
@@ -106,8 +107,8 @@ impl InMemorySessionService {
     }
 }
 
-fn select_events(events: &[(Micros, Arc<Event>)], filter: GetFilter) -> Result<Vec<Arc<Event>>> {
-    let start = match filter.after_micros()? {
+fn select_events(events: &[(Timestamp, Arc<Event>)], filter: GetFilter) -> Result<Vec<Arc<Event>>> {
+    let start = match filter.after {
         Some(after) => events.partition_point(|(t, _)| *t < after),
         None => 0,
     };
@@ -124,14 +125,13 @@ impl SessionService for InMemorySessionService {
         &self,
         app_name: &str,
         user_id: &str,
-        session_id: Option<&str>,
-        state: Option<JsonMap>,
+        options: CreateOptions,
     ) -> Result<Session> {
         let PreparedCreate {
             session_id,
             delta,
             now,
-        } = prepare_create(app_name, user_id, session_id, state)?;
+        } = prepare_create(app_name, user_id, &options)?;
         let mut store = self.store.write();
         let app = store.entry(app_name.to_owned()).or_default();
         let user = app.users.entry(user_id.to_owned()).or_default();
@@ -170,13 +170,8 @@ impl SessionService for InMemorySessionService {
         ))
     }
 
-    async fn get(
-        &self,
-        app_name: &str,
-        user_id: &str,
-        session_id: &str,
-        filter: GetFilter,
-    ) -> Result<Session> {
+    async fn get(&self, key: &SessionKey, filter: GetFilter) -> Result<Session> {
+        let (app_name, user_id, session_id) = (key.app_name(), key.user_id(), key.session_id());
         check_key(app_name, user_id, session_id)?;
         let store = self.store.read();
         let found = store.get(app_name).and_then(|app| {
@@ -209,16 +204,16 @@ impl SessionService for InMemorySessionService {
             return Ok(SessionPage::default());
         };
         let size = page.page_size.unwrap_or(usize::MAX);
-        let from = after.as_ref().map_or(Micros(i64::MIN), |a| Micros(a.t));
+        let from = after.as_ref().map_or(Timestamp(i64::MIN), |a| Timestamp(a.t));
         let empty: Arc<str> = Arc::from("");
-        let is_after = |t: Micros, u: &str, sid: &str| {
+        let is_after = |t: Timestamp, u: &str, sid: &str| {
             after
                 .as_ref()
                 .is_none_or(|a| (t.0, u, sid) > (a.t, a.u.as_str(), a.s.as_str()))
         };
         // Both orders start at the cursor's time; the few sessions of that same µs up to
         // the cursor are skipped by the full comparison.
-        let keys: Vec<(Micros, Arc<str>, Arc<str>)> = match user_id {
+        let keys: Vec<(Timestamp, Arc<str>, Arc<str>)> = match user_id {
             Some(uid) => match app.users.get(uid) {
                 None => Vec::new(),
                 Some(user) => {
@@ -264,7 +259,8 @@ impl SessionService for InMemorySessionService {
         })
     }
 
-    async fn delete(&self, app_name: &str, user_id: &str, session_id: &str) -> Result<()> {
+    async fn delete(&self, key: &SessionKey) -> Result<()> {
+        let (app_name, user_id, session_id) = (key.app_name(), key.user_id(), key.session_id());
         check_key(app_name, user_id, session_id)?;
         let mut store = self.store.write();
         let Some(app) = store.get_mut(app_name) else {
@@ -308,7 +304,7 @@ impl SessionService for InMemorySessionService {
             }
             rec.event_ids.insert(hash);
             apply_delta(&mut rec.state, &prepared.delta.session);
-            let key = Micros::from_secs_f64(prepared.event.timestamp).unwrap_or_default();
+            let key = Timestamp::from_secs_f64(prepared.event.timestamp).unwrap_or_default();
             let event = prepared.event.clone();
             let pos = match rec.events.last() {
                 Some((t, last)) if (*t, last.id.as_str()) > (key, event.id.as_str()) => rec

@@ -7,7 +7,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::time::Micros;
+use crate::time::Timestamp;
 
 /// The sort key of a listed session: oldest update first, then user, then id.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -22,7 +22,7 @@ pub struct ListCursor {
 
 impl ListCursor {
     /// The cursor of a session.
-    pub fn new(update: Micros, user_id: &str, session_id: &str) -> Self {
+    pub fn new(update: Timestamp, user_id: &str, session_id: &str) -> Self {
         ListCursor {
             t: update.0,
             u: user_id.to_owned(),
@@ -81,7 +81,7 @@ mod tests {
 
     #[test]
     fn tokens_round_trip_and_garbage_is_refused() {
-        let c = ListCursor::new(Micros(42), "u", "s");
+        let c = ListCursor::new(Timestamp(42), "u", "s");
         assert_eq!(ListCursor::decode(&c.encode()).unwrap(), c);
         assert!(ListCursor::decode("garbage!").is_err());
     }

@@ -6,18 +6,81 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use serde_json::Value;
+
 use crate::error::{Error, Result};
+use crate::key::SessionKey;
 use crate::model::{Event, JsonMap};
 use crate::session::Session;
-use crate::time::Micros;
+use crate::time::Timestamp;
+
+/// What a new session starts with: its id (a UUID v4 when unset) and its initial state.
+///
+/// ```
+/// use adk_sessions::CreateOptions;
+/// use serde_json::json;
+/// let options = CreateOptions::new()
+///     .session_id("s1")
+///     .state(json!({"user:lang": "en", "topic": "rust"}));
+/// ```
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct CreateOptions {
+    /// The session id; `None` generates a UUID v4.
+    pub session_id: Option<String>,
+    /// The initial state: a JSON object (anything else is refused with
+    /// [`Error::InvalidArgument`]). `temp:` keys are dropped; `app:`/`user:` keys go to
+    /// their scope.
+    pub state: Option<Value>,
+}
+
+impl CreateOptions {
+    /// No id (a UUID v4 is generated) and an empty state.
+    pub fn new() -> Self {
+        CreateOptions::default()
+    }
+
+    /// Sets the session id.
+    pub fn session_id(mut self, id: impl Into<String>) -> Self {
+        self.session_id = Some(id.into());
+        self
+    }
+
+    /// Sets the initial state (a JSON object, e.g. `json!({"k": 1})` or a `JsonMap`).
+    pub fn state(mut self, state: impl Into<Value>) -> Self {
+        self.state = Some(state.into());
+        self
+    }
+
+    /// The state as a map: `None` when unset or `null`, `InvalidArgument` when it is not
+    /// an object.
+    pub(crate) fn state_map(&self) -> Result<Option<JsonMap>> {
+        match &self.state {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Object(m)) => Ok(Some(m.clone())),
+            Some(other) => Err(Error::invalid(format!(
+                "the initial state must be a JSON object, not {}",
+                crate::state::json_type_name(other)
+            ))),
+        }
+    }
+}
 
 /// Which events `get` returns. The default returns all of them.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+///
+/// ```
+/// use adk_sessions::{GetFilter, Timestamp};
+/// let newest_ten = GetFilter::recent(10);
+/// let since = GetFilter::all().after(Timestamp::from_micros(1_700_000_000_000_000));
+/// let both = GetFilter::recent(3).after(Timestamp::now());
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct GetFilter {
     /// Only the newest N events (0 = none).
     pub num_recent_events: Option<usize>,
-    /// Only events with `timestamp >= after` (float epoch seconds, inclusive).
-    pub after: Option<f64>,
+    /// Only events with `timestamp >= after` (inclusive).
+    pub after: Option<Timestamp>,
 }
 
 impl GetFilter {
@@ -34,19 +97,21 @@ impl GetFilter {
         }
     }
 
-    /// `after` as microseconds; refuses a non-finite time.
-    pub fn after_micros(&self) -> Result<Option<Micros>> {
-        match self.after {
-            None => Ok(None),
-            Some(t) => Micros::from_secs_f64(t)
-                .map(Some)
-                .ok_or_else(|| Error::invalid(format!("filter.after {t} is not a finite time"))),
-        }
+    /// Only events at or after `t` (with [`GetFilter::recent`]: the newest N of those).
+    pub fn after(mut self, t: Timestamp) -> Self {
+        self.after = Some(t);
+        self
     }
 }
 
 /// One page of a `list` call.
+///
+/// ```
+/// use adk_sessions::PageRequest;
+/// let first = PageRequest::with_size(50);
+/// ```
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PageRequest {
     /// Sessions per page; `None` returns every session in one page.
     pub page_size: Option<usize>,
@@ -54,8 +119,30 @@ pub struct PageRequest {
     pub page_token: Option<String>,
 }
 
+impl PageRequest {
+    /// Every session in one page.
+    pub fn all() -> Self {
+        PageRequest::default()
+    }
+
+    /// Pages of `size` sessions, starting at the first.
+    pub fn with_size(size: usize) -> Self {
+        PageRequest {
+            page_size: Some(size),
+            page_token: None,
+        }
+    }
+
+    /// Continues after the page whose `next_page_token` this is.
+    pub fn token(mut self, token: impl Into<String>) -> Self {
+        self.page_token = Some(token.into());
+        self
+    }
+}
+
 /// Sessions of one page, and the token of the next page (`None` on the last one).
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct SessionPage {
     /// Sessions with their merged state and no events, oldest update first.
     pub sessions: Vec<Session>,
@@ -68,26 +155,15 @@ pub struct SessionPage {
 /// `testsuite`).
 #[async_trait]
 pub trait SessionService: Send + Sync {
-    /// Creates a session. A UUID v4 id is generated when `session_id` is `None`;
-    /// `temp:` keys of `state` are dropped, `app:`/`user:` keys go to their scope.
-    /// [`Error::AlreadyExists`] when the key is taken.
-    async fn create(
-        &self,
-        app_name: &str,
-        user_id: &str,
-        session_id: Option<&str>,
-        state: Option<JsonMap>,
-    ) -> Result<Session>;
+    /// Creates a session of `user_id` in `app_name` as `options` say. A UUID v4 id is
+    /// generated when no id is given; `temp:` keys of the state are dropped, `app:`/
+    /// `user:` keys go to their scope. [`Error::AlreadyExists`] when the key is taken.
+    async fn create(&self, app_name: &str, user_id: &str, options: CreateOptions)
+        -> Result<Session>;
 
     /// Loads a session with the events `filter` selects, oldest first (ties by id).
     /// [`Error::NotFound`] when it does not exist for this app and user.
-    async fn get(
-        &self,
-        app_name: &str,
-        user_id: &str,
-        session_id: &str,
-        filter: GetFilter,
-    ) -> Result<Session>;
+    async fn get(&self, key: &SessionKey, filter: GetFilter) -> Result<Session>;
 
     /// Lists the sessions of an app (of one user, or of all users when `user_id` is
     /// `None`): merged state, no events, oldest update first, paginated.
@@ -99,7 +175,7 @@ pub trait SessionService: Send + Sync {
     ) -> Result<SessionPage>;
 
     /// Deletes a session and its events. Deleting a missing session is not an error.
-    async fn delete(&self, app_name: &str, user_id: &str, session_id: &str) -> Result<()>;
+    async fn delete(&self, key: &SessionKey) -> Result<()>;
 
     /// Appends `event` to the session of `session` and applies it to the handle, in one
     /// transaction: event row, session state, app/user state, update time. Returns the

@@ -13,17 +13,17 @@ use parking_lot::RwLock;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::key::SessionKey;
+use crate::service::CreateOptions;
 use crate::model::{Event, EventPolicy, JsonMap};
 use crate::state::{apply_delta, take_temp, ScopedDelta};
-use crate::time::Micros;
+use crate::time::Timestamp;
 
 /// A loaded session. Changing it (other than through
 /// [`crate::SessionService::append_event`]) never changes what is stored.
 #[derive(Debug)]
 pub struct Session {
-    id: String,
-    app_name: String,
-    user_id: String,
+    key: SessionKey,
     inner: RwLock<Inner>,
 }
 
@@ -31,13 +31,8 @@ pub struct Session {
 struct Inner {
     state: JsonMap,
     events: Vec<Arc<Event>>,
-    last_update: Micros,
+    last_update: Timestamp,
 }
-
-/// `get` on a [`StateView`] found no such key.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("no such state key: {0:?}")]
-pub struct NoSuchKey(pub String);
 
 impl Session {
     /// A handle over loaded parts. `state` is the merged view (prefixes included),
@@ -48,12 +43,10 @@ impl Session {
         id: impl Into<String>,
         state: JsonMap,
         events: Vec<Arc<Event>>,
-        last_update: Micros,
+        last_update: Timestamp,
     ) -> Self {
         Session {
-            id: id.into(),
-            app_name: app_name.into(),
-            user_id: user_id.into(),
+            key: SessionKey::new(app_name, user_id, id),
             inner: RwLock::new(Inner {
                 state,
                 events,
@@ -62,19 +55,24 @@ impl Session {
         }
     }
 
+    /// The key: app, user and session id.
+    pub fn key(&self) -> &SessionKey {
+        &self.key
+    }
+
     /// The session id.
     pub fn id(&self) -> &str {
-        &self.id
+        self.key.session_id()
     }
 
     /// The app the session belongs to.
     pub fn app_name(&self) -> &str {
-        &self.app_name
+        self.key.app_name()
     }
 
     /// The user the session belongs to.
     pub fn user_id(&self) -> &str {
-        &self.user_id
+        self.key.user_id()
     }
 
     /// Time of the last update, float epoch seconds (µs precision).
@@ -83,7 +81,7 @@ impl Session {
     }
 
     /// The stored revision this handle was loaded at (or last appended), in µs.
-    pub fn revision(&self) -> Micros {
+    pub fn revision(&self) -> Timestamp {
         self.inner.read().last_update
     }
 
@@ -118,9 +116,9 @@ impl Clone for Session {
     fn clone(&self) -> Self {
         let inner = self.inner.read();
         Session::from_parts(
-            self.app_name.clone(),
-            self.user_id.clone(),
-            self.id.clone(),
+            self.key.app_name(),
+            self.key.user_id(),
+            self.key.session_id(),
             inner.state.clone(),
             inner.events.clone(),
             inner.last_update,
@@ -132,15 +130,9 @@ impl Clone for Session {
 pub struct StateView<'a>(&'a Session);
 
 impl StateView<'_> {
-    /// The value of `key` (with its scope prefix), or [`NoSuchKey`].
-    pub fn get(&self, key: &str) -> Result<Value, NoSuchKey> {
-        self.0
-            .inner
-            .read()
-            .state
-            .get(key)
-            .cloned()
-            .ok_or_else(|| NoSuchKey(key.to_owned()))
+    /// The value of `key` (with its scope prefix, e.g. `user:lang`), if set.
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.0.inner.read().state.get(key).cloned()
     }
 
     /// Sets `key` on this handle only. To persist a change, append an event whose state
@@ -222,10 +214,10 @@ pub struct PreparedAppend {
     pub temp: JsonMap,
     /// The revision the handle was loaded at: the append must fail with
     /// [`Error::Stale`] unless the stored session is still at it.
-    pub expected_revision: Micros,
+    pub expected_revision: Timestamp,
     /// The new stored update time: the event's timestamp, or one µs past the expected
     /// revision when the event is not later (so the revision only moves forward).
-    pub update_time: Micros,
+    pub update_time: Timestamp,
 }
 
 /// A create, checked and split, ready for a backend to persist.
@@ -236,7 +228,7 @@ pub struct PreparedCreate {
     /// The initial state split by scope (`temp:` keys dropped, prefixes stripped).
     pub delta: ScopedDelta,
     /// The create (and first update) time.
-    pub now: Micros,
+    pub now: Timestamp,
 }
 
 /// Checks the arguments of a `create` and prepares it: every backend generates ids,
@@ -244,18 +236,18 @@ pub struct PreparedCreate {
 pub fn prepare_create(
     app_name: &str,
     user_id: &str,
-    session_id: Option<&str>,
-    state: Option<JsonMap>,
+    options: &CreateOptions,
 ) -> Result<PreparedCreate> {
-    let session_id = match session_id {
-        Some(id) => id.to_owned(),
+    let state = options.state_map()?;
+    let session_id = match &options.session_id {
+        Some(id) => id.clone(),
         None => uuid::Uuid::new_v4().to_string(),
     };
     crate::validate::check_key(app_name, user_id, &session_id)?;
     Ok(PreparedCreate {
         session_id,
         delta: ScopedDelta::split(&state.unwrap_or_default()),
-        now: Micros::now(),
+        now: Timestamp::now(),
     })
 }
 
@@ -292,7 +284,7 @@ pub fn prepare_append(
     let temp = take_temp(&mut event.actions.state_delta);
     let delta = ScopedDelta::split(&event.actions.state_delta);
     let expected_revision = session.revision();
-    let event_time = Micros::from_secs_f64(event.timestamp)
+    let event_time = Timestamp::from_secs_f64(event.timestamp)
         .ok_or_else(|| Error::invalid("event.timestamp is not finite"))?;
     let update_time = event_time.max(expected_revision.succ());
     Ok(Prepared::Append(Box::new(PreparedAppend {
@@ -305,10 +297,10 @@ pub fn prepare_append(
 }
 
 /// The error for a handle whose revision is not the stored one.
-pub fn stale(session: &Session, stored: Micros) -> Error {
+pub fn stale(session: &Session, stored: Timestamp) -> Error {
     Error::Stale {
         session_id: session.id().to_owned(),
-        handle_update_time: session.revision().as_secs_f64(),
-        stored_update_time: stored.as_secs_f64(),
+        handle_revision: session.revision(),
+        stored_revision: stored,
     }
 }

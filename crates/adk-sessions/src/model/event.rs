@@ -66,7 +66,7 @@ impl Event {
             id: uuid::Uuid::new_v4().to_string(),
             invocation_id: invocation_id.into(),
             author: author.into(),
-            timestamp: crate::time::Micros::now().as_secs_f64(),
+            timestamp: crate::time::Timestamp::now().as_secs_f64(),
             ..Default::default()
         }
     }

@@ -9,7 +9,10 @@ use crate::error::{Error, Result};
 use crate::model::{Event, EventPolicy, JsonMap};
 use crate::session::Session;
 use crate::state::merge;
-use crate::time::Micros;
+use crate::time::Timestamp;
+
+/// The default budget of the SQLite decoded-event cache: 8 MiB of `event_data` text.
+pub const DEFAULT_EVENT_CACHE_BYTES: usize = 8 << 20;
 
 /// The schema version of adk-python's `DatabaseSessionService` this project speaks.
 pub const SCHEMA_VERSION: &str = "1";
@@ -49,14 +52,14 @@ pub fn decide_schema(facts: &SchemaFacts, where_: &str) -> Result<SchemaAction> 
     match facts.version.as_deref() {
         Some(SCHEMA_VERSION) => return Ok(SchemaAction::Use),
         Some(other) => {
-            return Err(Error::Storage(format!(
+            return Err(Error::storage(format!(
                 "{where_} has adk session schema version {other:?}; this adk-sessions speaks version {SCHEMA_VERSION}"
             )))
         }
         None => {}
     }
     if facts.has_events_table && (facts.events_has_actions || !facts.events_has_event_data) {
-        return Err(Error::Storage(format!(
+        return Err(Error::storage(format!(
             "{where_} holds adk-python's schema version 0 (an events table with an actions column); \
              migrate it first with `adk migrate session` from google-adk, then open it again"
         )));
@@ -93,8 +96,8 @@ pub fn state_from_json(text: &str, what: &str) -> Result<JsonMap> {
     match parsed {
         Ok(serde_json::Value::Object(m)) => Ok(m),
         Ok(serde_json::Value::Null) => Ok(JsonMap::new()),
-        Ok(_) => Err(Error::Storage(format!("{what} is not a JSON object"))),
-        Err(e) => Err(Error::Storage(format!("{what} is not valid JSON: {e}"))),
+        Ok(_) => Err(Error::storage(format!("{what} is not a JSON object"))),
+        Err(e) => Err(Error::storage(format!("{what} is not valid JSON: {e}"))),
     }
 }
 
@@ -116,7 +119,7 @@ pub struct LoadedSession {
     /// The selected events, oldest first.
     pub events: Vec<Arc<Event>>,
     /// `sessions.update_time`.
-    pub update_time: Micros,
+    pub update_time: Timestamp,
 }
 
 impl LoadedSession {
@@ -171,7 +174,7 @@ impl Default for OpenOptions {
             busy_timeout: Duration::from_secs(5),
             pool_size: 8,
             connect_timeout: Duration::from_secs(5),
-            event_cache_bytes: crate::sql::event_cache::DEFAULT_EVENT_CACHE_BYTES,
+            event_cache_bytes: DEFAULT_EVENT_CACHE_BYTES,
         }
     }
 }

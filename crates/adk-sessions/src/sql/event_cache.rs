@@ -19,10 +19,8 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::model::Event;
-use crate::time::Micros;
+use crate::time::Timestamp;
 
-/// The default budget: 8 MiB of `event_data` text.
-pub const DEFAULT_EVENT_CACHE_BYTES: usize = 8 << 20;
 
 /// What a stored event row holds besides its session key.
 #[derive(Debug, Clone, Copy)]
@@ -32,7 +30,7 @@ pub struct RowKey<'a> {
     /// `events.invocation_id`.
     pub invocation_id: &'a str,
     /// `events.timestamp` (`None` when the column could not be read as a time).
-    pub time: Option<Micros>,
+    pub time: Option<Timestamp>,
     /// `events.event_data`.
     pub text: &'a str,
 }
@@ -40,7 +38,7 @@ pub struct RowKey<'a> {
 struct Entry {
     id: Box<str>,
     invocation_id: Box<str>,
-    time: Option<Micros>,
+    time: Option<Timestamp>,
     text: Arc<str>,
     event: Arc<Event>,
 }
@@ -150,7 +148,7 @@ mod tests {
         RowKey {
             id,
             invocation_id: "inv",
-            time: Some(Micros(1)),
+            time: Some(Timestamp(1)),
             text,
         }
     }
@@ -170,7 +168,7 @@ mod tests {
         assert!(cache.get(&row("e1", "{ }")).is_none(), "other text");
         assert!(cache.get(&row("e2", "{}")).is_none(), "other id");
         let mut other_time = row("e1", "{}");
-        other_time.time = Some(Micros(2));
+        other_time.time = Some(Timestamp(2));
         assert!(cache.get(&other_time).is_none(), "other time");
         let mut other_inv = row("e1", "{}");
         other_inv.invocation_id = "x";

@@ -1,16 +1,19 @@
 //! The SQL backends, on adk-python's `DatabaseSessionService` schema (version 1), and
 //! [`open`], which picks a backend from a URL.
 
-pub mod common;
-pub mod event_cache;
-#[cfg(any(feature = "postgres", feature = "mysql"))]
-pub mod server;
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
+    allow(dead_code)
+)]
+pub(crate) mod common;
 #[cfg(feature = "sqlite")]
-pub mod sqlite;
+pub(crate) mod event_cache;
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+pub(crate) mod server;
 mod url;
 
 pub use common::{OpenOptions, SqliteSync};
-pub use url::{redact, redact_in, DbUrl};
+pub use url::{redact as redact_url, redact_in as redact_url_in, DbUrl};
 
 use std::sync::Arc;
 
@@ -28,15 +31,15 @@ pub async fn open(url: &str, options: &OpenOptions) -> Result<Arc<dyn SessionSer
         ))),
         #[cfg(feature = "sqlite")]
         DbUrl::Sqlite { path } => Ok(Arc::new(
-            sqlite::SqliteSessionService::open(path.as_deref(), options).await?,
+            crate::sqlite::SqliteSessionService::open(path.as_deref(), options).await?,
         )),
         #[cfg(feature = "postgres")]
         DbUrl::Postgres { url } => Ok(Arc::new(
-            server::postgres::PostgresSessionService::open(&url, options).await?,
+            crate::postgres::PostgresSessionService::open_normalized(&url, options).await?,
         )),
         #[cfg(feature = "mysql")]
         DbUrl::Mysql { url } => Ok(Arc::new(
-            server::mysql::MysqlSessionService::open(&url, options).await?,
+            crate::mysql::MysqlSessionService::open_normalized(&url, options).await?,
         )),
         #[allow(unreachable_patterns)] // every backend feature on
         other => Err(Error::invalid(format!(

@@ -26,7 +26,7 @@ pub async fn concurrent_scoped_writes_are_never_lost(service: Arc<dyn SessionSer
             let (service, app, barrier) = (service.clone(), app.clone(), barrier.clone());
             tokio::spawn(async move {
                 let s = service
-                    .create(&app, "u", Some(&format!("s{k}")), None)
+                    .create(&app, "u", CreateOptions::new().session_id(format!("s{k}")))
                     .await
                     .expect("create");
                 barrier.wait().await;
@@ -56,7 +56,7 @@ pub async fn concurrent_scoped_writes_are_never_lost(service: Arc<dyn SessionSer
             assert_eq!(user_state.get(&key), Some(&json!(i)), "user key {key} lost");
         }
         let s = service
-            .get(&app, "u", &format!("s{k}"), GetFilter::all())
+            .get(&SessionKey::new(app.as_str(), "u", format!("s{k}")), GetFilter::all())
             .await
             .unwrap();
         assert_eq!(s.events().len(), SCOPED_APPENDS);
@@ -71,14 +71,14 @@ pub async fn concurrent_stale_race_has_one_winner_per_round(service: Arc<dyn Ses
     const TASKS: usize = 8;
     const ROUNDS: usize = 8;
     let app = fresh_app("conc-stale");
-    service.create(&app, "u", Some("s"), None).await.unwrap();
+    service.create(&app, "u", CreateOptions::new().session_id("s")).await.unwrap();
     let mut winners = HashSet::new();
     for round in 0..ROUNDS {
         let mut handles = Vec::new();
         for _ in 0..TASKS {
             handles.push(
                 service
-                    .get(&app, "u", "s", GetFilter::recent(0))
+                    .get(&SessionKey::new(&app, "u", "s"), GetFilter::recent(0))
                     .await
                     .unwrap(),
             );
@@ -109,7 +109,7 @@ pub async fn concurrent_stale_race_has_one_winner_per_round(service: Arc<dyn Ses
         assert_eq!(won.len(), 1, "round {round}: winners {won:?}");
         winners.insert(won.remove(0));
     }
-    let s = service.get(&app, "u", "s", GetFilter::all()).await.unwrap();
+    let s = service.get(&SessionKey::new(&app, "u", "s"), GetFilter::all()).await.unwrap();
     let stored: HashSet<String> = s.events().iter().map(|e| e.invocation_id.clone()).collect();
     assert_eq!(stored, winners, "stored events are not exactly the winners");
 }

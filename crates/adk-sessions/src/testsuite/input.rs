@@ -35,14 +35,14 @@ pub async fn bad_ids_are_refused_and_change_nothing(service: Arc<dyn SessionServ
             other => panic!("{call} with bad {named}: {other:?}"),
         };
         check(
-            service.create(a, u, Some(s), None).await.map(|_| ()),
+            service.create(a, u, CreateOptions::new().session_id(s)).await.map(|_| ()),
             "create",
         );
         check(
-            service.get(a, u, s, GetFilter::all()).await.map(|_| ()),
+            service.get(&SessionKey::new(a, u, s), GetFilter::all()).await.map(|_| ()),
             "get",
         );
-        check(service.delete(a, u, s).await, "delete");
+        check(service.delete(&SessionKey::new(a, u, s)).await, "delete");
     }
     for (a, u) in [
         ("", "u"),
@@ -69,11 +69,11 @@ pub async fn bad_ids_are_refused_and_change_nothing(service: Arc<dyn SessionServ
         .is_empty());
     // The longest allowed ids work.
     let s = service
-        .create(&app, &ok128, Some(&ok128), None)
+        .create(&app, &ok128, CreateOptions::new().session_id(&ok128))
         .await
         .expect("128 characters");
     service
-        .get(&app, &ok128, s.id(), GetFilter::all())
+        .get(&SessionKey::new(&app, &ok128, s.id()), GetFilter::all())
         .await
         .unwrap();
 }
@@ -82,7 +82,7 @@ pub async fn bad_ids_are_refused_and_change_nothing(service: Arc<dyn SessionServ
 /// without an id or invocation id are `InvalidArgument`; nothing is stored.
 pub async fn bad_events_are_refused_and_change_nothing(service: Arc<dyn SessionService>) {
     let app = fresh_app("bad-events");
-    let s = service.create(&app, "u", Some("s"), None).await.unwrap();
+    let s = service.create(&app, "u", CreateOptions::new().session_id("s")).await.unwrap();
     let strict = EventPolicy::default();
     for (bad, what) in [
         (
@@ -109,11 +109,15 @@ pub async fn bad_events_are_refused_and_change_nothing(service: Arc<dyn SessionS
         is_invalid,
         "NaN in a state delta",
     );
-    assert_err(
-        crate::state::state_from_value(json!([1]), "state"),
-        is_invalid,
-        "non-object state",
-    );
+    for bad_state in [json!([1]), json!("text"), json!(3)] {
+        assert_err(
+            service
+                .create(&app, "u", CreateOptions::new().session_id("s").state(bad_state))
+                .await,
+            is_invalid,
+            "non-object state",
+        );
+    }
     let mut no_id = event_with("i", json!({"k": 1}));
     no_id.id.clear();
     let mut no_inv = event_with("", json!({"k": 1}));
@@ -133,7 +137,7 @@ pub async fn bad_events_are_refused_and_change_nothing(service: Arc<dyn SessionS
     ] {
         assert_err(service.append_event(&s, event).await, is_invalid, what);
     }
-    let got = service.get(&app, "u", "s", GetFilter::all()).await.unwrap();
+    let got = service.get(&SessionKey::new(&app, "u", "s"), GetFilter::all()).await.unwrap();
     assert_eq!(got.events().len(), 0);
     assert!(got.state().is_empty());
     assert_eq!(s.events().len(), 0);
@@ -154,7 +158,7 @@ pub async fn scoped_state_reads_are_empty_when_nothing_is_stored(service: Arc<dy
         .await
         .unwrap()
         .is_empty());
-    let s = service.create(&app, "u", Some("s"), None).await.unwrap();
+    let s = service.create(&app, "u", CreateOptions::new().session_id("s")).await.unwrap();
     service
         .append_event(&s, event_with("i", json!({"app:x": 1, "user:y": t()})))
         .await

@@ -30,14 +30,7 @@ pub async fn keys_compare_byte_for_byte(service: Arc<dyn SessionService>) {
     let app = format!("{}-zo\u{eb}", fresh_app("bytes"));
     let (user, sid) = ("zo\u{eb}", "s-zo\u{eb}");
     let original = service
-        .create(
-            &app,
-            user,
-            Some(sid),
-            Some(map(
-                json!({"app:who": "original", "user:who": "original", "who": "original"}),
-            )),
-        )
+        .create(&app, user, CreateOptions::new().session_id(sid).state(json!({"app:who": "original", "user:who": "original", "who": "original"}),))
         .await
         .expect("create the original");
     service
@@ -60,7 +53,7 @@ pub async fn keys_compare_byte_for_byte(service: Arc<dyn SessionService>) {
     for (i, (a, u, s)) in keys.iter().enumerate() {
         let what = format!("look-alike key {:?}", (a, u, s));
         assert_err(
-            service.get(a, u, s, GetFilter::all()).await,
+            service.get(&SessionKey::new(a, u, s), GetFilter::all()).await,
             is_not_found,
             &format!("get of {what}"),
         );
@@ -87,7 +80,7 @@ pub async fn keys_compare_byte_for_byte(service: Arc<dyn SessionService>) {
         }
         // Appending to or deleting the look-alike touches nothing of the original.
         service
-            .delete(a, u, s)
+            .delete(&SessionKey::new(a, u, s))
             .await
             .expect("delete of a missing key");
         let mine = format!("look-alike {i}");
@@ -100,26 +93,26 @@ pub async fn keys_compare_byte_for_byte(service: Arc<dyn SessionService>) {
             state.insert("user:mine".into(), json!(mine));
         }
         let created = service
-            .create(a, u, Some(s), Some(state))
+            .create(a, u, CreateOptions::new().session_id(s).state(state))
             .await
             .unwrap_or_else(|e| panic!("create of {what}: {e}"));
         service
             .append_event(&created, event_with("i1", json!({"n": i})))
             .await
             .unwrap();
-        let back = service.get(a, u, s, GetFilter::all()).await.unwrap();
-        assert_eq!(back.state().get("who").ok(), Some(json!(mine)), "{what}");
+        let back = service.get(&SessionKey::new(a, u, s), GetFilter::all()).await.unwrap();
+        assert_eq!(back.state().get("who"), Some(json!(mine)), "{what}");
         assert_eq!(back.events().len(), 1, "{what}");
-        service.delete(a, u, s).await.unwrap();
+        service.delete(&SessionKey::new(a, u, s)).await.unwrap();
     }
 
     let after = service
-        .get(&app, user, sid, GetFilter::all())
+        .get(&SessionKey::new(&app, user, sid), GetFilter::all())
         .await
         .unwrap();
     assert_eq!(after.events().len(), 1, "the original's events changed");
-    assert_eq!(after.state().get("who").ok(), Some(json!("original")));
-    assert_eq!(after.state().get("n").ok(), Some(json!(0)));
+    assert_eq!(after.state().get("who"), Some(json!("original")));
+    assert_eq!(after.state().get("n"), Some(json!(0)));
     assert_eq!(
         service.get_app_state(&app).await.unwrap(),
         map(json!({"who": "original"})),

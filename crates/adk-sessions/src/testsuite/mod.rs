@@ -29,6 +29,7 @@ mod get;
 mod input;
 mod isolation;
 mod list;
+pub mod list_statements;
 mod skip;
 mod support;
 

@@ -3,8 +3,10 @@
 use serde_json::{json, Value};
 
 use crate::model::{Event, JsonMap};
-use crate::time::Micros;
+use crate::time::Timestamp;
 use crate::{Error, Result};
+
+pub(crate) use crate::{CreateOptions, SessionKey};
 
 /// A fresh app name, so that tests sharing one service never see each other.
 pub(crate) fn fresh_app(tag: &str) -> String {
@@ -36,7 +38,7 @@ pub(crate) fn event_at(inv: &str, secs: f64) -> Event {
 /// A base time in whole seconds, a little in the past, so test timestamps are distinct
 /// and later than any creation time is not assumed.
 pub(crate) fn base_secs() -> f64 {
-    (Micros::now().0 / 1_000_000) as f64 + 1.0
+    (Timestamp::now().0 / 1_000_000) as f64 + 1.0
 }
 
 /// Asserts that `r` failed with the variant `pred` accepts.

@@ -14,7 +14,7 @@ use crate::error::Error;
 use crate::model::{Event, JsonMap};
 use crate::sql::common::state_to_json;
 use crate::state::ScopedDelta;
-use crate::time::Micros;
+use crate::time::Timestamp;
 
 /// What a dialect's own transactions fail with.
 #[derive(Debug)]
@@ -147,7 +147,7 @@ pub enum AppendOutcome {
     /// The session does not exist (nothing stored).
     Missing,
     /// The session is at another revision (nothing stored).
-    Stale(Micros),
+    Stale(Timestamp),
 }
 
 /// One SQL server dialect: its sqlx driver, its SQL text and its two write transactions.

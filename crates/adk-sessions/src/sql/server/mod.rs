@@ -7,7 +7,7 @@
 //! deadlocked transactions, and error mapping (unique violation → `AlreadyExists`,
 //! everything else → `Storage` with the URL's password redacted).
 //!
-//! Each dialect module ([`postgres`], [`mysql`]) holds its SQL text and type mapping, and
+//! Each dialect module (`crate::postgres`, `crate::mysql`) holds its SQL text and type mapping, and
 //! its own `create` and `append` transactions, because that is where the servers differ:
 //! PostgreSQL merges `app:`/`user:` deltas atomically in SQL (`jsonb ||`) in one
 //! statement; MySQL/MariaDB has no null-preserving JSON merge, so it locks the state row
@@ -18,12 +18,8 @@
 //! binds once whatever the placeholder syntax (`$n` or `?`).
 
 mod dialect;
-#[cfg(feature = "mysql")]
-pub mod mysql;
-#[cfg(feature = "postgres")]
-pub mod postgres;
 
-pub use dialect::{
+pub(crate) use dialect::{
     delta_json, AppendOutcome, AppendRow, Dialect, Fail, NewSession, ScopeStates, Statements,
 };
 use dialect::{is_unique_violation, list_variant};
@@ -43,13 +39,15 @@ use super::common::{
     SCHEMA_VERSION, SCHEMA_VERSION_KEY,
 };
 use super::url::redact_in;
+use crate::key::SessionKey;
+use crate::service::CreateOptions;
 use crate::error::{Error, Result};
 use crate::model::{Event, EventPolicy, JsonMap};
 use crate::page::{check_list_request, ListCursor};
 use crate::service::{GetFilter, PageRequest, SessionPage, SessionService};
 use crate::session::{prepare_append, prepare_create, stale, Prepared, PreparedCreate, Session};
 use crate::state::merge;
-use crate::time::Micros;
+use crate::time::Timestamp;
 use crate::validate::{check_id, check_key};
 
 /// How often a deadlocked (or serialization-failed) transaction is retried. Each retry
@@ -62,7 +60,7 @@ const PING_IDLE_AFTER: Duration = Duration::from_millis(500);
 
 /// Sessions in a PostgreSQL or MySQL/MariaDB server. Cheap to share (`Arc`); the pool
 /// reconnects by itself after the server comes back.
-pub struct ServerSessionService<D: Dialect> {
+pub(crate) struct ServerSessionService<D: Dialect> {
     pool: Pool<D::DB>,
     /// The connection URL, password included: only ever used to redact messages.
     url: String,
@@ -84,8 +82,8 @@ impl<D: Dialect> fmt::Debug for ServerSessionService<D> {
 }
 
 /// A stored time as µs.
-fn micros(t: NaiveDateTime) -> Micros {
-    Micros::from_naive(t)
+fn micros(t: NaiveDateTime) -> Timestamp {
+    Timestamp::from_naive(t)
 }
 
 fn opt_state(text: Option<String>, what: &str) -> Result<JsonMap> {
@@ -284,7 +282,7 @@ where
         filter: GetFilter,
     ) -> Result<Session> {
         check_key(app_name, user_id, session_id)?;
-        let after = filter.after_micros()?;
+        let after = filter.after;
         let limit = match filter.num_recent_events {
             Some(0) => None,
             Some(n) => Some(i64::try_from(n).unwrap_or(i64::MAX)),
@@ -329,7 +327,7 @@ where
         if combined.is_some() {
             let text: String = row.try_get(4).map_err(get)?;
             let parsed: Vec<Event> = serde_json::from_str(&text).map_err(|e| {
-                Error::Storage(format!(
+                Error::storage(format!(
                     "stored event_data of session {session_id:?} is not a valid event: {e}"
                 ))
             })?;
@@ -356,7 +354,7 @@ where
             for row in rows.iter().rev() {
                 let data: Option<String> = row.try_get(0).map_err(get)?;
                 let data = data.ok_or_else(|| {
-                    Error::Storage(format!(
+                    Error::storage(format!(
                         "an event of session {session_id:?} has no event_data (not a schema v1 row)"
                     ))
                 })?;
@@ -391,7 +389,7 @@ where
             query = query.bind(u);
         }
         if let Some(c) = &after {
-            let t = Micros(c.t).to_naive();
+            let t = Timestamp(c.t).to_naive();
             query = query.bind(t).bind(t).bind(c.u.as_str()).bind(c.s.as_str());
         }
         let rows = query
@@ -495,7 +493,7 @@ fn storage_error<D: Dialect>(
         ),
         other => format!("{} at {redacted}: {other}", D::BACKEND),
     };
-    Error::Storage(redact_in(&message, url))
+    Error::storage(redact_in(&message, url))
 }
 
 #[async_trait]
@@ -513,14 +511,13 @@ where
         &self,
         app_name: &str,
         user_id: &str,
-        session_id: Option<&str>,
-        state: Option<JsonMap>,
+        options: CreateOptions,
     ) -> Result<Session> {
         let PreparedCreate {
             session_id,
             delta,
             now,
-        } = prepare_create(app_name, user_id, session_id, state)?;
+        } = prepare_create(app_name, user_id, &options)?;
         let new = NewSession {
             app_name,
             user_id,
@@ -551,14 +548,9 @@ where
         ))
     }
 
-    async fn get(
-        &self,
-        app_name: &str,
-        user_id: &str,
-        session_id: &str,
-        filter: GetFilter,
-    ) -> Result<Session> {
-        self.load(app_name, user_id, session_id, filter).await
+    async fn get(&self, key: &SessionKey, filter: GetFilter) -> Result<Session> {
+        self.load(key.app_name(), key.user_id(), key.session_id(), filter)
+            .await
     }
 
     async fn list(
@@ -570,12 +562,12 @@ where
         self.list_page(app_name, user_id, page).await
     }
 
-    async fn delete(&self, app_name: &str, user_id: &str, session_id: &str) -> Result<()> {
-        check_key(app_name, user_id, session_id)?;
+    async fn delete(&self, key: &SessionKey) -> Result<()> {
+        key.check()?;
         sqlx::query::<D::DB>(D::SQL.delete_session)
-            .bind(app_name)
-            .bind(user_id)
-            .bind(session_id)
+            .bind(key.app_name())
+            .bind(key.user_id())
+            .bind(key.session_id())
             .execute(&self.pool)
             .await
             .map_err(|e| self.storage(e))?;
@@ -587,7 +579,7 @@ where
             Prepared::Partial(event) => return Ok(event),
             Prepared::Append(p) => p,
         };
-        let event_time = Micros::from_secs_f64(prepared.event.timestamp)
+        let event_time = Timestamp::from_secs_f64(prepared.event.timestamp)
             .ok_or_else(|| Error::invalid("event.timestamp is not finite"))?;
         let row = AppendRow {
             app_name: session.app_name(),
@@ -599,7 +591,7 @@ where
             event_time: event_time.to_naive(),
             event_data: prepared.event.to_storage_json(),
             delta: &prepared.delta,
-            now: Micros::now().to_naive(),
+            now: Timestamp::now().to_naive(),
         };
         let mut attempt = 0;
         let outcome = loop {
@@ -652,3 +644,95 @@ where
         D::BACKEND
     }
 }
+
+/// Declares a public backend type over [`ServerSessionService`] of one dialect: its
+/// constructors and the `SessionService` calls, delegated, so the sqlx generics stay
+/// private.
+macro_rules! server_backend {
+    ($(#[$doc:meta])* $name:ident, $dialect:ty, $variant:ident) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name($crate::sql::server::ServerSessionService<$dialect>);
+
+        impl $name {
+            /// Connects to `url` (any spelling [`crate::DbUrl`] accepts for this
+            /// server), checks the schema (creating it in an empty database) and returns
+            /// the service. An unreachable server is [`crate::Error::Storage`] after at
+            /// most `options.connect_timeout`.
+            pub async fn open(url: &str, options: &$crate::OpenOptions) -> $crate::Result<Self> {
+                match $crate::DbUrl::parse(url)? {
+                    $crate::DbUrl::$variant { url } => Self::open_normalized(&url, options).await,
+                    other => Err($crate::Error::invalid(format!(
+                        "{} is a {} URL, not one for {}",
+                        other,
+                        other.backend(),
+                        stringify!($name)
+                    ))),
+                }
+            }
+
+            pub(crate) async fn open_normalized(
+                url: &str,
+                options: &$crate::OpenOptions,
+            ) -> $crate::Result<Self> {
+                $crate::sql::server::ServerSessionService::open(url, options)
+                    .await
+                    .map(Self)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl $crate::SessionService for $name {
+            async fn create(
+                &self,
+                app_name: &str,
+                user_id: &str,
+                options: $crate::CreateOptions,
+            ) -> $crate::Result<$crate::Session> {
+                self.0.create(app_name, user_id, options).await
+            }
+            async fn get(
+                &self,
+                key: &$crate::SessionKey,
+                filter: $crate::GetFilter,
+            ) -> $crate::Result<$crate::Session> {
+                self.0.get(key, filter).await
+            }
+            async fn list(
+                &self,
+                app_name: &str,
+                user_id: Option<&str>,
+                page: &$crate::PageRequest,
+            ) -> $crate::Result<$crate::SessionPage> {
+                self.0.list(app_name, user_id, page).await
+            }
+            async fn delete(&self, key: &$crate::SessionKey) -> $crate::Result<()> {
+                self.0.delete(key).await
+            }
+            async fn append_event(
+                &self,
+                session: &$crate::Session,
+                event: $crate::Event,
+            ) -> $crate::Result<std::sync::Arc<$crate::Event>> {
+                self.0.append_event(session, event).await
+            }
+            async fn get_user_state(
+                &self,
+                app_name: &str,
+                user_id: &str,
+            ) -> $crate::Result<$crate::JsonMap> {
+                self.0.get_user_state(app_name, user_id).await
+            }
+            async fn get_app_state(&self, app_name: &str) -> $crate::Result<$crate::JsonMap> {
+                self.0.get_app_state(app_name).await
+            }
+            async fn ping(&self) -> $crate::Result<()> {
+                self.0.ping().await
+            }
+            fn backend_name(&self) -> &'static str {
+                self.0.backend_name()
+            }
+        }
+    };
+}
+pub(crate) use server_backend;

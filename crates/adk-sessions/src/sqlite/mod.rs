@@ -34,8 +34,8 @@
 mod handoff;
 mod read;
 mod reader_threads;
-pub mod schema;
-pub mod sql;
+pub(crate) mod schema;
+pub(crate) mod sql;
 mod writer;
 
 use std::path::Path;
@@ -50,13 +50,14 @@ use self::writer::{AppendOp, CreateOp, Outcome, SessionKey, WriteJob, Writer};
 use crate::error::{Error, Result};
 use crate::model::{Event, EventPolicy, JsonMap};
 use crate::page::check_list_request;
-use crate::service::{GetFilter, PageRequest, SessionPage, SessionService};
+
+use crate::service::{CreateOptions, GetFilter, PageRequest, SessionPage, SessionService};
 use crate::session::{prepare_append, prepare_create, Prepared, PreparedCreate, Session};
 use crate::sql::common::state_to_json;
 use crate::sql::event_cache::{EventCache, RowKey};
 use crate::sql::OpenOptions;
 use crate::state::merge;
-use crate::time::Micros;
+use crate::time::Timestamp;
 use crate::validate::{check_id, check_key};
 
 /// Sessions in SQLite. Cheap to share (`Arc`); dropping the last reference stops the
@@ -119,14 +120,13 @@ impl SessionService for SqliteSessionService {
         &self,
         app_name: &str,
         user_id: &str,
-        session_id: Option<&str>,
-        state: Option<JsonMap>,
+        options: CreateOptions,
     ) -> Result<Session> {
         let PreparedCreate {
             session_id,
             delta,
             now,
-        } = prepare_create(app_name, user_id, session_id, state)?;
+        } = prepare_create(app_name, user_id, &options)?;
         let op = CreateOp {
             key: key(app_name, user_id, &session_id),
             state_json: state_to_json(&delta.session),
@@ -146,24 +146,23 @@ impl SessionService for SqliteSessionService {
                 Vec::new(),
                 now,
             )),
-            Outcome::Done => Err(Error::Storage(format!(
+            Outcome::Done => Err(Error::storage(format!(
                 "{}: the writer answered a create without its state",
                 self.loc.label
             ))),
         }
     }
 
-    async fn get(
-        &self,
-        app_name: &str,
-        user_id: &str,
-        session_id: &str,
-        filter: GetFilter,
-    ) -> Result<Session> {
+    async fn get(&self, session_key: &crate::SessionKey, filter: GetFilter) -> Result<Session> {
+        let (app_name, user_id, session_id) = (
+            session_key.app_name(),
+            session_key.user_id(),
+            session_key.session_id(),
+        );
         check_key(app_name, user_id, session_id)?;
         let select = EventSelect {
             limit: filter.num_recent_events,
-            after: filter.after_micros()?,
+            after: filter.after,
         };
         let k = key(app_name, user_id, session_id);
         let cache = self.cache.clone();
@@ -200,7 +199,12 @@ impl SessionService for SqliteSessionService {
         })
     }
 
-    async fn delete(&self, app_name: &str, user_id: &str, session_id: &str) -> Result<()> {
+    async fn delete(&self, session_key: &crate::SessionKey) -> Result<()> {
+        let (app_name, user_id, session_id) = (
+            session_key.app_name(),
+            session_key.user_id(),
+            session_key.session_id(),
+        );
         check_key(app_name, user_id, session_id)?;
         let job = WriteJob::Delete(key(app_name, user_id, session_id));
         self.writer.write(job).await.map(|_| ())
@@ -214,7 +218,7 @@ impl SessionService for SqliteSessionService {
         // Everything but the SQL is done here, off the writer thread.
         let delta = std::mem::take(&mut prepared.delta);
         let event = &prepared.event;
-        let event_time = Micros::from_secs_f64(event.timestamp)
+        let event_time = Timestamp::from_secs_f64(event.timestamp)
             .ok_or_else(|| Error::invalid("event.timestamp is not finite"))?;
         let op = AppendOp {
             key: key(session.app_name(), session.user_id(), session.id()),

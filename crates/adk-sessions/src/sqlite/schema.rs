@@ -41,7 +41,7 @@ impl Location {
 
     /// A `Storage` error naming this database, what was being done and the cause.
     pub fn error(&self, doing: &str, e: rusqlite::Error) -> Error {
-        Error::Storage(format!("{}: {doing}: {}", self.label, cause(&e)))
+        Error::storage(format!("{}: {doing}: {}", self.label, cause(&e)))
     }
 }
 
@@ -78,7 +78,7 @@ pub fn open_writer(loc: &Location, options: &OpenOptions) -> Result<Connection> 
         Ok(_) => true,
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => false,
         Err(e) => {
-            return Err(Error::Storage(format!(
+            return Err(Error::storage(format!(
                 "{}: cannot create the file: {e}",
                 loc.label
             )))
@@ -97,7 +97,7 @@ fn open_file(path: &Path, loc: &Location, options: &OpenOptions) -> Result<Conne
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let conn = Connection::open_with_flags(path, flags).map_err(|e| loc.error("opening", e))?;
     if conn.is_readonly("main").unwrap_or(false) {
-        return Err(Error::Storage(format!(
+        return Err(Error::storage(format!(
             "{}: the file is read-only; this backend needs to write to it",
             loc.label
         )));
@@ -111,7 +111,7 @@ fn open_file(path: &Path, loc: &Location, options: &OpenOptions) -> Result<Conne
 /// file is created.
 fn check_path(path: &Path, loc: &Location) -> Result<()> {
     if path.is_dir() {
-        return Err(Error::Storage(format!(
+        return Err(Error::storage(format!(
             "{}: the path is a directory, not a database file",
             loc.label
         )));
@@ -121,7 +121,7 @@ fn check_path(path: &Path, loc: &Location) -> Result<()> {
         _ => Path::new("."),
     };
     if !dir.is_dir() {
-        return Err(Error::Storage(format!(
+        return Err(Error::storage(format!(
             "{}: the directory {:?} does not exist; create it first",
             loc.label,
             dir.display().to_string()
@@ -182,7 +182,7 @@ fn configure(conn: &Connection, loc: &Location, options: &OpenOptions, wal: bool
 /// Opens one read-only connection of the reader pool.
 pub fn open_reader(loc: &Location, options: &OpenOptions) -> Result<Connection> {
     let Some(path) = &loc.path else {
-        return Err(Error::Storage(format!(
+        return Err(Error::storage(format!(
             "{}: an in-memory database has no reader connections",
             loc.label
         )));

@@ -33,7 +33,7 @@ use crate::model::JsonMap;
 use crate::sql::common::{state_from_json, state_to_json};
 use crate::sql::OpenOptions;
 use crate::state::apply_delta;
-use crate::time::Micros;
+use crate::time::Timestamp;
 
 /// Most jobs committed in one transaction.
 pub const MAX_BATCH: usize = 512;
@@ -67,7 +67,7 @@ pub struct CreateOp {
     /// `user:` keys of the initial state, unprefixed.
     pub user_delta: JsonMap,
     /// Create and update time.
-    pub now: Micros,
+    pub now: Timestamp,
 }
 
 /// An append, with everything the caller could compute off this thread.
@@ -76,9 +76,9 @@ pub struct AppendOp {
     /// The session.
     pub key: SessionKey,
     /// The revision the handle was loaded at.
-    pub expected: Micros,
+    pub expected: Timestamp,
     /// The new revision.
-    pub update_time: Micros,
+    pub update_time: Timestamp,
     /// Bare keys of the delta.
     pub session_delta: JsonMap,
     /// `app:` keys of the delta, unprefixed.
@@ -158,10 +158,10 @@ impl Writer {
                     let _ = ready_tx.send(Err(e));
                 }
             })
-            .map_err(|e| Error::Storage(format!("{label}: cannot start the writer thread: {e}")))?;
+            .map_err(|e| Error::storage(format!("{label}: cannot start the writer thread: {e}")))?;
         ready_rx
             .await
-            .map_err(|_| Error::Storage(format!("{label}: the writer thread stopped")))??;
+            .map_err(|_| Error::storage(format!("{label}: the writer thread stopped")))??;
         Ok(Writer {
             tx,
             label,
@@ -196,7 +196,7 @@ impl Writer {
     }
 
     fn stopped(&self) -> Error {
-        Error::Storage(format!("{}: the writer thread stopped", self.label))
+        Error::storage(format!("{}: the writer thread stopped", self.label))
     }
 }
 
@@ -275,7 +275,7 @@ fn commit_batch(
     if let Err(e) = exec(conn, sql::BEGIN_IMMEDIATE) {
         let msg = message(&loc.error("starting a write transaction", e));
         for (_, reply) in batch.drain(..) {
-            let _ = reply.send(Err(Error::Storage(msg.clone())));
+            let _ = reply.send(Err(Error::storage(msg.clone())));
         }
         return;
     }
@@ -315,8 +315,8 @@ fn commit_batch(
             (Some(Err(e)), _) => Err(e),
             (Some(Ok(outcome)), None) => Ok(outcome),
             // Committed nothing: the transaction failed as a whole.
-            (_, Some(msg)) => Err(Error::Storage(msg.clone())),
-            (None, None) => Err(Error::Storage(format!(
+            (_, Some(msg)) => Err(Error::storage(msg.clone())),
+            (None, None) => Err(Error::storage(format!(
                 "{}: the write was not run",
                 loc.label
             ))),
@@ -328,7 +328,7 @@ fn commit_batch(
 /// The message of an error, without the `storage error: ` prefix of its display.
 fn message(e: &Error) -> String {
     match e {
-        Error::Storage(msg) => msg.clone(),
+        Error::Storage { message, .. } => message.clone(),
         other => other.to_string(),
     }
 }
@@ -388,18 +388,18 @@ fn create(conn: &Connection, loc: &Location, op: &CreateOp) -> Result<Outcome> {
     })
 }
 
-fn stale_error(key: &SessionKey, expected: Micros, stored: Micros) -> Error {
+fn stale_error(key: &SessionKey, expected: Timestamp, stored: Timestamp) -> Error {
     Error::Stale {
         session_id: key.id.clone(),
-        handle_update_time: expected.as_secs_f64(),
-        stored_update_time: stored.as_secs_f64(),
+        handle_revision: expected,
+        stored_revision: stored,
     }
 }
 
 /// Parses a stored revision.
-fn revision(loc: &Location, value: rusqlite::types::ValueRef<'_>) -> Result<Micros> {
+fn revision(loc: &Location, value: rusqlite::types::ValueRef<'_>) -> Result<Timestamp> {
     parse_time(value).ok_or_else(|| {
-        Error::Storage(format!(
+        Error::storage(format!(
             "{}: sessions.update_time {value:?} is not a time",
             loc.label
         ))
@@ -481,7 +481,7 @@ fn append(conn: &Connection, loc: &Location, op: &AppendOp) -> Result<()> {
         Err(e) if is_constraint(&e) => return Err(Error::duplicate_event(&k.id, &op.event_id)),
         Err(e) => return Err(err(e)),
     }
-    let now = time_text(Micros::now());
+    let now = time_text(Timestamp::now());
     if !op.app_delta.is_empty() {
         merge_app(conn, loc, &k.app, &op.app_delta, &now, false)?;
     }

@@ -115,7 +115,7 @@ impl ReaderThreads {
                 "{}: cannot start a reader thread: {e}",
                 self.shared.loc.label
             );
-            self.shared.leave(Error::Storage(msg), false);
+            self.shared.leave(Error::storage(msg), false);
         }
     }
 }
@@ -163,11 +163,11 @@ impl Shared {
         self.queued.fetch_sub(failed.len(), Ordering::Release);
         drop(st);
         let msg = match error {
-            Error::Storage(msg) => msg,
+            Error::Storage { message, .. } => message,
             other => other.to_string(),
         };
         for job in failed {
-            job(Err(Error::Storage(msg.clone())))();
+            job(Err(Error::storage(msg.clone())))();
         }
     }
 

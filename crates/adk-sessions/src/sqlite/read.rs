@@ -32,7 +32,7 @@ use crate::sql::common::{state_from_json, LoadedSession};
 use crate::sql::event_cache::{EventCache, RowKey};
 use crate::sql::OpenOptions;
 use crate::state::merge;
-use crate::time::Micros;
+use crate::time::Timestamp;
 
 /// Where reads run.
 #[derive(Clone)]
@@ -79,7 +79,7 @@ impl Readers {
                     })
                 }));
                 ticket.wait(rx).await.map_err(|_| {
-                    Error::Storage(format!(
+                    Error::storage(format!(
                         "{}: a read job was dropped",
                         pool.threads.location().label
                     ))
@@ -113,7 +113,7 @@ pub struct EventSelect {
     /// Newest N (`None` = all, `Some(0)` = none).
     pub limit: Option<usize>,
     /// Only events at or after this time.
-    pub after: Option<Micros>,
+    pub after: Option<Timestamp>,
 }
 
 /// Loads a session with the selected events, or `None` when it does not exist.
@@ -135,7 +135,7 @@ pub fn load_session(
         return Ok(None);
     };
     let update_time = update_time.ok_or_else(|| {
-        Error::Storage(format!(
+        Error::storage(format!(
             "{}: sessions.update_time of session {:?} is not a time",
             loc.label, key.id
         ))
@@ -193,7 +193,7 @@ fn load_events(
             ValueRef::Null => None,
             ValueRef::Text(_) => Some(text(3)?),
             other => {
-                return Err(Error::Storage(format!(
+                return Err(Error::storage(format!(
                     "{}: event {id:?} of session {:?}: event_data is {:?}, not JSON text",
                     loc.label,
                     key.id,
@@ -233,7 +233,7 @@ enum Row {
 struct RawEvent {
     id: String,
     invocation_id: String,
-    time: Option<Micros>,
+    time: Option<Timestamp>,
     data: Option<Arc<str>>,
 }
 
@@ -291,7 +291,7 @@ fn decode_all(
         let mut events = Vec::new();
         for h in handles {
             let part = h.join().map_err(|_| {
-                Error::Storage(format!("{}: a decoding thread panicked", loc.label))
+                Error::storage(format!("{}: a decoding thread panicked", loc.label))
             })??;
             events.extend(part);
         }
@@ -308,7 +308,7 @@ fn decode(r: Row, loc: &Location, key: &SessionKey, cache: &EventCache) -> Resul
     let event = event_from_row(&raw.id, &raw.invocation_id, raw.time, raw.data.as_deref())
         .map(Arc::new)
         .map_err(|e| {
-            Error::Storage(format!(
+            Error::storage(format!(
                 "{}: event {:?} of session {:?}: {e}",
                 loc.label, raw.id, key.id
             ))
@@ -325,7 +325,7 @@ fn decode(r: Row, loc: &Location, key: &SessionKey, cache: &EventCache) -> Resul
 pub fn event_from_row(
     id: &str,
     invocation_id: &str,
-    time: Option<Micros>,
+    time: Option<Timestamp>,
     data: Option<&str>,
 ) -> Result<Event> {
     let mut event = match data {
@@ -388,7 +388,7 @@ pub fn list(
     let limit = page_size.map_or(-1, |n| i64::try_from(n.saturating_add(1)).unwrap_or(-1));
     let sql_text = sql::list_sql(user.is_some(), after.is_some());
     let mut stmt = conn.prepare_cached(&sql_text).map_err(err)?;
-    let cursor_time = after.map(|c| time_text(Micros(c.t)));
+    let cursor_time = after.map(|c| time_text(Timestamp(c.t)));
     let mut values: Vec<&dyn rusqlite::ToSql> = vec![&app, &limit];
     if let Some(u) = &user {
         values.push(u);
@@ -409,7 +409,7 @@ pub fn list(
             &what("sessions.state"),
         )?;
         let update = parse_time(row.get_ref(3).map_err(err)?).ok_or_else(|| {
-            Error::Storage(format!("{} is not a time", what("sessions.update_time")))
+            Error::storage(format!("{} is not a time", what("sessions.update_time")))
         })?;
         let user_st = match row
             .get_ref(4)

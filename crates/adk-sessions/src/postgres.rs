@@ -1,4 +1,4 @@
-//! PostgreSQL: the SQL text and type mapping of [`super::ServerSessionService`] on
+//! PostgreSQL: the SQL text and type mapping of the shared sqlx service on
 //! PostgreSQL, on adk-python's schema v1 exactly as `DatabaseSessionService`
 //! (`postgresql+asyncpg://`) creates it: `JSONB` state and event data,
 //! `TIMESTAMP WITHOUT TIME ZONE` (naive UTC) times.
@@ -19,19 +19,23 @@ use sqlx::pool::PoolOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, Postgres};
 use sqlx::Row;
 
-use super::{
+use crate::sql::server::{
     delta_json, AppendOutcome, AppendRow, Dialect, Fail, NewSession, ScopeStates,
-    ServerSessionService, Statements,
+    Statements,
 };
 use crate::sql::common::state_from_json;
-use crate::time::Micros;
+use crate::time::Timestamp;
 
-/// Sessions in PostgreSQL.
-pub type PostgresSessionService = ServerSessionService<PostgresDialect>;
+crate::sql::server::server_backend!(
+    /// Sessions in PostgreSQL, on adk-python's schema v1 (see the module docs).
+    PostgresSessionService,
+    PostgresDialect,
+    Postgres
+);
 
 /// The PostgreSQL dialect.
 #[derive(Debug)]
-pub struct PostgresDialect;
+pub(crate) struct PostgresDialect;
 
 const DDL: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS adk_internal_metadata (
@@ -278,7 +282,7 @@ impl Dialect for PostgresDialect {
         Ok(match stored {
             None => AppendOutcome::Missing,
             Some(t) if t == a.expected => AppendOutcome::Done,
-            Some(t) => AppendOutcome::Stale(Micros::from_naive(t)),
+            Some(t) => AppendOutcome::Stale(Timestamp::from_naive(t)),
         })
     }
 }

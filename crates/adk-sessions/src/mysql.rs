@@ -1,4 +1,4 @@
-//! MySQL / MariaDB: the SQL text and type mapping of [`super::ServerSessionService`] on
+//! MySQL / MariaDB: the SQL text and type mapping of the shared sqlx service on
 //! MySQL and MariaDB, on adk-python's schema v1 as `DatabaseSessionService`
 //! (`mysql+aiomysql://`) creates it: `LONGTEXT` state and event data, `DATETIME(6)`
 //! times (µs precision: the revision check depends on it), InnoDB, utf8mb4.
@@ -38,22 +38,26 @@ use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlConnection, MySqlPool};
 use sqlx::pool::PoolOptions;
 use sqlx::{Executor, Row};
 
-use super::{
+use crate::sql::server::{
     delta_json, AppendOutcome, AppendRow, Dialect, Fail, NewSession, ScopeStates,
-    ServerSessionService, Statements,
+    Statements,
 };
 use crate::error::Error;
 use crate::model::JsonMap;
 use crate::sql::common::state_from_json;
 use crate::state::apply_delta;
-use crate::time::Micros;
+use crate::time::Timestamp;
 
-/// Sessions in MySQL or MariaDB.
-pub type MysqlSessionService = ServerSessionService<MysqlDialect>;
+crate::sql::server::server_backend!(
+    /// Sessions in MySQL or MariaDB, on adk-python's schema v1 (see the module docs).
+    MysqlSessionService,
+    MysqlDialect,
+    Mysql
+);
 
 /// The MySQL / MariaDB dialect.
 #[derive(Debug)]
-pub struct MysqlDialect;
+pub(crate) struct MysqlDialect;
 
 /// Where [`MysqlDialect::ddl`] puts the server's byte-exact collation.
 macro_rules! collation_placeholder {
@@ -360,7 +364,7 @@ impl Dialect for MysqlDialect {
         let stored: NaiveDateTime = row.try_get(0)?;
         if stored != a.expected {
             tx.rollback().await?;
-            return Ok(AppendOutcome::Stale(Micros::from_naive(stored)));
+            return Ok(AppendOutcome::Stale(Timestamp::from_naive(stored)));
         }
         let mut state = state_from_json(&row.try_get::<String, _>(1)?, "sessions.state")?;
         tx.execute(

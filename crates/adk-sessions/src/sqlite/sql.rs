@@ -9,7 +9,7 @@
 use chrono::NaiveDateTime;
 use rusqlite::types::ValueRef;
 
-use crate::time::Micros;
+use crate::time::Timestamp;
 
 /// The tables and index of schema version 1, in creation order (parents first).
 pub const DDL: [&str; 6] = [
@@ -145,31 +145,31 @@ pub fn list_sql(by_user: bool, after_cursor: bool) -> String {
 }
 
 /// The `DATETIME` text of a time: `YYYY-MM-DD HH:MM:SS.ffffff`, naive UTC.
-pub fn time_text(t: Micros) -> String {
+pub fn time_text(t: Timestamp) -> String {
     t.to_sql_text()
 }
 
 /// Reads a `DATETIME` value: text with or without a fraction (or a `T` separator), or a
 /// number of epoch seconds. `None` when it is none of these.
-pub fn parse_time(value: ValueRef<'_>) -> Option<Micros> {
+pub fn parse_time(value: ValueRef<'_>) -> Option<Timestamp> {
     match value {
         ValueRef::Text(bytes) => parse_time_text(std::str::from_utf8(bytes).ok()?),
-        ValueRef::Integer(secs) => Some(Micros(secs.checked_mul(1_000_000)?)),
-        ValueRef::Real(secs) => Micros::from_secs_f64(secs),
+        ValueRef::Integer(secs) => Some(Timestamp(secs.checked_mul(1_000_000)?)),
+        ValueRef::Real(secs) => Timestamp::from_secs_f64(secs),
         _ => None,
     }
 }
 
 /// Reads `DATETIME` text (see [`parse_time`]).
-pub fn parse_time_text(text: &str) -> Option<Micros> {
+pub fn parse_time_text(text: &str) -> Option<Timestamp> {
     let text = text.trim();
-    if let Some(t) = Micros::parse_sql_text(text) {
+    if let Some(t) = Timestamp::parse_sql_text(text) {
         return Some(t);
     }
     ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
-        .map(Micros::from_naive)
+        .map(Timestamp::from_naive)
 }
 
 #[cfg(test)]
@@ -178,12 +178,12 @@ mod tests {
 
     #[test]
     fn times_round_trip_and_fractionless_text_is_read() {
-        let t = Micros(1_795_653_845_087_631);
+        let t = Timestamp(1_795_653_845_087_631);
         assert_eq!(time_text(t), "2026-11-26 00:44:05.087631");
         assert_eq!(parse_time_text(&time_text(t)), Some(t));
         assert_eq!(
             parse_time_text("2026-11-26 00:44:05"),
-            Some(Micros(1_795_653_845_000_000))
+            Some(Timestamp(1_795_653_845_000_000))
         );
         assert_eq!(parse_time_text("not a time"), None);
     }
