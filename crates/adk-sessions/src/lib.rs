@@ -11,14 +11,14 @@
 //! have one winner.
 //!
 //! ```
-//! use adk_sessions::{Content, Event, GetFilter, InMemorySessionService, SessionService};
+//! use adk_sessions::{Content, CreateOptions, Event, GetFilter, InMemorySessionService, SessionService};
 //! use serde_json::json;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> adk_sessions::Result<()> {
 //! let service = InMemorySessionService::new();
 //! let session = service
-//!     .create("my_app", "alice", None, Some(json!({"user:lang": "en"}).as_object().unwrap().clone()))
+//!     .create("my_app", "alice", CreateOptions::new().state(json!({"user:lang": "en"})))
 //!     .await?;
 //!
 //! let event = Event::new("inv-1", "user")
@@ -28,15 +28,34 @@
 //! service.append_event(&session, event).await?;
 //!
 //! // The live handle sees every key; a reload sees what was stored.
-//! assert_eq!(session.state().get("temp:scratch").unwrap(), json!("only for this invocation"));
-//! let reloaded = service.get("my_app", "alice", session.id(), GetFilter::all()).await?;
-//! assert_eq!(reloaded.state().get("turns").unwrap(), json!(1));
-//! assert_eq!(reloaded.state().get("user:lang").unwrap(), json!("en"));
-//! assert!(reloaded.state().get("temp:scratch").is_err());
+//! assert_eq!(session.state().get("temp:scratch"), Some(json!("only for this invocation")));
+//! let reloaded = service.get(session.key(), GetFilter::all()).await?;
+//! assert_eq!(reloaded.state().get("turns"), Some(json!(1)));
+//! assert_eq!(reloaded.state().get("user:lang"), Some(json!("en")));
+//! assert_eq!(reloaded.state().get("temp:scratch"), None);
 //! assert_eq!(reloaded.events().len(), 1);
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! ## Backends
+//!
+//! | module | service | cargo feature | open |
+//! |---|---|---|---|
+//! | [`memory`] | [`InMemorySessionService`] | always | `InMemorySessionService::new()`, `open("memory://")` |
+//! | `sqlite` | `SqliteSessionService` | `sqlite` (default) | `open("sqlite://sessions.db")` |
+//! | `postgres` | `PostgresSessionService` | `postgres` | `open("postgres://user@host/db")` |
+//! | `mysql` | `MysqlSessionService` | `mysql` | `open("mysql://user@host/db")` |
+//!
+//! [`open`] picks the backend from a URL and returns an `Arc<dyn SessionService>`; each
+//! service type also has its own `open`. The SQL backends share adk-python's database
+//! schema, so a Python ADK agent can use the same database at the same time.
+//!
+//! ## Writing a backend
+//!
+//! [`backend`] holds what every backend here is built from (the append invariant, id
+//! checks, list cursors), and the conformance suite (feature `testsuite`,
+//! `adk_sessions::conformance_tests!`) checks a new backend against the whole contract in one line.
 
 #![warn(missing_docs)]
 
@@ -81,7 +100,7 @@ pub use mysql::MysqlSessionService;
 pub use postgres::PostgresSessionService;
 pub use service::{CreateOptions, GetFilter, PageRequest, SessionPage, SessionService};
 pub use session::{EventsView, Session, StateView};
-pub use sql::{open, redact_url, redact_url_in, DbUrl, OpenOptions, SqliteSync};
+pub use sql::{open, redact_url, redact_url_in, DbUrl, OpenOptions, SqliteLatency, SqliteSync};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteSessionService;
 pub use state::{APP_PREFIX, TEMP_PREFIX, USER_PREFIX};

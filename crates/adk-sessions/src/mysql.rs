@@ -52,7 +52,8 @@ crate::sql::server::server_backend!(
     /// Sessions in MySQL or MariaDB, on adk-python's schema v1 (see the module docs).
     MysqlSessionService,
     MysqlDialect,
-    Mysql
+    Mysql,
+    sqlx::MySqlPool
 );
 
 /// The MySQL / MariaDB dialect.

@@ -30,7 +30,8 @@ crate::sql::server::server_backend!(
     /// Sessions in PostgreSQL, on adk-python's schema v1 (see the module docs).
     PostgresSessionService,
     PostgresDialect,
-    Postgres
+    Postgres,
+    sqlx::PgPool
 );
 
 /// The PostgreSQL dialect.

@@ -151,7 +151,7 @@ pub struct SessionPage {
 }
 
 /// Where sessions live. Every backend keeps the same contract (docs/contract.md in the
-/// repository), checked by the conformance suite in [`crate::testsuite`] (feature
+/// repository), checked by the conformance suite in `adk_sessions::testsuite` (feature
 /// `testsuite`).
 #[async_trait]
 pub trait SessionService: Send + Sync {

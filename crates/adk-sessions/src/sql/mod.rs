@@ -12,7 +12,7 @@ pub(crate) mod event_cache;
 pub(crate) mod server;
 mod url;
 
-pub use common::{OpenOptions, SqliteSync};
+pub use common::{OpenOptions, SqliteLatency, SqliteSync};
 pub use url::{redact as redact_url, redact_in as redact_url_in, DbUrl};
 
 use std::sync::Arc;

@@ -16,26 +16,63 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-/// How long a lone operation polls for its reply before it sleeps.
-const REPLY_SPIN: Duration = Duration::from_millis(1);
+/// The latency tuning of the SQLite backend, all in one place, from
+/// [`crate::SqliteLatency`]: how long a lone operation polls for its reply on its own task
+/// before it sleeps ([`Tuning::reply_spin`]), and how long the reader thread that finished
+/// last polls its queue before it sleeps ([`Tuning::reader_spin`]). Zero means never poll.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tuning {
+    /// Polling of a lone operation's reply, on the caller's task (between yields).
+    pub reply_spin: Duration,
+    /// Polling of the read queue by the reader thread that finished last.
+    pub reader_spin: Duration,
+}
+
+impl From<crate::SqliteLatency> for Tuning {
+    fn from(latency: crate::SqliteLatency) -> Self {
+        match latency {
+            crate::SqliteLatency::LowLatency => Tuning {
+                reply_spin: Duration::from_millis(1),
+                reader_spin: Duration::from_micros(50),
+            },
+            crate::SqliteLatency::NoBusyWait => Tuning {
+                reply_spin: Duration::ZERO,
+                reader_spin: Duration::ZERO,
+            },
+        }
+    }
+}
 
 /// Counts the operations of one kind in flight.
-#[derive(Debug, Clone, Default)]
-pub struct InFlight(Arc<AtomicUsize>);
+#[derive(Debug, Clone)]
+pub struct InFlight {
+    count: Arc<AtomicUsize>,
+    reply_spin: Duration,
+}
 
 /// One operation in flight; counted until dropped.
 pub struct Ticket<'a> {
     count: &'a AtomicUsize,
     alone: bool,
+    reply_spin: Duration,
 }
 
 impl InFlight {
+    /// A counter whose lone operations poll their reply for `tuning.reply_spin`.
+    pub fn new(tuning: Tuning) -> Self {
+        InFlight {
+            count: Arc::default(),
+            reply_spin: tuning.reply_spin,
+        }
+    }
+
     /// Counts an operation in.
     pub fn enter(&self) -> Ticket<'_> {
-        let alone = self.0.fetch_add(1, Ordering::AcqRel) == 0;
+        let alone = self.count.fetch_add(1, Ordering::AcqRel) == 0;
         Ticket {
-            count: &self.0,
-            alone,
+            count: &self.count,
+            alone: alone && !self.reply_spin.is_zero(),
+            reply_spin: self.reply_spin,
         }
     }
 }
@@ -47,11 +84,11 @@ impl Drop for Ticket<'_> {
 }
 
 impl Ticket<'_> {
-    /// Awaits `reply`: polled between yields for up to [`REPLY_SPIN`] while this is the
-    /// only operation in flight, then left to its waker.
+    /// Awaits `reply`: polled between yields for up to [`Tuning::reply_spin`] while this is
+    /// the only operation in flight, then left to its waker.
     pub async fn wait<F: Future + Unpin>(&self, mut reply: F) -> F::Output {
         if self.alone {
-            let until = Instant::now() + REPLY_SPIN;
+            let until = Instant::now() + self.reply_spin;
             loop {
                 let polled = poll_fn(|cx| Poll::Ready(Pin::new(&mut reply).poll(cx))).await;
                 if let Poll::Ready(v) = polled {

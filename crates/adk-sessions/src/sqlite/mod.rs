@@ -5,10 +5,10 @@
 //! What it promises, beyond the [`SessionService`] contract:
 //! - **Shared schema.** A fresh file gets adk-python's exact DDL, the
 //!   `schema_version = 1` row and two extra `sessions` indexes for `list`
-//!   ([`sql::LIST_INDEXES`]); a v1 file made by adk-python is used as is (no DDL); adk-python's
-//!   v0 layout and any other version are refused ([`schema`]).
+//!   (`idx_sessions_app_update_user_id`, `idx_sessions_app_user_update_id`); a v1 file made by adk-python is used as is (no DDL); adk-python's
+//!   v0 layout and any other version are refused, naming what was found.
 //! - **Durability.** `journal_mode=WAL`, `synchronous=FULL` by default (an acknowledged
-//!   append survives power loss; [`crate::sql::SqliteSync::Normal`] trades that for speed),
+//!   append survives power loss; [`crate::SqliteSync::Normal`] trades that for speed),
 //!   `foreign_keys=ON` (deleting a session cascades to its events), and a busy timeout so
 //!   it works while another process holds the file.
 //! - **Concurrency.** One writer thread with group commit (module `writer`) serializes every
@@ -20,13 +20,15 @@
 //!
 //! ```no_run
 //! # async fn demo() -> adk_sessions::Result<()> {
-//! use adk_sessions::sql::sqlite::SqliteSessionService;
-//! use adk_sessions::{Event, GetFilter, OpenOptions, SessionService};
+//! use adk_sessions::{CreateOptions, Event, GetFilter, OpenOptions, SessionService, SqliteSync};
+//! use adk_sessions::SqliteSessionService;
 //!
-//! let service = SqliteSessionService::open(Some("sessions.db".as_ref()), &OpenOptions::default()).await?;
-//! let session = service.create("app", "alice", None, None).await?;
+//! let service = SqliteSessionService::open_file("sessions.db").await?;
+//! // Or tuned: SqliteSessionService::open(Some("sessions.db".as_ref()),
+//! //     &OpenOptions::default().sqlite_sync(SqliteSync::Normal)).await?
+//! let session = service.create("app", "alice", CreateOptions::new()).await?;
 //! service.append_event(&session, Event::new("inv-1", "user")).await?;
-//! let loaded = service.get("app", "alice", session.id(), GetFilter::all()).await?;
+//! let loaded = service.get(session.key(), GetFilter::all()).await?;
 //! assert_eq!(loaded.events().len(), 1);
 //! # Ok(()) }
 //! ```
@@ -79,8 +81,19 @@ impl std::fmt::Debug for SqliteSessionService {
 }
 
 impl SqliteSessionService {
+    /// Opens (or creates) the database file at `path` with the default options
+    /// (`synchronous=FULL`, 8 read connections, strict events).
+    pub async fn open_file(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open(Some(path.as_ref()), &OpenOptions::default()).await
+    }
+
+    /// A database in memory, gone when the service is dropped (tests, throwaway runs).
+    pub async fn open_in_memory() -> Result<Self> {
+        Self::open(None, &OpenOptions::default()).await
+    }
+
     /// Opens (or creates) the database at `path`, or an in-memory database when `path` is
-    /// `None`. A missing directory, a read-only or non-SQLite file, a database locked
+    /// `None`, as `options` say. A missing directory, a read-only or non-SQLite file, a database locked
     /// longer than `options.busy_timeout`, or a schema this library does not speak is a
     /// [`Error::Storage`] naming the file and the cause; a file this call created is
     /// removed again when it fails.

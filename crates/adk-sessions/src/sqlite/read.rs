@@ -53,8 +53,8 @@ impl Readers {
     /// A pool of at most `options.pool_size` connections to `loc`.
     pub fn pool(loc: Location, options: OpenOptions) -> Self {
         Readers::Pool(Arc::new(Pool {
+            in_flight: InFlight::new(options.sqlite_latency.into()),
             threads: ReaderThreads::new(loc, options),
-            in_flight: InFlight::default(),
         }))
     }
 

@@ -15,7 +15,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use parking_lot::{Condvar, Mutex};
 use rusqlite::Connection;
@@ -23,9 +23,6 @@ use rusqlite::Connection;
 use super::schema::{open_reader, Location};
 use crate::error::Error;
 use crate::sql::OpenOptions;
-
-/// How long the thread that finished last polls for the next job before it sleeps.
-const SPIN: Duration = Duration::from_micros(50);
 
 /// A read job: runs with the thread's connection and the file's location, or with the
 /// error that kept the thread from opening a connection, and returns the [`Delivery`] of
@@ -187,7 +184,9 @@ impl Shared {
                 st.threads -= 1;
                 return None;
             }
+            let spin = super::handoff::Tuning::from(self.options.sqlite_latency).reader_spin;
             if !polled
+                && !spin.is_zero()
                 && self
                     .polling
                     .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
@@ -195,7 +194,7 @@ impl Shared {
             {
                 polled = true;
                 drop(st);
-                let until = Instant::now() + SPIN;
+                let until = Instant::now() + spin;
                 while self.queued.load(Ordering::Acquire) == 0 && Instant::now() < until {
                     std::thread::yield_now();
                 }

@@ -144,6 +144,7 @@ impl Writer {
     /// Starts the thread, which opens the database and prepares the schema; returns once
     /// that is done (or failed).
     pub async fn start(loc: Location, options: OpenOptions) -> Result<Writer> {
+        let latency = options.sqlite_latency;
         let (tx, rx) = mpsc::channel(QUEUE);
         let (ready_tx, ready_rx) = oneshot::channel();
         let label = loc.label.clone();
@@ -165,7 +166,7 @@ impl Writer {
         Ok(Writer {
             tx,
             label,
-            in_flight: InFlight::default(),
+            in_flight: InFlight::new(latency.into()),
         })
     }
 

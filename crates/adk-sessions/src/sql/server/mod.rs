@@ -122,31 +122,36 @@ where
                 })
             });
         let redacted = super::url::redact(url);
+        let pool = match D::connect(url, pool_options).await {
+            Ok(pool) => pool,
+            Err(sqlx::Error::PoolTimedOut) => {
+                // Say why: one direct attempt gives the driver's own reason.
+                let e = probe::<D::DB>(url)
+                    .await
+                    .unwrap_or(sqlx::Error::PoolTimedOut);
+                return Err(storage_error::<D>(e, url, &redacted, options.connect_timeout));
+            }
+            Err(e) => return Err(storage_error::<D>(e, url, &redacted, options.connect_timeout)),
+        };
+        Self::with_pool(pool, url.to_owned(), redacted, options).await
+    }
+
+    /// The service over an application's own pool: the schema is checked (and created in
+    /// an empty database) through it. Errors name the database as "the application's
+    /// pool" (there is no URL to show).
+    pub async fn from_pool(pool: Pool<D::DB>, options: &OpenOptions) -> Result<Self> {
+        Self::with_pool(pool, String::new(), "the application's pool".into(), options).await
+    }
+
+    async fn with_pool(
+        pool: Pool<D::DB>,
+        url: String,
+        redacted: String,
+        options: &OpenOptions,
+    ) -> Result<Self> {
         let service = ServerSessionService {
-            pool: match D::connect(url, pool_options).await {
-                Ok(pool) => pool,
-                Err(sqlx::Error::PoolTimedOut) => {
-                    // Say why: one direct attempt gives the driver's own reason.
-                    let e = probe::<D::DB>(url)
-                        .await
-                        .unwrap_or(sqlx::Error::PoolTimedOut);
-                    return Err(storage_error::<D>(
-                        e,
-                        url,
-                        &redacted,
-                        options.connect_timeout,
-                    ));
-                }
-                Err(e) => {
-                    return Err(storage_error::<D>(
-                        e,
-                        url,
-                        &redacted,
-                        options.connect_timeout,
-                    ))
-                }
-            },
-            url: url.to_owned(),
+            pool,
+            url,
             redacted,
             policy: options.policy,
             connect_timeout: options.connect_timeout,
@@ -482,7 +487,7 @@ fn storage_error<D: Dialect>(
     redacted: &str,
     timeout: Duration,
 ) -> Error {
-    let message = match e {
+    let message = match &e {
         sqlx::Error::PoolTimedOut => format!(
             "no connection to the {} server at {redacted} within {timeout:?}: it is down, unreachable, or every pooled connection is busy",
             D::BACKEND
@@ -493,7 +498,22 @@ fn storage_error<D: Dialect>(
         ),
         other => format!("{} at {redacted}: {other}", D::BACKEND),
     };
-    Error::storage(redact_in(&message, url))
+    let message = if url.is_empty() {
+        message
+    } else {
+        redact_in(&message, url)
+    };
+    // The driver's error is kept as the source where its text cannot hold the URL (and
+    // so a password): the server's own errors, I/O and decoding. Configuration and TLS
+    // errors, which may quote the URL, are kept as redacted text only.
+    match e {
+        e @ (sqlx::Error::Database(_)
+        | sqlx::Error::Io(_)
+        | sqlx::Error::ColumnDecode { .. }
+        | sqlx::Error::Decode(_)
+        | sqlx::Error::Protocol(_)) => Error::storage_with_source(message, e),
+        _ => Error::storage(message),
+    }
 }
 
 #[async_trait]
@@ -649,7 +669,7 @@ where
 /// constructors and the `SessionService` calls, delegated, so the sqlx generics stay
 /// private.
 macro_rules! server_backend {
-    ($(#[$doc:meta])* $name:ident, $dialect:ty, $variant:ident) => {
+    ($(#[$doc:meta])* $name:ident, $dialect:ty, $variant:ident, $pool:ty) => {
         $(#[$doc])*
         #[derive(Debug)]
         pub struct $name($crate::sql::server::ServerSessionService<$dialect>);
@@ -669,6 +689,18 @@ macro_rules! server_backend {
                         stringify!($name)
                     ))),
                 }
+            }
+
+            /// The service over the application's own sqlx pool (its connections, size and
+            /// timeouts), instead of one this crate opens. The schema is checked, and
+            /// created in an empty database, through it.
+            pub async fn from_pool(
+                pool: $pool,
+                options: &$crate::OpenOptions,
+            ) -> $crate::Result<Self> {
+                $crate::sql::server::ServerSessionService::from_pool(pool, options)
+                    .await
+                    .map(Self)
             }
 
             pub(crate) async fn open_normalized(
