@@ -7,7 +7,8 @@
 //! Run it with `cargo run -p adk-sessions --example quickstart`.
 
 use adk_sessions::{
-    Content, Error, Event, GetFilter, InMemorySessionService, JsonMap, SessionService,
+    Content, CreateOptions, Error, Event, GetFilter, InMemorySessionService, JsonMap, SessionKey,
+    SessionService,
 };
 use serde_json::json;
 
@@ -28,7 +29,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .cloned()
     .unwrap_or_default();
     let session = service
-        .create("quickstart", "alice", Some("s-1"), Some(initial))
+        .create(
+            "quickstart",
+            "alice",
+            CreateOptions::new().session_id("s-1").state(initial),
+        )
         .await?;
     println!(
         "created session {:?} of app {:?}, user {:?}: state {}",
@@ -37,8 +42,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         session.user_id(),
         json!(session.state().snapshot())
     );
-    assert!(session.state().get("temp:ignored").is_err());
-    assert_eq!(session.state().get("user:lang")?, json!("en"));
+    assert!(session.state().get("temp:ignored").is_none());
+    assert_eq!(session.state().get("user:lang").expect("set"), json!("en"));
 
     // 2. A user message, then an agent reply that changes state in every scope.
     let question = Event::new("inv-1", "user").with_content(Content::text("user", "hi there"));
@@ -57,14 +62,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     assert!(!stored.actions.state_delta.contains_key("temp:draft"));
     // The live handle sees the `temp:` key for the rest of the invocation.
     assert_eq!(
-        session.state().get("temp:draft")?,
+        session.state().get("temp:draft").expect("set"),
         json!("only for this invocation")
     );
     assert_eq!(session.events().len(), 2);
 
     // 3. A reload shows what was stored: no `temp:` key, every other scope merged.
     let reloaded = service
-        .get("quickstart", "alice", "s-1", GetFilter::all())
+        .get(
+            &SessionKey::new("quickstart", "alice", "s-1"),
+            GetFilter::all(),
+        )
         .await?;
     println!(
         "reloaded: {} events, state {}",
@@ -72,23 +80,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         json!(reloaded.state().snapshot())
     );
     assert_eq!(reloaded.events().len(), 2);
-    assert_eq!(reloaded.state().get("turns")?, json!(1));
-    assert_eq!(reloaded.state().get("user:name")?, json!("Alice"));
-    assert!(reloaded.state().get("temp:draft").is_err());
+    assert_eq!(reloaded.state().get("turns").expect("set"), json!(1));
+    assert_eq!(
+        reloaded.state().get("user:name").expect("set"),
+        json!("Alice")
+    );
+    assert!(reloaded.state().get("temp:draft").is_none());
     let first = reloaded.events().get(0).ok_or("no first event")?;
     assert_eq!(first.author, "user");
 
     // Scoped state is shared: another session of alice sees `user:`, bob sees `app:`.
-    let other = service.create("quickstart", "alice", None, None).await?;
-    let bob = service.create("quickstart", "bob", None, None).await?;
+    let other = service
+        .create("quickstart", "alice", CreateOptions::new())
+        .await?;
+    let bob = service
+        .create("quickstart", "bob", CreateOptions::new())
+        .await?;
     println!(
         "alice's second session: {}; bob's session: {}",
         json!(other.state().snapshot()),
         json!(bob.state().snapshot())
     );
-    assert_eq!(other.state().get("user:name")?, json!("Alice"));
-    assert!(bob.state().get("user:name").is_err());
-    assert_eq!(bob.state().get("app:visits")?, json!(1));
+    assert_eq!(other.state().get("user:name").expect("set"), json!("Alice"));
+    assert!(bob.state().get("user:name").is_none());
+    assert_eq!(bob.state().get("app:visits").expect("set"), json!(1));
     let app_state = service.get_app_state("quickstart").await?;
     let user_state = service.get_user_state("quickstart", "alice").await?;
     println!(
@@ -102,10 +117,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 4. Two handles of one session: after an append through one, the other is stale and
     //    its append is refused; nothing of it is stored. A reload makes it current.
     let a = service
-        .get("quickstart", "alice", "s-1", GetFilter::recent(0))
+        .get(
+            &SessionKey::new("quickstart", "alice", "s-1"),
+            GetFilter::recent(0),
+        )
         .await?;
     let b = service
-        .get("quickstart", "alice", "s-1", GetFilter::recent(0))
+        .get(
+            &SessionKey::new("quickstart", "alice", "s-1"),
+            GetFilter::recent(0),
+        )
         .await?;
     service
         .append_event(
@@ -124,9 +145,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         other => return Err(format!("expected a Stale error, got {other:?}").into()),
     }
     let current = service
-        .get("quickstart", "alice", "s-1", GetFilter::all())
+        .get(
+            &SessionKey::new("quickstart", "alice", "s-1"),
+            GetFilter::all(),
+        )
         .await?;
-    assert_eq!(current.state().get("turns")?, json!(2));
+    assert_eq!(current.state().get("turns").expect("set"), json!(2));
     assert_eq!(current.events().len(), 3);
     service
         .append_event(
@@ -136,7 +160,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     println!(
         "after a reload the append goes through: turns = {}",
-        current.state().get("turns")?
+        current.state().get("turns").expect("set")
     );
 
     // 5. Listing and deleting.
@@ -145,9 +169,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     println!("alice has {} sessions", page.sessions.len());
     assert_eq!(page.sessions.len(), 2);
-    service.delete("quickstart", "alice", other.id()).await?;
+    service
+        .delete(&SessionKey::new("quickstart", "alice", other.id()))
+        .await?;
     let gone = service
-        .get("quickstart", "alice", other.id(), GetFilter::all())
+        .get(
+            &SessionKey::new("quickstart", "alice", other.id()),
+            GetFilter::all(),
+        )
         .await;
     assert!(matches!(gone, Err(Error::NotFound { .. })));
     println!("deleted {:?}; a get is now NotFound", other.id());

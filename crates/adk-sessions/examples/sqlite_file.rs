@@ -9,7 +9,9 @@
 
 use std::path::PathBuf;
 
-use adk_sessions::{Content, Event, GetFilter, OpenOptions, PageRequest};
+use adk_sessions::{
+    Content, CreateOptions, Event, GetFilter, OpenOptions, PageRequest, SessionKey,
+};
 use serde_json::json;
 
 const APP: &str = "sqlite_example";
@@ -36,7 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
         let initial = json!({"topic": "persistence", "user:plan": "free"});
         let session = service
-            .create(APP, "alice", None, initial.as_object().cloned())
+            .create(APP, "alice", CreateOptions::new().state(initial))
             .await?;
         let question =
             Event::new("inv-1", "user").with_content(Content::text("user", "remember me"));
@@ -60,7 +62,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let service = adk_sessions::open(&url, &options).await?;
     println!("reopened {url}");
     let session = service
-        .get(APP, "alice", &session_id, GetFilter::all())
+        .get(
+            &SessionKey::new(APP, "alice", &session_id),
+            GetFilter::all(),
+        )
         .await?;
     println!(
         "session {:?} survived: {} events, state {}",
@@ -76,9 +81,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     println!("event texts: {texts:?}");
     assert_eq!(texts, ["remember me", "written to disk"]);
-    assert_eq!(session.state().get("turns")?, json!(1));
-    assert_eq!(session.state().get("user:plan")?, json!("free"));
-    assert!(session.state().get("temp:scratch").is_err());
+    assert_eq!(session.state().get("turns").expect("set"), json!(1));
+    assert_eq!(
+        session.state().get("user:plan").expect("set"),
+        json!("free")
+    );
+    assert!(session.state().get("temp:scratch").is_none());
     let app_state = service.get_app_state(APP).await?;
     println!("app state: {}", json!(app_state));
     assert!(app_state.contains_key("runs"));

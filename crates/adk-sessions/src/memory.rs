@@ -12,9 +12,9 @@ use async_trait::async_trait;
 use parking_lot::RwLock;
 
 use crate::error::{Error, Result};
+use crate::key::SessionKey;
 use crate::model::{Event, EventPolicy, JsonMap};
 use crate::page::{check_list_request, ListCursor};
-use crate::key::SessionKey;
 use crate::service::{CreateOptions, GetFilter, PageRequest, SessionPage, SessionService};
 use crate::session::{prepare_append, prepare_create, stale, Prepared, PreparedCreate, Session};
 use crate::state::{apply_delta, merge};
@@ -204,7 +204,9 @@ impl SessionService for InMemorySessionService {
             return Ok(SessionPage::default());
         };
         let size = page.page_size.unwrap_or(usize::MAX);
-        let from = after.as_ref().map_or(Timestamp(i64::MIN), |a| Timestamp(a.t));
+        let from = after
+            .as_ref()
+            .map_or(Timestamp(i64::MIN), |a| Timestamp(a.t));
         let empty: Arc<str> = Arc::from("");
         let is_after = |t: Timestamp, u: &str, sid: &str| {
             after

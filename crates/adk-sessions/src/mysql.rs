@@ -38,13 +38,12 @@ use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlConnection, MySqlPool};
 use sqlx::pool::PoolOptions;
 use sqlx::{Executor, Row};
 
-use crate::sql::server::{
-    delta_json, AppendOutcome, AppendRow, Dialect, Fail, NewSession, ScopeStates,
-    Statements,
-};
 use crate::error::Error;
 use crate::model::JsonMap;
 use crate::sql::common::state_from_json;
+use crate::sql::server::{
+    delta_json, AppendOutcome, AppendRow, Dialect, Fail, NewSession, ScopeStates, Statements,
+};
 use crate::state::apply_delta;
 use crate::time::Timestamp;
 

@@ -19,11 +19,10 @@ use sqlx::pool::PoolOptions;
 use sqlx::postgres::{PgConnectOptions, PgPool, Postgres};
 use sqlx::Row;
 
-use crate::sql::server::{
-    delta_json, AppendOutcome, AppendRow, Dialect, Fail, NewSession, ScopeStates,
-    Statements,
-};
 use crate::sql::common::state_from_json;
+use crate::sql::server::{
+    delta_json, AppendOutcome, AppendRow, Dialect, Fail, NewSession, ScopeStates, Statements,
+};
 use crate::time::Timestamp;
 
 crate::sql::server::server_backend!(

@@ -150,6 +150,16 @@ pub struct SessionPage {
     pub next_page_token: Option<String>,
 }
 
+impl SessionPage {
+    /// A page (for backends).
+    pub fn new(sessions: Vec<Session>, next_page_token: Option<String>) -> Self {
+        SessionPage {
+            sessions,
+            next_page_token,
+        }
+    }
+}
+
 /// Where sessions live. Every backend keeps the same contract (docs/contract.md in the
 /// repository), checked by the conformance suite in `adk_sessions::testsuite` (feature
 /// `testsuite`).
@@ -158,8 +168,12 @@ pub trait SessionService: Send + Sync {
     /// Creates a session of `user_id` in `app_name` as `options` say. A UUID v4 id is
     /// generated when no id is given; `temp:` keys of the state are dropped, `app:`/
     /// `user:` keys go to their scope. [`Error::AlreadyExists`] when the key is taken.
-    async fn create(&self, app_name: &str, user_id: &str, options: CreateOptions)
-        -> Result<Session>;
+    async fn create(
+        &self,
+        app_name: &str,
+        user_id: &str,
+        options: CreateOptions,
+    ) -> Result<Session>;
 
     /// Loads a session with the events `filter` selects, oldest first (ties by id).
     /// [`Error::NotFound`] when it does not exist for this app and user.

@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::key::SessionKey;
-use crate::service::CreateOptions;
 use crate::model::{Event, EventPolicy, JsonMap};
+use crate::service::CreateOptions;
 use crate::state::{apply_delta, take_temp, ScopedDelta};
 use crate::time::Timestamp;
 

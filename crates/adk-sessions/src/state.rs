@@ -173,6 +173,5 @@ mod tests {
     }
 
     #[test]
-    fn non_object_state_is_refused() {
-    }
+    fn non_object_state_is_refused() {}
 }

@@ -21,7 +21,6 @@ use parking_lot::Mutex;
 use crate::model::Event;
 use crate::time::Timestamp;
 
-
 /// What a stored event row holds besides its session key.
 #[derive(Debug, Clone, Copy)]
 pub struct RowKey<'a> {

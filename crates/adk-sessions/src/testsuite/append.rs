@@ -13,8 +13,14 @@ use crate::{Error, GetFilter, Session, SessionService};
 /// session is `NotFound`.
 pub async fn append_to_missing_session_is_not_found(service: Arc<dyn SessionService>) {
     let app = fresh_app("append-missing");
-    let s = service.create(&app, "u", CreateOptions::new().session_id("s")).await.unwrap();
-    service.delete(&SessionKey::new(&app, "u", "s")).await.unwrap();
+    let s = service
+        .create(&app, "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
+    service
+        .delete(&SessionKey::new(&app, "u", "s"))
+        .await
+        .unwrap();
     assert_err(
         service
             .append_event(&s, event_with("i", json!({"k": 1})))
@@ -37,7 +43,10 @@ pub async fn append_to_missing_session_is_not_found(service: Arc<dyn SessionServ
 /// and is no error.
 pub async fn partial_events_are_not_stored(service: Arc<dyn SessionService>) {
     let app = fresh_app("append-partial");
-    let s = service.create(&app, "u", CreateOptions::new().session_id("s")).await.unwrap();
+    let s = service
+        .create(&app, "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
     let before = s.last_update_time();
     let mut e = event_with("i", json!({"k": 1, "user:u": 2}));
     e.partial = Some(true);
@@ -45,7 +54,10 @@ pub async fn partial_events_are_not_stored(service: Arc<dyn SessionService>) {
     assert_eq!(s.events().len(), 0);
     assert!(s.state().get("k").is_none());
     assert_eq!(s.last_update_time(), before);
-    let got = service.get(&SessionKey::new(&app, "u", "s"), GetFilter::all()).await.unwrap();
+    let got = service
+        .get(&SessionKey::new(&app, "u", "s"), GetFilter::all())
+        .await
+        .unwrap();
     assert_eq!(got.events().len(), 0);
     assert!(got.state().is_empty());
     assert!(service.get_user_state(&app, "u").await.unwrap().is_empty());
@@ -112,7 +124,10 @@ fn round_trip_ok(stored: &Event, expected: &Value) {
 /// bytes, calls, metadata, node info, output, confirmations, an unknown top-level field).
 pub async fn events_round_trip_field_for_field(service: Arc<dyn SessionService>) {
     let app = fresh_app("append-rich");
-    let s = service.create(&app, "u", CreateOptions::new().session_id("s")).await.unwrap();
+    let s = service
+        .create(&app, "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
     let t = base_secs() + 0.123456;
     let json = rich_event_json("rich-1", t);
     let event = Event::from_json(json.clone(), EventPolicy::default()).expect("rich event parses");
@@ -120,7 +135,10 @@ pub async fn events_round_trip_field_for_field(service: Arc<dyn SessionService>)
         .append_event(&s, event)
         .await
         .expect("append rich event");
-    let got = service.get(&SessionKey::new(&app, "u", "s"), GetFilter::all()).await.unwrap();
+    let got = service
+        .get(&SessionKey::new(&app, "u", "s"), GetFilter::all())
+        .await
+        .unwrap();
     let stored = got.events().get(0).expect("one event");
     round_trip_ok(&stored, &json);
     assert_eq!(
@@ -141,7 +159,10 @@ pub async fn events_round_trip_field_for_field(service: Arc<dyn SessionService>)
 /// content model is refused with `InvalidArgument` naming it, and nothing is stored.
 pub async fn unknown_nested_fields_are_refused(service: Arc<dyn SessionService>) {
     let app = fresh_app("append-unknown");
-    let s = service.create(&app, "u", CreateOptions::new().session_id("s")).await.unwrap();
+    let s = service
+        .create(&app, "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
     let mut in_actions = event_with("i", json!({"k": 1}));
     in_actions
         .actions
@@ -163,7 +184,10 @@ pub async fn unknown_nested_fields_are_refused(service: Arc<dyn SessionService>)
             other => panic!("unknown field {field} was not refused: {other:?}"),
         }
     }
-    let got = service.get(&SessionKey::new(&app, "u", "s"), GetFilter::all()).await.unwrap();
+    let got = service
+        .get(&SessionKey::new(&app, "u", "s"), GetFilter::all())
+        .await
+        .unwrap();
     assert_eq!(got.events().len(), 0);
     assert!(got.state().is_empty());
 }
@@ -172,7 +196,10 @@ pub async fn unknown_nested_fields_are_refused(service: Arc<dyn SessionService>)
 /// `lenient_unknown_fields`, unknown nested fields round-trip too.
 pub async fn lenient_unknown_fields_round_trip(service: Arc<dyn SessionService>) {
     let app = fresh_app("append-lenient");
-    let s = service.create(&app, "u", CreateOptions::new().session_id("s")).await.unwrap();
+    let s = service
+        .create(&app, "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
     let mut json = rich_event_json("lenient-1", base_secs());
     json["actions"]["notAnAction"] = json!({"x": 1});
     json["content"]["parts"][0]["mystery_field"] = json!("?");
@@ -187,7 +214,10 @@ pub async fn lenient_unknown_fields_round_trip(service: Arc<dyn SessionService>)
         .append_event(&s, event)
         .await
         .expect("lenient append");
-    let got = service.get(&SessionKey::new(&app, "u", "s"), GetFilter::all()).await.unwrap();
+    let got = service
+        .get(&SessionKey::new(&app, "u", "s"), GetFilter::all())
+        .await
+        .unwrap();
     round_trip_ok(&got.events().get(0).unwrap(), &json);
 }
 
@@ -196,7 +226,10 @@ pub async fn lenient_unknown_fields_round_trip(service: Arc<dyn SessionService>)
 /// value is not mutated.
 pub async fn temp_keys_live_only_on_the_handle(service: Arc<dyn SessionService>) {
     let app = fresh_app("append-temp");
-    let s = service.create(&app, "u", CreateOptions::new().session_id("s")).await.unwrap();
+    let s = service
+        .create(&app, "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
     let event = event_with("i", json!({"temp:scratch": "x", "kept": 1}));
     let caller_copy = event.clone();
     let stored = service.append_event(&s, event.clone()).await.unwrap();
@@ -211,7 +244,10 @@ pub async fn temp_keys_live_only_on_the_handle(service: Arc<dyn SessionService>)
         .state_delta
         .get("temp:scratch")
         .is_none());
-    let got = service.get(&SessionKey::new(&app, "u", "s"), GetFilter::all()).await.unwrap();
+    let got = service
+        .get(&SessionKey::new(&app, "u", "s"), GetFilter::all())
+        .await
+        .unwrap();
     assert!(got.state().get("temp:scratch").is_none());
     assert_eq!(got.state().get("kept").unwrap(), json!(1));
     let e = got.events().get(0).unwrap();
@@ -223,7 +259,13 @@ pub async fn temp_keys_live_only_on_the_handle(service: Arc<dyn SessionService>)
 pub async fn state_deltas_replace_per_key(service: Arc<dyn SessionService>) {
     let app = fresh_app("append-delta");
     let s = service
-        .create(&app, "u", CreateOptions::new().session_id("s").state(json!({"d": {"a": 1, "b": 2}, "f": false})))
+        .create(
+            &app,
+            "u",
+            CreateOptions::new()
+                .session_id("s")
+                .state(json!({"d": {"a": 1, "b": 2}, "f": false})),
+        )
         .await
         .unwrap();
     for delta in [
@@ -237,7 +279,10 @@ pub async fn state_deltas_replace_per_key(service: Arc<dyn SessionService>) {
             .await
             .unwrap();
     }
-    let got = service.get(&SessionKey::new(&app, "u", "s"), GetFilter::all()).await.unwrap();
+    let got = service
+        .get(&SessionKey::new(&app, "u", "s"), GetFilter::all())
+        .await
+        .unwrap();
     let state = got.state();
     assert_eq!(state.get("d").unwrap(), json!({"c": 3}));
     assert_eq!(state.get("n").unwrap(), Value::Null);
@@ -265,7 +310,10 @@ pub async fn scopes_are_shared_as_promised(service: Arc<dyn SessionService>) {
         .create(&app, "alice", CreateOptions::new().session_id("a2"))
         .await
         .unwrap();
-    service.create(&app, "bob", CreateOptions::new().session_id("b1")).await.unwrap();
+    service
+        .create(&app, "bob", CreateOptions::new().session_id("b1"))
+        .await
+        .unwrap();
     service
         .append_event(
             &a1,
@@ -275,7 +323,12 @@ pub async fn scopes_are_shared_as_promised(service: Arc<dyn SessionService>) {
         .unwrap();
     let get = |user: &'static str, id: &'static str| {
         let (service, app) = (service.clone(), app.clone());
-        async move { service.get(&SessionKey::new(&app, user, id), GetFilter::all()).await.unwrap() }
+        async move {
+            service
+                .get(&SessionKey::new(&app, user, id), GetFilter::all())
+                .await
+                .unwrap()
+        }
     };
     assert_eq!(
         get("alice", "a1").await.state().snapshot(),
@@ -303,12 +356,18 @@ pub async fn scopes_are_shared_as_promised(service: Arc<dyn SessionService>) {
 /// event's timestamp (µs) on the handle and after a reload, and never moves backwards.
 pub async fn last_update_time_follows_events_forward(service: Arc<dyn SessionService>) {
     let app = fresh_app("append-time");
-    let s = service.create(&app, "u", CreateOptions::new().session_id("s")).await.unwrap();
+    let s = service
+        .create(&app, "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
     let t1 = base_secs() + 10.654321;
     service.append_event(&s, event_at("i1", t1)).await.unwrap();
     let us = |t: f64| Timestamp::from_secs_f64(t).unwrap();
     assert_eq!(us(s.last_update_time()), us(t1));
-    let got = service.get(&SessionKey::new(&app, "u", "s"), GetFilter::all()).await.unwrap();
+    let got = service
+        .get(&SessionKey::new(&app, "u", "s"), GetFilter::all())
+        .await
+        .unwrap();
     assert_eq!(us(got.last_update_time()), us(t1));
     // An older event does not move the update time backwards.
     service
@@ -316,7 +375,10 @@ pub async fn last_update_time_follows_events_forward(service: Arc<dyn SessionSer
         .await
         .unwrap();
     assert!(us(got.last_update_time()) > us(t1));
-    let again = service.get(&SessionKey::new(&app, "u", "s"), GetFilter::all()).await.unwrap();
+    let again = service
+        .get(&SessionKey::new(&app, "u", "s"), GetFilter::all())
+        .await
+        .unwrap();
     assert_eq!(again.last_update_time(), got.last_update_time());
     // And it can go on from there.
     service
@@ -333,9 +395,18 @@ pub async fn stale_handle_is_refused(service: Arc<dyn SessionService>) {
     let app = fresh_app("append-stale");
     for case in ["later", "equal", "older"] {
         let id = format!("s-{case}");
-        service.create(&app, "u", CreateOptions::new().session_id(&id)).await.unwrap();
-        let h1 = service.get(&SessionKey::new(&app, "u", &id), GetFilter::all()).await.unwrap();
-        let h2 = service.get(&SessionKey::new(&app, "u", &id), GetFilter::all()).await.unwrap();
+        service
+            .create(&app, "u", CreateOptions::new().session_id(&id))
+            .await
+            .unwrap();
+        let h1 = service
+            .get(&SessionKey::new(&app, "u", &id), GetFilter::all())
+            .await
+            .unwrap();
+        let h2 = service
+            .get(&SessionKey::new(&app, "u", &id), GetFilter::all())
+            .await
+            .unwrap();
         let first = service
             .append_event(&h1, event_with("first", json!({"winner": "h1"})))
             .await
@@ -347,7 +418,10 @@ pub async fn stale_handle_is_refused(service: Arc<dyn SessionService>) {
             _ => first.timestamp - 1.0,
         };
         assert_err(service.append_event(&h2, second).await, is_stale, case);
-        let stored = service.get(&SessionKey::new(&app, "u", &id), GetFilter::all()).await.unwrap();
+        let stored = service
+            .get(&SessionKey::new(&app, "u", &id), GetFilter::all())
+            .await
+            .unwrap();
         assert_eq!(
             stored.events().len(),
             1,
@@ -359,7 +433,10 @@ pub async fn stale_handle_is_refused(service: Arc<dyn SessionService>) {
             "{case}: stale append wrote user state"
         );
         assert_eq!(h2.events().len(), 0, "{case}: the stale handle changed");
-        let reloaded = service.get(&SessionKey::new(&app, "u", &id), GetFilter::all()).await.unwrap();
+        let reloaded = service
+            .get(&SessionKey::new(&app, "u", &id), GetFilter::all())
+            .await
+            .unwrap();
         service
             .append_event(
                 &reloaded,
@@ -374,7 +451,10 @@ pub async fn stale_handle_is_refused(service: Arc<dyn SessionService>) {
 /// the session is `InvalidArgument` (the schema's primary key), and changes nothing.
 pub async fn duplicate_event_id_is_refused(service: Arc<dyn SessionService>) {
     let app = fresh_app("append-dup-id");
-    let s = service.create(&app, "u", CreateOptions::new().session_id("s")).await.unwrap();
+    let s = service
+        .create(&app, "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
     let mut first = event_with("i1", json!({"k": 1}));
     first.id = "same-id".into();
     service.append_event(&s, first).await.expect("first append");
@@ -384,12 +464,18 @@ pub async fn duplicate_event_id_is_refused(service: Arc<dyn SessionService>) {
         Err(Error::DuplicateEvent { .. }) => {}
         other => panic!("duplicate event id: {other:?}"),
     }
-    let got = service.get(&SessionKey::new(&app, "u", "s"), GetFilter::all()).await.unwrap();
+    let got = service
+        .get(&SessionKey::new(&app, "u", "s"), GetFilter::all())
+        .await
+        .unwrap();
     assert_eq!(got.events().len(), 1);
     assert_eq!(got.state().get("k").unwrap(), json!(1));
     assert!(got.state().get("user:x").is_none());
     // The same id in another session is fine.
-    let other = service.create(&app, "u", CreateOptions::new().session_id("t")).await.unwrap();
+    let other = service
+        .create(&app, "u", CreateOptions::new().session_id("t"))
+        .await
+        .unwrap();
     let mut third = event_with("i3", json!({}));
     third.id = "same-id".into();
     service

@@ -56,7 +56,10 @@ pub async fn concurrent_scoped_writes_are_never_lost(service: Arc<dyn SessionSer
             assert_eq!(user_state.get(&key), Some(&json!(i)), "user key {key} lost");
         }
         let s = service
-            .get(&SessionKey::new(app.as_str(), "u", format!("s{k}")), GetFilter::all())
+            .get(
+                &SessionKey::new(app.as_str(), "u", format!("s{k}")),
+                GetFilter::all(),
+            )
             .await
             .unwrap();
         assert_eq!(s.events().len(), SCOPED_APPENDS);
@@ -71,7 +74,10 @@ pub async fn concurrent_stale_race_has_one_winner_per_round(service: Arc<dyn Ses
     const TASKS: usize = 8;
     const ROUNDS: usize = 8;
     let app = fresh_app("conc-stale");
-    service.create(&app, "u", CreateOptions::new().session_id("s")).await.unwrap();
+    service
+        .create(&app, "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
     let mut winners = HashSet::new();
     for round in 0..ROUNDS {
         let mut handles = Vec::new();
@@ -109,7 +115,10 @@ pub async fn concurrent_stale_race_has_one_winner_per_round(service: Arc<dyn Ses
         assert_eq!(won.len(), 1, "round {round}: winners {won:?}");
         winners.insert(won.remove(0));
     }
-    let s = service.get(&SessionKey::new(&app, "u", "s"), GetFilter::all()).await.unwrap();
+    let s = service
+        .get(&SessionKey::new(&app, "u", "s"), GetFilter::all())
+        .await
+        .unwrap();
     let stored: HashSet<String> = s.events().iter().map(|e| e.invocation_id.clone()).collect();
     assert_eq!(stored, winners, "stored events are not exactly the winners");
 }

@@ -13,7 +13,13 @@ use crate::{GetFilter, SessionService};
 pub async fn create_with_id_echoes_the_request(service: Arc<dyn SessionService>) {
     let app = fresh_app("create-id");
     let s = service
-        .create(&app, "alice", CreateOptions::new().session_id("s-1").state(json!({"k": "v", "n": 2})))
+        .create(
+            &app,
+            "alice",
+            CreateOptions::new()
+                .session_id("s-1")
+                .state(json!({"k": "v", "n": 2})),
+        )
         .await
         .expect("create");
     assert_eq!(
@@ -35,7 +41,10 @@ pub async fn create_without_id_generates_a_unique_id(service: Arc<dyn SessionSer
     let app = fresh_app("create-gen");
     let mut ids = HashSet::new();
     for _ in 0..5 {
-        let s = service.create(&app, "u", CreateOptions::new()).await.expect("create");
+        let s = service
+            .create(&app, "u", CreateOptions::new())
+            .await
+            .expect("create");
         assert!(!s.id().is_empty());
         assert!(
             ids.insert(s.id().to_owned()),
@@ -54,11 +63,23 @@ pub async fn create_without_id_generates_a_unique_id(service: Arc<dyn SessionSer
 pub async fn create_duplicate_is_already_exists(service: Arc<dyn SessionService>) {
     let app = fresh_app("create-dup");
     service
-        .create(&app, "u", CreateOptions::new().session_id("dup").state(json!({"first": true})))
+        .create(
+            &app,
+            "u",
+            CreateOptions::new()
+                .session_id("dup")
+                .state(json!({"first": true})),
+        )
         .await
         .expect("first create");
     let again = service
-        .create(&app, "u", CreateOptions::new().session_id("dup").state(json!({"second": true})))
+        .create(
+            &app,
+            "u",
+            CreateOptions::new()
+                .session_id("dup")
+                .state(json!({"second": true})),
+        )
         .await;
     assert_err(again, is_exists, "second create of one key");
     let got = service
@@ -87,7 +108,13 @@ pub async fn create_race_has_exactly_one_winner(service: Arc<dyn SessionService>
                 tokio::spawn(async move {
                     barrier.wait().await;
                     service
-                        .create(&app, "u", CreateOptions::new().session_id(&id).state(json!({ "by": i })))
+                        .create(
+                            &app,
+                            "u",
+                            CreateOptions::new()
+                                .session_id(&id)
+                                .state(json!({ "by": i })),
+                        )
                         .await
                 })
             })
@@ -108,14 +135,23 @@ pub async fn create_race_has_exactly_one_winner(service: Arc<dyn SessionService>
 pub async fn create_drops_temp_keys(service: Arc<dyn SessionService>) {
     let app = fresh_app("create-temp");
     let s = service
-        .create(&app, "u", CreateOptions::new().session_id("s").state(json!({"temp:t": 1, "k": 2})))
+        .create(
+            &app,
+            "u",
+            CreateOptions::new()
+                .session_id("s")
+                .state(json!({"temp:t": 1, "k": 2})),
+        )
         .await
         .unwrap();
     assert!(
         s.state().get("temp:t").is_none(),
         "temp key on the created handle"
     );
-    let got = service.get(&SessionKey::new(&app, "u", "s"), GetFilter::all()).await.unwrap();
+    let got = service
+        .get(&SessionKey::new(&app, "u", "s"), GetFilter::all())
+        .await
+        .unwrap();
     assert_eq!(got.state().snapshot(), map(json!({"k": 2})));
     assert!(service.get_app_state(&app).await.unwrap().is_empty());
     assert!(service.get_user_state(&app, "u").await.unwrap().is_empty());
@@ -126,7 +162,13 @@ pub async fn create_drops_temp_keys(service: Arc<dyn SessionService>) {
 pub async fn create_puts_scoped_keys_in_their_scope(service: Arc<dyn SessionService>) {
     let app = fresh_app("create-scope");
     let s = service
-        .create(&app, "u", CreateOptions::new().session_id("s1").state(json!({"app:a": 1, "user:b": 2, "c": 3})))
+        .create(
+            &app,
+            "u",
+            CreateOptions::new()
+                .session_id("s1")
+                .state(json!({"app:a": 1, "user:b": 2, "c": 3})),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -141,11 +183,17 @@ pub async fn create_puts_scoped_keys_in_their_scope(service: Arc<dyn SessionServ
         service.get_user_state(&app, "u").await.unwrap(),
         map(json!({"b": 2}))
     );
-    let same_user = service.create(&app, "u", CreateOptions::new().session_id("s2")).await.unwrap();
+    let same_user = service
+        .create(&app, "u", CreateOptions::new().session_id("s2"))
+        .await
+        .unwrap();
     assert_eq!(
         same_user.state().snapshot(),
         map(json!({"app:a": 1, "user:b": 2}))
     );
-    let other_user = service.create(&app, "v", CreateOptions::new().session_id("s3")).await.unwrap();
+    let other_user = service
+        .create(&app, "v", CreateOptions::new().session_id("s3"))
+        .await
+        .unwrap();
     assert_eq!(other_user.state().snapshot(), map(json!({"app:a": 1})));
 }

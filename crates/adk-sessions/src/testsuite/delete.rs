@@ -13,7 +13,11 @@ use crate::{GetFilter, PageRequest, SessionService};
 pub async fn delete_removes_the_session_and_its_events(service: Arc<dyn SessionService>) {
     let app = fresh_app("delete");
     let s = service
-        .create(&app, "u", CreateOptions::new().session_id("s").state(json!({"k": 1})))
+        .create(
+            &app,
+            "u",
+            CreateOptions::new().session_id("s").state(json!({"k": 1})),
+        )
         .await
         .unwrap();
     for i in 0..3 {
@@ -22,9 +26,14 @@ pub async fn delete_removes_the_session_and_its_events(service: Arc<dyn SessionS
             .await
             .unwrap();
     }
-    service.delete(&SessionKey::new(&app, "u", "s")).await.expect("delete");
+    service
+        .delete(&SessionKey::new(&app, "u", "s"))
+        .await
+        .expect("delete");
     assert_err(
-        service.get(&SessionKey::new(&app, "u", "s"), GetFilter::all()).await,
+        service
+            .get(&SessionKey::new(&app, "u", "s"), GetFilter::all())
+            .await,
         is_not_found,
         "get after delete",
     );
@@ -34,9 +43,15 @@ pub async fn delete_removes_the_session_and_its_events(service: Arc<dyn SessionS
         .unwrap()
         .sessions
         .is_empty());
-    let again = service.create(&app, "u", CreateOptions::new().session_id("s")).await.unwrap();
+    let again = service
+        .create(&app, "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
     assert_eq!(again.events().len(), 0);
-    let reloaded = service.get(&SessionKey::new(&app, "u", "s"), GetFilter::all()).await.unwrap();
+    let reloaded = service
+        .get(&SessionKey::new(&app, "u", "s"), GetFilter::all())
+        .await
+        .unwrap();
     assert_eq!(
         reloaded.events().len(),
         0,

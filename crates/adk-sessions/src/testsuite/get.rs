@@ -13,13 +13,20 @@ use crate::{GetFilter, SessionService, Timestamp};
 pub async fn get_missing_is_not_found(service: Arc<dyn SessionService>) {
     let app = fresh_app("get-missing");
     assert_err(
-        service.get(&SessionKey::new(&app, "u", "nope"), GetFilter::all()).await,
+        service
+            .get(&SessionKey::new(&app, "u", "nope"), GetFilter::all())
+            .await,
         is_not_found,
         "missing session",
     );
-    service.create(&app, "u", CreateOptions::new().session_id("s")).await.unwrap();
+    service
+        .create(&app, "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
     assert_err(
-        service.get(&SessionKey::new(&app, "other", "s"), GetFilter::all()).await,
+        service
+            .get(&SessionKey::new(&app, "other", "s"), GetFilter::all())
+            .await,
         is_not_found,
         "same id, other user",
     );
@@ -37,10 +44,19 @@ pub async fn get_missing_is_not_found(service: Arc<dyn SessionService>) {
 pub async fn get_returns_the_current_merged_state(service: Arc<dyn SessionService>) {
     let app = fresh_app("get-merged");
     service
-        .create(&app, "u", CreateOptions::new().session_id("a").state(json!({"mine": 1})))
+        .create(
+            &app,
+            "u",
+            CreateOptions::new()
+                .session_id("a")
+                .state(json!({"mine": 1})),
+        )
         .await
         .unwrap();
-    let b = service.create(&app, "u", CreateOptions::new().session_id("b")).await.unwrap();
+    let b = service
+        .create(&app, "u", CreateOptions::new().session_id("b"))
+        .await
+        .unwrap();
     service
         .append_event(
             &b,
@@ -48,7 +64,10 @@ pub async fn get_returns_the_current_merged_state(service: Arc<dyn SessionServic
         )
         .await
         .unwrap();
-    let a = service.get(&SessionKey::new(&app, "u", "a"), GetFilter::all()).await.unwrap();
+    let a = service
+        .get(&SessionKey::new(&app, "u", "a"), GetFilter::all())
+        .await
+        .unwrap();
     assert_eq!(
         a.state().snapshot(),
         map(json!({"mine": 1, "app:y": "ay", "user:x": "ux"}))
@@ -56,7 +75,10 @@ pub async fn get_returns_the_current_merged_state(service: Arc<dyn SessionServic
 }
 
 async fn five_events(service: &Arc<dyn SessionService>, app: &str) -> Vec<f64> {
-    let s = service.create(app, "u", CreateOptions::new().session_id("s")).await.unwrap();
+    let s = service
+        .create(app, "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
     let base = base_secs();
     let times: Vec<f64> = (1..=5).map(|i| base + i as f64).collect();
     for (i, t) in times.iter().enumerate() {
@@ -79,7 +101,12 @@ pub async fn get_filters_select_events(service: Arc<dyn SessionService>) {
     let times = five_events(&service, &app).await;
     let get = |f: GetFilter| {
         let (service, app) = (service.clone(), app.clone());
-        async move { service.get(&SessionKey::new(&app, "u", "s"), f).await.unwrap() }
+        async move {
+            service
+                .get(&SessionKey::new(&app, "u", "s"), f)
+                .await
+                .unwrap()
+        }
     };
     assert_eq!(
         invs(&get(GetFilter::all()).await),
@@ -117,7 +144,10 @@ pub async fn get_filters_select_events(service: Arc<dyn SessionService>) {
 /// ordered by id.
 pub async fn get_orders_events_by_timestamp_then_id(service: Arc<dyn SessionService>) {
     let app = fresh_app("get-order");
-    let s = service.create(&app, "u", CreateOptions::new().session_id("s")).await.unwrap();
+    let s = service
+        .create(&app, "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
     let base = base_secs();
     let append = |id: &str, t: f64| {
         let mut e = event_at(id, t);
@@ -133,7 +163,10 @@ pub async fn get_orders_events_by_timestamp_then_id(service: Arc<dyn SessionServ
     ] {
         service.append_event(&s, e).await.unwrap();
     }
-    let got = service.get(&SessionKey::new(&app, "u", "s"), GetFilter::all()).await.unwrap();
+    let got = service
+        .get(&SessionKey::new(&app, "u", "s"), GetFilter::all())
+        .await
+        .unwrap();
     let ids: Vec<String> = got.events().iter().map(|e| e.id.clone()).collect();
     assert_eq!(ids, ["e-a", "e-b", "e-c", "e-y", "e-z"]);
     let recent = service

@@ -35,11 +35,17 @@ pub async fn bad_ids_are_refused_and_change_nothing(service: Arc<dyn SessionServ
             other => panic!("{call} with bad {named}: {other:?}"),
         };
         check(
-            service.create(a, u, CreateOptions::new().session_id(s)).await.map(|_| ()),
+            service
+                .create(a, u, CreateOptions::new().session_id(s))
+                .await
+                .map(|_| ()),
             "create",
         );
         check(
-            service.get(&SessionKey::new(a, u, s), GetFilter::all()).await.map(|_| ()),
+            service
+                .get(&SessionKey::new(a, u, s), GetFilter::all())
+                .await
+                .map(|_| ()),
             "get",
         );
         check(service.delete(&SessionKey::new(a, u, s)).await, "delete");
@@ -82,7 +88,10 @@ pub async fn bad_ids_are_refused_and_change_nothing(service: Arc<dyn SessionServ
 /// without an id or invocation id are `InvalidArgument`; nothing is stored.
 pub async fn bad_events_are_refused_and_change_nothing(service: Arc<dyn SessionService>) {
     let app = fresh_app("bad-events");
-    let s = service.create(&app, "u", CreateOptions::new().session_id("s")).await.unwrap();
+    let s = service
+        .create(&app, "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
     let strict = EventPolicy::default();
     for (bad, what) in [
         (
@@ -112,7 +121,11 @@ pub async fn bad_events_are_refused_and_change_nothing(service: Arc<dyn SessionS
     for bad_state in [json!([1]), json!("text"), json!(3)] {
         assert_err(
             service
-                .create(&app, "u", CreateOptions::new().session_id("s").state(bad_state))
+                .create(
+                    &app,
+                    "u",
+                    CreateOptions::new().session_id("s").state(bad_state),
+                )
                 .await,
             is_invalid,
             "non-object state",
@@ -137,7 +150,10 @@ pub async fn bad_events_are_refused_and_change_nothing(service: Arc<dyn SessionS
     ] {
         assert_err(service.append_event(&s, event).await, is_invalid, what);
     }
-    let got = service.get(&SessionKey::new(&app, "u", "s"), GetFilter::all()).await.unwrap();
+    let got = service
+        .get(&SessionKey::new(&app, "u", "s"), GetFilter::all())
+        .await
+        .unwrap();
     assert_eq!(got.events().len(), 0);
     assert!(got.state().is_empty());
     assert_eq!(s.events().len(), 0);
@@ -158,7 +174,10 @@ pub async fn scoped_state_reads_are_empty_when_nothing_is_stored(service: Arc<dy
         .await
         .unwrap()
         .is_empty());
-    let s = service.create(&app, "u", CreateOptions::new().session_id("s")).await.unwrap();
+    let s = service
+        .create(&app, "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
     service
         .append_event(&s, event_with("i", json!({"app:x": 1, "user:y": t()})))
         .await

@@ -30,7 +30,13 @@ pub async fn keys_compare_byte_for_byte(service: Arc<dyn SessionService>) {
     let app = format!("{}-zo\u{eb}", fresh_app("bytes"));
     let (user, sid) = ("zo\u{eb}", "s-zo\u{eb}");
     let original = service
-        .create(&app, user, CreateOptions::new().session_id(sid).state(json!({"app:who": "original", "user:who": "original", "who": "original"}),))
+        .create(
+            &app,
+            user,
+            CreateOptions::new()
+                .session_id(sid)
+                .state(json!({"app:who": "original", "user:who": "original", "who": "original"})),
+        )
         .await
         .expect("create the original");
     service
@@ -53,7 +59,9 @@ pub async fn keys_compare_byte_for_byte(service: Arc<dyn SessionService>) {
     for (i, (a, u, s)) in keys.iter().enumerate() {
         let what = format!("look-alike key {:?}", (a, u, s));
         assert_err(
-            service.get(&SessionKey::new(a, u, s), GetFilter::all()).await,
+            service
+                .get(&SessionKey::new(a, u, s), GetFilter::all())
+                .await,
             is_not_found,
             &format!("get of {what}"),
         );
@@ -100,7 +108,10 @@ pub async fn keys_compare_byte_for_byte(service: Arc<dyn SessionService>) {
             .append_event(&created, event_with("i1", json!({"n": i})))
             .await
             .unwrap();
-        let back = service.get(&SessionKey::new(a, u, s), GetFilter::all()).await.unwrap();
+        let back = service
+            .get(&SessionKey::new(a, u, s), GetFilter::all())
+            .await
+            .unwrap();
         assert_eq!(back.state().get("who"), Some(json!(mine)), "{what}");
         assert_eq!(back.events().len(), 1, "{what}");
         service.delete(&SessionKey::new(a, u, s)).await.unwrap();

@@ -17,10 +17,17 @@ fn ids(page: &crate::SessionPage) -> Vec<String> {
 pub async fn list_by_user_and_by_app(service: Arc<dyn SessionService>) {
     let app = fresh_app("list-user");
     for (user, id) in [("u1", "a"), ("u1", "b"), ("u2", "c")] {
-        service.create(&app, user, CreateOptions::new().session_id(id)).await.unwrap();
+        service
+            .create(&app, user, CreateOptions::new().session_id(id))
+            .await
+            .unwrap();
     }
     service
-        .create(&fresh_app("elsewhere"), "u1", CreateOptions::new().session_id("z"))
+        .create(
+            &fresh_app("elsewhere"),
+            "u1",
+            CreateOptions::new().session_id("z"),
+        )
         .await
         .unwrap();
     let all = PageRequest::default();
@@ -52,7 +59,13 @@ pub async fn list_has_merged_state_no_events_oldest_first(service: Arc<dyn Sessi
     let mut handles = Vec::new();
     for id in ["first", "second", "third"] {
         let s = service
-            .create(&app, "u", CreateOptions::new().session_id(id).state(json!({"own": id})))
+            .create(
+                &app,
+                "u",
+                CreateOptions::new()
+                    .session_id(id)
+                    .state(json!({"own": id})),
+            )
             .await
             .unwrap();
         handles.push(s);
@@ -107,7 +120,10 @@ pub async fn list_pagination_walks_every_session_once(service: Arc<dyn SessionSe
         seen.extend(ids(&page));
         if added < 2 {
             // A session added while walking.
-            service.create(&app, "u9", CreateOptions::new()).await.unwrap();
+            service
+                .create(&app, "u9", CreateOptions::new())
+                .await
+                .unwrap();
             added += 1;
         }
         match page.next_page_token {
@@ -189,7 +205,10 @@ pub async fn list_order_follows_appends_and_deletes(service: Arc<dyn SessionServ
         ("b", "b2"),
         ("a", "a4"),
     ] {
-        service.create(&app, user, CreateOptions::new().session_id(id)).await.unwrap();
+        service
+            .create(&app, user, CreateOptions::new().session_id(id))
+            .await
+            .unwrap();
     }
     let a1 = service
         .get(&SessionKey::new(&app, "a", "a1"), crate::GetFilter::all())
@@ -199,7 +218,10 @@ pub async fn list_order_follows_appends_and_deletes(service: Arc<dyn SessionServ
         .append_event(&a1, event_with("i", json!({"k": 1})))
         .await
         .unwrap();
-    service.delete(&SessionKey::new(&app, "a", "a3")).await.unwrap();
+    service
+        .delete(&SessionKey::new(&app, "a", "a3"))
+        .await
+        .unwrap();
     let whole = walk(service.as_ref(), &app, None, usize::MAX).await;
     assert_eq!(whole.len(), 5, "{whole:?}");
     assert_eq!(

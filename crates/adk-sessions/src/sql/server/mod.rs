@@ -39,11 +39,11 @@ use super::common::{
     SCHEMA_VERSION, SCHEMA_VERSION_KEY,
 };
 use super::url::redact_in;
-use crate::key::SessionKey;
-use crate::service::CreateOptions;
 use crate::error::{Error, Result};
+use crate::key::SessionKey;
 use crate::model::{Event, EventPolicy, JsonMap};
 use crate::page::{check_list_request, ListCursor};
+use crate::service::CreateOptions;
 use crate::service::{GetFilter, PageRequest, SessionPage, SessionService};
 use crate::session::{prepare_append, prepare_create, stale, Prepared, PreparedCreate, Session};
 use crate::state::merge;
@@ -129,9 +129,21 @@ where
                 let e = probe::<D::DB>(url)
                     .await
                     .unwrap_or(sqlx::Error::PoolTimedOut);
-                return Err(storage_error::<D>(e, url, &redacted, options.connect_timeout));
+                return Err(storage_error::<D>(
+                    e,
+                    url,
+                    &redacted,
+                    options.connect_timeout,
+                ));
             }
-            Err(e) => return Err(storage_error::<D>(e, url, &redacted, options.connect_timeout)),
+            Err(e) => {
+                return Err(storage_error::<D>(
+                    e,
+                    url,
+                    &redacted,
+                    options.connect_timeout,
+                ))
+            }
         };
         Self::with_pool(pool, url.to_owned(), redacted, options).await
     }
@@ -140,7 +152,13 @@ where
     /// an empty database) through it. Errors name the database as "the application's
     /// pool" (there is no URL to show).
     pub async fn from_pool(pool: Pool<D::DB>, options: &OpenOptions) -> Result<Self> {
-        Self::with_pool(pool, String::new(), "the application's pool".into(), options).await
+        Self::with_pool(
+            pool,
+            String::new(),
+            "the application's pool".into(),
+            options,
+        )
+        .await
     }
 
     async fn with_pool(
