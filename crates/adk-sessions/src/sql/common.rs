@@ -164,7 +164,9 @@ pub enum SqliteLatency {
 }
 
 /// How to open a backend. `Default` is the documented default of every knob; set what
-/// you need with the builder methods:
+/// you need with the builder methods, or in the database URL given to [`crate::open`]
+/// (`sqlite://sessions.db?sync=normal&pool_size=4`; keys `pool_size`, `connect_timeout`,
+/// `busy_timeout`, `sync`, `latency`, `event_cache_mb`, `lenient_events`):
 ///
 /// ```
 /// use adk_sessions::{OpenOptions, SqliteLatency, SqliteSync};

@@ -11,6 +11,7 @@ pub(crate) mod event_cache;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 pub(crate) mod server;
 mod url;
+pub(crate) mod url_options;
 
 pub use common::{OpenOptions, SqliteLatency, SqliteSync};
 pub use url::{redact as redact_url, redact_in as redact_url_in, DbUrl};
@@ -21,10 +22,18 @@ use crate::error::{Error, Result};
 use crate::memory::InMemorySessionService;
 use crate::service::SessionService;
 
-/// Opens the backend a URL names (see [`DbUrl`]). A backend whose cargo feature is off
-/// is `InvalidArgument` naming the feature.
+/// Opens the backend a URL names (see [`DbUrl`]), with `options` and any option written
+/// in the URL's query (`?pool_size=4&sync=normal`; the keys and what they set are listed
+/// in the README and `OpenOptions`' docs; a key in the URL wins). A backend whose cargo
+/// feature is off is `InvalidArgument` naming the feature.
 pub async fn open(url: &str, options: &OpenOptions) -> Result<Arc<dyn SessionService>> {
-    let parsed = DbUrl::parse(url)?;
+    let server = matches!(
+        DbUrl::parse(url)?,
+        DbUrl::Postgres { .. } | DbUrl::Mysql { .. }
+    );
+    let (url, options) = url_options::take(url, options, server)?;
+    let options = &options;
+    let parsed = DbUrl::parse(&url)?;
     match parsed {
         DbUrl::Memory => Ok(Arc::new(InMemorySessionService::with_policy(
             options.policy,

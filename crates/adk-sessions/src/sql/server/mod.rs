@@ -697,9 +697,12 @@ macro_rules! server_backend {
             /// server), checks the schema (creating it in an empty database) and returns
             /// the service. An unreachable server is [`crate::Error::Storage`] after at
             /// most `options.connect_timeout`.
+            /// Options in the URL's query (`?pool_size=16`) override `options`, as with
+            /// [`crate::open`].
             pub async fn open(url: &str, options: &$crate::OpenOptions) -> $crate::Result<Self> {
-                match $crate::DbUrl::parse(url)? {
-                    $crate::DbUrl::$variant { url } => Self::open_normalized(&url, options).await,
+                let (url, options) = $crate::sql::url_options::take(url, options, true)?;
+                match $crate::DbUrl::parse(&url)? {
+                    $crate::DbUrl::$variant { url } => Self::open_normalized(&url, &options).await,
                     other => Err($crate::Error::invalid(format!(
                         "{} is a {} URL, not one for {}",
                         other,
