@@ -18,6 +18,23 @@ pub struct EventPolicy {
     pub lenient_unknown_fields: bool,
 }
 
+impl EventPolicy {
+    /// The default: unknown fields inside `actions` and the content model are refused.
+    pub const fn strict() -> Self {
+        EventPolicy {
+            lenient_unknown_fields: false,
+        }
+    }
+
+    /// Unknown fields inside `actions` and the content model are kept (for deployments
+    /// without Python readers, which could not read such a session back).
+    pub const fn lenient() -> Self {
+        EventPolicy {
+            lenient_unknown_fields: true,
+        }
+    }
+}
+
 impl Event {
     /// Parses an event from JSON in either spelling. Unknown top-level fields are kept;
     /// unknown fields inside `actions` or the content model are refused unless `policy`

@@ -46,6 +46,7 @@ macro_rules! model_struct {
     ) => {
         $(#[$meta])*
         #[derive(Clone, Debug, PartialEq, Default)]
+        #[non_exhaustive]
         pub struct $name {
             $(
                 $(#[$fmeta])*
