@@ -21,8 +21,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use adk_sessions::sql::SqliteSync;
-use adk_sessions::time::Micros;
+use adk_sessions::{SqliteSync, Timestamp};
 use rusqlite::Connection;
 use serde_json::json;
 use sqlx::{Connection as _, Row};
@@ -44,7 +43,7 @@ pub struct Floor {
 struct Row1 {
     id: String,
     invocation_id: String,
-    time: Micros,
+    time: Timestamp,
     time_text: String,
     event_data: String,
     state: String,
@@ -59,7 +58,7 @@ fn prepare_rows(sessions: usize, rounds: usize, text: &str) -> Vec<Vec<Row1>> {
                     let mut e = event(i, text);
                     e.actions.state_delta.retain(|k, _| !k.starts_with("temp:"));
                     let state = json!({"k": n, "counter": i, "last": format!("v{i}")});
-                    let time = Micros::from_secs_f64(e.timestamp).unwrap_or_default();
+                    let time = Timestamp::from_secs_f64(e.timestamp).unwrap_or_default();
                     Row1 {
                         id: e.id.clone(),
                         invocation_id: e.invocation_id.clone(),
@@ -80,8 +79,16 @@ fn initial_session_state(n: usize) -> String {
     serde_json::Value::Object(s).to_string()
 }
 
-fn time_text(t: Micros) -> String {
-    t.to_naive().format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+/// `t` as the naive UTC date-time the SQL columns store.
+pub(crate) fn naive_utc(t: Timestamp) -> chrono::NaiveDateTime {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_micros(t.as_micros())
+        .unwrap_or_default()
+        .naive_utc()
+}
+
+/// `t` as the text adk-python stores in SQLite's `DATETIME` columns.
+pub(crate) fn time_text(t: Timestamp) -> String {
+    naive_utc(t).format("%Y-%m-%d %H:%M:%S%.6f").to_string()
 }
 
 fn sq(doing: &str, e: rusqlite::Error) -> BenchError {
@@ -116,7 +123,7 @@ pub fn sqlite_open(path: Option<&Path>, sync: SqliteSync) -> Result<Connection, 
 /// Creates the service's schema in the fresh store at `url` by opening the service on it
 /// once.
 async fn service_schema(url: &str) -> Result<(), BenchError> {
-    let service = adk_sessions::sql::open(url, &adk_sessions::sql::OpenOptions::default())
+    let service = adk_sessions::open(url, &adk_sessions::OpenOptions::default())
         .await
         .map_err(|e| BenchError::Other(format!("floor: creating the service's tables: {e}")))?;
     drop(service);
@@ -157,7 +164,7 @@ fn sqlite_blocking(
     progress: &Progress,
 ) -> Result<Floor, BenchError> {
     let conn = sqlite_open(Some(path), sync)?;
-    let now = time_text(Micros::now());
+    let now = time_text(Timestamp::now());
     conn.execute_batch("BEGIN").map_err(|e| sq("begin", e))?;
     for n in 0..sessions {
         conn.execute(
@@ -263,7 +270,7 @@ const MYSQL: Dialect = Dialect {
 };
 
 fn sx(doing: &str, url: &str, e: sqlx::Error) -> BenchError {
-    BenchError::Other(adk_sessions::sql::redact_in(
+    BenchError::Other(adk_sessions::redact_url_in(
         &format!("floor: {doing}: {e}"),
         url,
     ))
@@ -306,7 +313,7 @@ macro_rules! server_floor {
                 .await
                 .map_err(|e| sx("connecting", url, e))?;
             service_schema(url).await?;
-            let now = Micros::now().to_naive();
+            let now = naive_utc(Timestamp::now());
             let keys: Vec<(String, String)> = (0..sessions)
                 .map(|n| (user_of(n), format!("s{n}")))
                 .collect();
@@ -329,7 +336,7 @@ macro_rules! server_floor {
             let t = Instant::now();
             for round in rows {
                 for (row, (user, sid)) in round.iter().zip(&keys) {
-                    let ts = row.time.to_naive();
+                    let ts = naive_utc(row.time);
                     let mut tx = c.begin().await.map_err(|e| sx("begin", url, e))?;
                     sqlx::query(d.insert_event)
                         .bind(&row.id)

@@ -14,7 +14,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use adk_sessions::SessionService;
+use adk_sessions::{CreateOptions, SessionKey, SessionService};
 use serde_json::{json, Value};
 
 use super::report::Report;
@@ -76,7 +76,13 @@ pub async fn w4(
 
     // The shared 50-event session, written through the library.
     let get_session = svc
-        .create(APP, "u0", Some("http-get"), Some(initial_state(0)))
+        .create(
+            APP,
+            "u0",
+            CreateOptions::new()
+                .session_id("http-get")
+                .state(initial_state(0)),
+        )
         .await?;
     for i in 0..GET_SESSION_EVENTS {
         svc.append_event(&get_session, event(i, text)).await?;
@@ -182,9 +188,7 @@ pub async fn w4(
         let want = k / W3_SESSIONS_PER_TASK + usize::from(j < k % W3_SESSIONS_PER_TASK);
         let got = svc
             .get(
-                APP,
-                &user_of(n),
-                &format!("http-{n}"),
+                &SessionKey::new(APP, user_of(n), format!("http-{n}")),
                 adk_sessions::GetFilter::all(),
             )
             .await?

@@ -20,8 +20,7 @@ pub mod workloads;
 
 use std::sync::Arc;
 
-use adk_sessions::sql::SqliteSync;
-use adk_sessions::{OpenOptions, PageRequest, SessionService};
+use adk_sessions::{OpenOptions, PageRequest, SessionService, SqliteSync};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use report::Report;
@@ -204,7 +203,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
 
 impl BenchArgs {
     fn db_redacted(&self) -> String {
-        adk_sessions::sql::redact(&self.db)
+        adk_sessions::redact_url(&self.db)
     }
 }
 
@@ -260,14 +259,7 @@ async fn measure_on(
         let svc: Arc<dyn SessionService> =
             adk_sessions::open(&target.service_url(), &options).await?;
         let existing = svc
-            .list(
-                workloads::APP,
-                None,
-                &PageRequest {
-                    page_size: Some(1),
-                    page_token: None,
-                },
-            )
+            .list(workloads::APP, None, &PageRequest::with_size(1))
             .await?;
         if !existing.sessions.is_empty() {
             return Err(BenchError::Other(format!(

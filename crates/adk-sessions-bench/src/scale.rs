@@ -16,9 +16,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use adk_sessions::sql::SqliteSync;
-use adk_sessions::time::Micros;
-use adk_sessions::{GetFilter, PageRequest, SessionService};
+use adk_sessions::{
+    CreateOptions, GetFilter, PageRequest, SessionKey, SessionService, SqliteSync, Timestamp,
+};
 use sqlx::Connection as _;
 
 use super::report::Report;
@@ -67,7 +67,13 @@ impl Loader {
             Loader::Service(svc) => {
                 for s in rows {
                     let h = svc
-                        .create(s.app, &s.user, Some(&s.id), Some(initial_state(0)))
+                        .create(
+                            s.app,
+                            &s.user,
+                            CreateOptions::new()
+                                .session_id(&s.id)
+                                .state(initial_state(0)),
+                        )
                         .await?;
                     for i in 0..s.events {
                         svc.append_event(&h, event(i, text)).await?;
@@ -103,10 +109,6 @@ fn templates(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn time_text(t: Micros) -> String {
-    t.to_naive().format("%Y-%m-%d %H:%M:%S%.6f").to_string()
-}
-
 fn sqlite_load(
     path: &std::path::Path,
     rows: &[BgSession],
@@ -116,11 +118,11 @@ fn sqlite_load(
     let sq = |e: rusqlite::Error| BenchError::Other(format!("scale load (SQLite): {e}"));
     let conn = floor::sqlite_open(Some(path), SqliteSync::Normal)?;
     conn.execute_batch("PRAGMA synchronous=OFF").map_err(sq)?;
-    let base = Micros::now().0 - 10_000_000_000;
+    let base = Timestamp::now().as_micros() - 10_000_000_000;
     let mut in_tx = 0usize;
     conn.execute_batch("BEGIN IMMEDIATE").map_err(sq)?;
     for (k, s) in rows.iter().enumerate() {
-        let t = time_text(Micros(base + k as i64));
+        let t = floor::time_text(Timestamp::from_micros(base + k as i64));
         conn.prepare_cached("INSERT INTO sessions (app_name, user_id, id, state, create_time, update_time) VALUES (?1, ?2, ?3, '{\"k\":0}', ?4, ?4)")
             .and_then(|mut st| st.execute((s.app, &s.user, &s.id, &t)))
             .map_err(sq)?;
@@ -150,12 +152,12 @@ async fn server_load(
     progress: &Progress,
 ) -> Result<(), BenchError> {
     let sx = |e: sqlx::Error| {
-        BenchError::Other(adk_sessions::sql::redact_in(
+        BenchError::Other(adk_sessions::redact_url_in(
             &format!("scale load: {e}"),
             url,
         ))
     };
-    let base = Micros::now().0 - 10_000_000_000;
+    let base = Timestamp::now().as_micros() - 10_000_000_000;
     let (json_cast, mut pg, mut my) = match kind {
         ServerKind::Postgres => (
             "::jsonb",
@@ -223,11 +225,13 @@ async fn server_load(
                 Bind::S(s.app.to_owned()),
                 Bind::S(s.user.clone()),
                 Bind::S(s.id.clone()),
-                Bind::T(Micros(base + j as i64).to_naive()),
+                Bind::T(floor::naive_utc(Timestamp::from_micros(base + j as i64))),
             ]);
             if kind == ServerKind::Mysql {
                 // MySQL placeholders are positional: bind the time twice.
-                binds.push(Bind::T(Micros(base + j as i64).to_naive()));
+                binds.push(Bind::T(floor::naive_utc(Timestamp::from_micros(
+                    base + j as i64,
+                ))));
             }
         }
         exec!(sql, binds);
@@ -262,7 +266,7 @@ async fn server_load(
                     Bind::S(s.user.clone()),
                     Bind::S(s.id.clone()),
                     Bind::S(format!("inv{i}")),
-                    Bind::T(Micros(base + *i as i64).to_naive()),
+                    Bind::T(floor::naive_utc(Timestamp::from_micros(base + *i as i64))),
                     Bind::S(data),
                 ]);
             }
@@ -299,7 +303,13 @@ pub async fn run(
     };
 
     let h = svc
-        .create(APP, "u0", Some("scale-get"), Some(initial_state(0)))
+        .create(
+            APP,
+            "u0",
+            CreateOptions::new()
+                .session_id("scale-get")
+                .state(initial_state(0)),
+        )
         .await?;
     for i in 0..50 {
         svc.append_event(&h, event(i, text)).await?;
@@ -329,9 +339,10 @@ pub async fn run(
         loaded_events += sessions * EVENTS_PER_BG_SESSION;
         progress.phase(&format!("get @{n}"), 51);
         let mut times = Vec::with_capacity(50);
+        let key = SessionKey::new(APP, "u0", "scale-get");
         for round in 0..51 {
             let t = Instant::now();
-            let got = svc.get(APP, "u0", "scale-get", GetFilter::all()).await?;
+            let got = svc.get(&key, GetFilter::all()).await?;
             let d = t.elapsed();
             if got.events().len() != 50 {
                 return Err(BenchError::Assertion(format!(
@@ -374,10 +385,8 @@ pub async fn run(
         for _ in 0..2 {
             let mut token = None;
             for _ in 0..10 {
-                let page = PageRequest {
-                    page_size: Some(100),
-                    page_token: token.take(),
-                };
+                let mut page = PageRequest::with_size(100);
+                page.page_token = token.take();
                 let t = Instant::now();
                 let got = svc.list(LIST_APP, None, &page).await?;
                 times.push(t.elapsed());

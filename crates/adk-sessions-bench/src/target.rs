@@ -194,7 +194,7 @@ pub fn remove_sqlite(p: &Path) {
 }
 
 fn sql_err(doing: &str, url: &str, e: sqlx::Error) -> BenchError {
-    BenchError::Other(adk_sessions::sql::redact_in(&format!("{doing}: {e}"), url))
+    BenchError::Other(adk_sessions::redact_url_in(&format!("{doing}: {e}"), url))
 }
 
 /// `url` with its database replaced by `name`.

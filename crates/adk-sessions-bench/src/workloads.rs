@@ -9,7 +9,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use adk_sessions::{Content, Event, GetFilter, JsonMap, PageRequest, Session, SessionService};
+use adk_sessions::{
+    Content, CreateOptions, Event, GetFilter, JsonMap, PageRequest, Session, SessionKey,
+    SessionService,
+};
 use serde_json::{json, Value};
 
 use super::{BenchError, Progress};
@@ -144,8 +147,9 @@ pub async fn w1(
             .create(
                 APP,
                 &user_of(n),
-                Some(&format!("s{n}")),
-                Some(initial_state(n)),
+                CreateOptions::new()
+                    .session_id(format!("s{n}"))
+                    .state(initial_state(n)),
             )
             .await?;
         handles.push(h);
@@ -171,7 +175,10 @@ pub async fn w1(
     let t = Instant::now();
     for n in 0..s {
         let got = svc
-            .get(APP, &user_of(n), &format!("s{n}"), GetFilter::all())
+            .get(
+                &SessionKey::new(APP, user_of(n), format!("s{n}")),
+                GetFilter::all(),
+            )
             .await?;
         let len = got.events().len();
         check(len == m, || {
@@ -187,7 +194,10 @@ pub async fn w1(
     let t = Instant::now();
     for n in 0..s {
         let got = svc
-            .get(APP, &user_of(n), &format!("s{n}"), GetFilter::recent(10))
+            .get(
+                &SessionKey::new(APP, user_of(n), format!("s{n}")),
+                GetFilter::recent(10),
+            )
             .await?;
         let len = got.events().len();
         check(len == want, || {
@@ -225,7 +235,9 @@ async fn check_state(svc: &dyn SessionService, sizes: Sizes) -> Result<(), Bench
     if sizes.sessions == 0 || sizes.events == 0 {
         return Ok(());
     }
-    let got = svc.get(APP, "u0", "s0", GetFilter::recent(0)).await?;
+    let got = svc
+        .get(&SessionKey::new(APP, "u0", "s0"), GetFilter::recent(0))
+        .await?;
     let last = sizes.events - 1;
     let state = got.state().snapshot();
     check(state.get("counter") == Some(&json!(last)), || {
@@ -253,7 +265,13 @@ pub async fn w2(
 ) -> Result<(), BenchError> {
     let b = sizes.big;
     let h = svc
-        .create(APP, "u0", Some("big"), Some(initial_state(0)))
+        .create(
+            APP,
+            "u0",
+            CreateOptions::new()
+                .session_id("big")
+                .state(initial_state(0)),
+        )
         .await?;
     let events: Vec<Event> = (0..b).map(|i| event(i, text)).collect();
     progress.phase("W2 append", b);
@@ -270,7 +288,9 @@ pub async fn w2(
     let mut times = Vec::with_capacity(3);
     for _ in 0..3 {
         let t = Instant::now();
-        let got = svc.get(APP, "u0", "big", GetFilter::all()).await?;
+        let got = svc
+            .get(&SessionKey::new(APP, "u0", "big"), GetFilter::all())
+            .await?;
         times.push(t.elapsed());
         let len = got.events().len();
         check(len == b, || format!("W2 get: {len} events, expected {b}"))?;
@@ -301,8 +321,9 @@ pub async fn w3(
                 .create(
                     APP,
                     &user_of(n),
-                    Some(&format!("w3-{n}")),
-                    Some(initial_state(n)),
+                    CreateOptions::new()
+                        .session_id(format!("w3-{n}"))
+                        .state(initial_state(n)),
                 )
                 .await?;
             handles.push(h);
@@ -345,11 +366,7 @@ pub async fn w3(
         let n: usize = h.id()[3..].parse().unwrap_or(0);
         let j = n % W3_SESSIONS_PER_TASK;
         let want = k / W3_SESSIONS_PER_TASK + usize::from(j < k % W3_SESSIONS_PER_TASK);
-        let got = svc
-            .get(APP, h.user_id(), h.id(), GetFilter::all())
-            .await?
-            .events()
-            .len();
+        let got = svc.get(h.key(), GetFilter::all()).await?.events().len();
         check(got == want, || {
             format!("W3 session {}: {got} events, expected {want}", h.id())
         })?;

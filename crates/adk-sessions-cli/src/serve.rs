@@ -94,7 +94,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         event_cache_bytes: args.event_cache_mb.saturating_mul(1 << 20),
         ..OpenOptions::default()
     };
-    let shown = adk_sessions::sql::redact(&args.db);
+    let shown = adk_sessions::redact_url(&args.db);
     let service = adk_sessions::open(&args.db, &options)
         .await
         .map_err(|e| format!("cannot open {shown}: {e}"))?;

@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::Arc;
 
 use adk_sessions::{
-    Content, Event, EventPolicy, GetFilter, OpenOptions, PageRequest, SessionService,
+    Content, CreateOptions, Event, EventPolicy, GetFilter, OpenOptions, PageRequest, SessionService,
 };
 use adk_sessions_cli::ops::export::session_line;
 use adk_sessions_cli::ops::import::import_lines;
@@ -26,8 +26,7 @@ async fn populate(service: &dyn SessionService) {
             .create(
                 "app",
                 user,
-                Some(id),
-                Some(state.as_object().unwrap().clone()),
+                CreateOptions::new().session_id(id).state(state.clone()),
             )
             .await
             .unwrap();
@@ -43,7 +42,7 @@ async fn populate(service: &dyn SessionService) {
         }
     }
     service
-        .create("other_app", "u1", Some("o1"), None)
+        .create("other_app", "u1", CreateOptions::new().session_id("o1"))
         .await
         .unwrap();
 }
@@ -57,10 +56,7 @@ async fn snapshot(service: &dyn SessionService, app: &str) -> Vec<Value> {
         .unwrap();
     let mut out = Vec::new();
     for s in page.sessions {
-        let full = service
-            .get(app, s.user_id(), s.id(), GetFilter::all())
-            .await
-            .unwrap();
+        let full = service.get(s.key(), GetFilter::all()).await.unwrap();
         let mut line = session_line(&full);
         line.as_object_mut().unwrap().remove("lastUpdateTime");
         out.push(line);
@@ -76,10 +72,7 @@ async fn export_lines(service: &dyn SessionService, app: &str) -> Vec<String> {
         .unwrap();
     let mut lines = Vec::new();
     for s in page.sessions {
-        let full = service
-            .get(app, s.user_id(), s.id(), GetFilter::all())
-            .await
-            .unwrap();
+        let full = service.get(s.key(), GetFilter::all()).await.unwrap();
         lines.push(session_line(&full).to_string());
     }
     lines
@@ -144,7 +137,10 @@ async fn an_import_over_a_different_session_is_a_reported_conflict_that_changes_
     let target = adk_sessions::open("memory://", &OpenOptions::default())
         .await
         .unwrap();
-    target.create("app", "u1", Some("s1"), None).await.unwrap();
+    target
+        .create("app", "u1", CreateOptions::new().session_id("s1"))
+        .await
+        .unwrap();
     let before = snapshot(target.as_ref(), "app").await;
     let lines: Vec<String> = export_lines(source.as_ref(), "app")
         .await

@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use adk_sessions::{GetFilter, InMemorySessionService, SessionService};
+use adk_sessions::{GetFilter, InMemorySessionService, SessionKey, SessionService};
 use adk_sessions_server::{router, ServerConfig};
 use axum::extract::Request;
 use axum::http::StatusCode;
@@ -127,14 +127,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The app shares the service with the API: what a client wrote is there in process.
     let session = service
-        .get("my_app", "alice", "s1", GetFilter::all())
+        .get(&SessionKey::new("my_app", "alice", "s1"), GetFilter::all())
         .await?;
     println!(
         "in process: session {:?} has state {}",
         session.id(),
         json!(session.state().snapshot())
     );
-    assert_eq!(session.state().get("topic")?, json!("rust"));
+    assert_eq!(session.state().get("topic"), Some(json!("rust")));
 
     server.abort();
     println!("embed_router: ok");

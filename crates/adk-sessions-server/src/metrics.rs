@@ -9,7 +9,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use adk_sessions::{
-    Event, GetFilter, JsonMap, PageRequest, Result, Session, SessionPage, SessionService,
+    CreateOptions, Event, GetFilter, JsonMap, PageRequest, Result, Session, SessionKey,
+    SessionPage, SessionService,
 };
 use async_trait::async_trait;
 use axum::extract::{MatchedPath, Request};
@@ -108,8 +109,14 @@ async fn timed<T>(
         Err(adk_sessions::Error::NotFound { .. }) => "not_found",
         Err(adk_sessions::Error::AlreadyExists { .. }) => "already_exists",
         Err(adk_sessions::Error::Stale { .. }) => "stale",
-        Err(adk_sessions::Error::InvalidArgument(_)) => "invalid_argument",
-        Err(adk_sessions::Error::Storage(_)) => "storage_error",
+        // A duplicate event id was an `InvalidArgument` before it had its own variant: the
+        // label stays, so existing series and dashboards keep counting it.
+        Err(adk_sessions::Error::InvalidArgument(_))
+        | Err(adk_sessions::Error::DuplicateEvent { .. }) => "invalid_argument",
+        Err(adk_sessions::Error::Storage { .. }) => "storage_error",
+        // `Error` is non-exhaustive: a variant added later gets its own label once named
+        // here; until then it is counted apart from the known outcomes.
+        Err(_) => "other_error",
     };
     metrics::histogram!("adk_sessions_db_operation_duration_seconds",
         "backend" => backend, "op" => op, "outcome" => outcome)
@@ -123,32 +130,15 @@ impl SessionService for Instrumented {
         &self,
         app_name: &str,
         user_id: &str,
-        session_id: Option<&str>,
-        state: Option<JsonMap>,
+        options: CreateOptions,
     ) -> Result<Session> {
         let b = self.inner.backend_name();
-        timed(
-            b,
-            "create",
-            self.inner.create(app_name, user_id, session_id, state),
-        )
-        .await
+        timed(b, "create", self.inner.create(app_name, user_id, options)).await
     }
 
-    async fn get(
-        &self,
-        app_name: &str,
-        user_id: &str,
-        session_id: &str,
-        filter: GetFilter,
-    ) -> Result<Session> {
+    async fn get(&self, key: &SessionKey, filter: GetFilter) -> Result<Session> {
         let b = self.inner.backend_name();
-        timed(
-            b,
-            "get",
-            self.inner.get(app_name, user_id, session_id, filter),
-        )
-        .await
+        timed(b, "get", self.inner.get(key, filter)).await
     }
 
     async fn list(
@@ -161,14 +151,9 @@ impl SessionService for Instrumented {
         timed(b, "list", self.inner.list(app_name, user_id, page)).await
     }
 
-    async fn delete(&self, app_name: &str, user_id: &str, session_id: &str) -> Result<()> {
+    async fn delete(&self, key: &SessionKey) -> Result<()> {
         let b = self.inner.backend_name();
-        timed(
-            b,
-            "delete",
-            self.inner.delete(app_name, user_id, session_id),
-        )
-        .await
+        timed(b, "delete", self.inner.delete(key)).await
     }
 
     async fn append_event(&self, session: &Session, event: Event) -> Result<Arc<Event>> {

@@ -6,7 +6,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adk_sessions::{Event, GetFilter, JsonMap, PageRequest, Session, SessionPage, SessionService};
+use adk_sessions::{
+    CreateOptions, Event, GetFilter, JsonMap, PageRequest, Session, SessionKey, SessionPage,
+    SessionService,
+};
 use adk_sessions_server::auth::Tokens;
 use adk_sessions_server::ServerConfig;
 use async_trait::async_trait;
@@ -85,7 +88,7 @@ async fn create_with_events_restores_them_and_hides_internal_metadata() {
     // Stored with adk-python's restored marker.
     let stored = srv
         .service
-        .get("app", "u", "r", GetFilter::all())
+        .get(&SessionKey::new("app", "u", "r"), GetFilter::all())
         .await
         .unwrap();
     let meta = stored
@@ -688,28 +691,46 @@ async fn bearer_tokens_gate_apps_with_401_and_403() {
     );
 }
 
+/// The URL of the database `Broken` cannot reach.
+const BROKEN_URL: &str = "postgres://admin:hunter2@db.internal:5432/x";
+
+/// What a driver error says: a file, a table and the SQL that failed.
+const BROKEN_SQL: &str = "error returned from database: no such table: sessions \
+     (/var/lib/adk/sessions.db; SELECT state FROM sessions WHERE app_name = ?1)";
+
+/// Text of `Broken`'s errors that must never reach a client.
+const BROKEN_SECRETS: [&str; 9] = [
+    "hunter2",
+    "admin",
+    "db.internal",
+    "postgres://",
+    "/var/lib",
+    "sessions.db",
+    "SELECT",
+    "FROM",
+    "no such table",
+];
+
 /// A backend whose storage is down (and slow when asked to be).
 struct Broken {
     delay: Duration,
 }
 
+fn down() -> adk_sessions::Error {
+    adk_sessions::Error::storage(BROKEN_SQL)
+}
+
 #[async_trait]
 impl SessionService for Broken {
-    async fn create(
-        &self,
-        _: &str,
-        _: &str,
-        _: Option<&str>,
-        _: Option<JsonMap>,
-    ) -> adk_sessions::Result<Session> {
-        Err(adk_sessions::Error::Storage(adk_sessions::sql::redact_in(
-            "cannot connect to postgres://admin:hunter2@db/x",
-            "postgres://admin:hunter2@db/x",
+    async fn create(&self, _: &str, _: &str, _: CreateOptions) -> adk_sessions::Result<Session> {
+        Err(adk_sessions::Error::storage(adk_sessions::redact_url_in(
+            &format!("cannot connect to {BROKEN_URL}"),
+            BROKEN_URL,
         )))
     }
-    async fn get(&self, _: &str, _: &str, _: &str, _: GetFilter) -> adk_sessions::Result<Session> {
+    async fn get(&self, _: &SessionKey, _: GetFilter) -> adk_sessions::Result<Session> {
         tokio::time::sleep(self.delay).await;
-        Err(adk_sessions::Error::Storage("down".into()))
+        Err(down())
     }
     async fn list(
         &self,
@@ -717,30 +738,94 @@ impl SessionService for Broken {
         _: Option<&str>,
         _: &PageRequest,
     ) -> adk_sessions::Result<SessionPage> {
-        Err(adk_sessions::Error::Storage("down".into()))
+        Err(down())
     }
-    async fn delete(&self, _: &str, _: &str, _: &str) -> adk_sessions::Result<()> {
-        Err(adk_sessions::Error::Storage("down".into()))
+    async fn delete(&self, _: &SessionKey) -> adk_sessions::Result<()> {
+        Err(down())
     }
     async fn append_event(&self, _: &Session, _: Event) -> adk_sessions::Result<Arc<Event>> {
-        Err(adk_sessions::Error::Storage("down".into()))
+        Err(down())
     }
     async fn get_user_state(&self, _: &str, _: &str) -> adk_sessions::Result<JsonMap> {
-        Err(adk_sessions::Error::Storage("down".into()))
+        Err(down())
     }
     async fn get_app_state(&self, _: &str) -> adk_sessions::Result<JsonMap> {
-        Err(adk_sessions::Error::Storage("down".into()))
+        Err(down())
     }
     async fn ping(&self) -> adk_sessions::Result<()> {
-        Err(adk_sessions::Error::Storage("down".into()))
+        Err(adk_sessions::Error::storage(adk_sessions::redact_url_in(
+            &format!("cannot connect to {BROKEN_URL}: {BROKEN_SQL}"),
+            BROKEN_URL,
+        )))
     }
     fn backend_name(&self) -> &'static str {
         "broken"
     }
 }
 
+/// The error id of a storage error's detail, which must be exactly
+/// `storage unavailable (error id <12 hex digits>; the server log has the details)`.
+fn storage_error_id(detail: &str) -> String {
+    let id = detail
+        .strip_prefix("storage unavailable (error id ")
+        .and_then(|rest| rest.strip_suffix("; the server log has the details)"))
+        .unwrap_or_else(|| panic!("not the storage error shape: {detail}"));
+    assert!(
+        id.len() == 12 && id.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{detail}"
+    );
+    id.to_owned()
+}
+
+/// Asserts that no text of `Broken`'s errors is in a response body.
+fn assert_no_secret(body: &Value) {
+    let text = body.to_string();
+    for secret in BROKEN_SECRETS {
+        assert!(
+            !text.contains(secret),
+            "{secret:?} reached the client: {text}"
+        );
+    }
+}
+
+/// Collects the `tracing` events of the current thread as text (`request_error_id=…
+/// error=…`), to see what the server logs for an error.
+#[derive(Default, Clone)]
+struct LogCapture(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl tracing::Subscriber for LogCapture {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        tracing::span::Id::from_u64(1)
+    }
+    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        struct Fields(String);
+        impl tracing::field::Visit for Fields {
+            fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
+                self.0.push_str(&format!("{}={v:?} ", f.name()));
+            }
+            fn record_str(&mut self, f: &tracing::field::Field, v: &str) {
+                self.0.push_str(&format!("{}={v} ", f.name()));
+            }
+        }
+        let mut fields = Fields(String::new());
+        event.record(&mut fields);
+        self.0.lock().unwrap().push(fields.0);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
+}
+
+// Current-thread runtime (the default): the server task runs on this thread, so the
+// thread's log capture sees its events.
 #[tokio::test]
 async fn storage_errors_are_503_without_the_password_and_readyz_fails() {
+    let logs = LogCapture::default();
+    let _guard = tracing::subscriber::set_default(logs.clone());
     let srv = spawn_with(
         Arc::new(Broken {
             delay: Duration::ZERO,
@@ -748,12 +833,62 @@ async fn storage_errors_are_503_without_the_password_and_readyz_fails() {
         ServerConfig::default(),
     )
     .await;
+    // The password is redacted by the library; the rest of the message (user, host,
+    // file, SQL) is for the log only: the client gets an id to find it there.
     let r = srv.send("POST", S, Some(&json!({}))).await;
     assert_eq!(r.status, 503);
+    let id = storage_error_id(r.json["detail"].as_str().unwrap());
+    assert_no_secret(&r.json);
+    let logged = logs.0.lock().unwrap().clone();
+    let line = logged
+        .iter()
+        .find(|l| l.contains(&format!("request_error_id={id} ")))
+        .unwrap_or_else(|| panic!("error id {id} not logged: {logged:#?}"));
+    assert!(
+        line.contains("cannot connect to postgres://admin:***@db.internal:5432/x"),
+        "{line}"
+    );
+    assert!(!line.contains("hunter2"), "{line}");
+
+    let mut ids = vec![id];
+    for (method, path, body) in [
+        ("GET", format!("{S}/x"), None),
+        ("GET", S.to_owned(), None),
+        ("DELETE", format!("{S}/x"), None),
+        (
+            "POST",
+            format!("{S}/x/events"),
+            Some(json!({"author": "a"})),
+        ),
+        (
+            "PATCH",
+            format!("{S}/x"),
+            Some(json!({"stateDelta": {"k": 1}})),
+        ),
+        ("GET", "/apps/app/users/u/state".to_owned(), None),
+        ("GET", "/apps/app/state".to_owned(), None),
+    ] {
+        let r = srv.send(method, &path, body.as_ref()).await;
+        assert_eq!(r.status, 503, "{method} {path}: {}", r.json);
+        ids.push(storage_error_id(r.json["detail"].as_str().unwrap()));
+        assert_no_secret(&r.json);
+    }
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 8, "each error gets its own id");
+    let logged = logs.0.lock().unwrap().clone();
+    assert!(logged.iter().any(|l| l.contains(BROKEN_SQL)), "{logged:#?}");
+
+    // `/readyz` (open without a token) fails the same way.
+    let r = srv.get("/readyz").await;
+    assert_eq!(r.status, 503);
     let detail = r.json["detail"].as_str().unwrap();
-    assert!(detail.starts_with("storage error"), "{detail}");
-    assert!(!detail.contains("hunter2"), "{detail}");
-    assert_eq!(srv.get("/readyz").await.status, 503);
+    storage_error_id(
+        detail
+            .strip_prefix("database not ready: ")
+            .unwrap_or(detail),
+    );
+    assert_no_secret(&r.json);
     assert_eq!(srv.get("/healthz").await.status, 200);
 }
 

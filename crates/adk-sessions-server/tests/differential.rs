@@ -98,7 +98,7 @@ async fn differential(python_uri: &str, our_url: &str) {
         .await
         .unwrap();
     let server = common::spawn_with(service, ServerConfig::default()).await;
-    let now = adk_sessions::time::Micros::now().as_secs_f64();
+    let now = adk_sessions::Timestamp::now().as_secs_f64();
     let mut mismatches = Vec::new();
     for x in &exchanges {
         let name = x["name"].as_str().unwrap();

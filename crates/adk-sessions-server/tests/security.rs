@@ -4,7 +4,7 @@
 
 mod common;
 
-use adk_sessions::GetFilter;
+use adk_sessions::{GetFilter, SessionKey};
 use adk_sessions_server::ServerConfig;
 use common::{spawn, Server};
 use serde_json::{json, Value};
@@ -114,7 +114,7 @@ async fn duplicate_initial_event_ids_are_422_and_create_nothing() {
     assert_eq!(srv.get(&format!("{S}/dup")).await.status, 404);
     let none = srv
         .service
-        .get("app", "u", "dup", GetFilter::all())
+        .get(&SessionKey::new("app", "u", "dup"), GetFilter::all())
         .await
         .is_err();
     assert!(none, "the session exists in the store");

@@ -70,7 +70,7 @@ pub async fn run(args: ExportArgs) -> Result<(), String> {
         let bar = progress(listed.sessions.len() as u64, &format!("export {app}"));
         for s in &listed.sessions {
             let full = service
-                .get(app, s.user_id(), s.id(), GetFilter::all())
+                .get(s.key(), GetFilter::all())
                 .await
                 .map_err(|e| e.to_string())?;
             serde_json::to_writer(&mut out, &session_line(&full)).map_err(|e| e.to_string())?;

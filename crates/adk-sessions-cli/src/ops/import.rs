@@ -9,7 +9,9 @@
 
 use std::io::BufRead;
 
-use adk_sessions::{Event, EventPolicy, GetFilter, JsonMap, SessionService};
+use adk_sessions::{
+    CreateOptions, Event, EventPolicy, GetFilter, JsonMap, SessionKey, SessionService,
+};
 use serde_json::Value;
 
 use super::export::{progress, session_line};
@@ -74,7 +76,8 @@ pub async fn import_lines(
             None | Some(Value::Null) => Vec::new(),
             Some(_) => return Err(at("events is not an array".into())),
         };
-        match service.get(&app, &user, &id, GetFilter::all()).await {
+        let key = SessionKey::new(app.as_str(), user.as_str(), id.as_str());
+        match service.get(&key, GetFilter::all()).await {
             Ok(existing) => {
                 let mine = session_line(&existing);
                 if mine.get("events") == v.get("events").or(Some(&Value::Array(vec![])))
@@ -92,7 +95,8 @@ pub async fn import_lines(
             Err(adk_sessions::Error::NotFound { .. }) => {}
             Err(e) => return Err(at(e.to_string())),
         }
-        let session = match service.create(&app, &user, Some(&id), Some(state)).await {
+        let options = CreateOptions::new().session_id(id.as_str()).state(state);
+        let session = match service.create(&app, &user, options).await {
             Ok(s) => s,
             Err(adk_sessions::Error::AlreadyExists { .. }) => {
                 summary.conflicts.push(format!(

@@ -30,5 +30,5 @@ pub async fn open(db: &str, policy: EventPolicy) -> Result<Arc<dyn SessionServic
     };
     adk_sessions::open(db, &options)
         .await
-        .map_err(|e| format!("cannot open {}: {e}", adk_sessions::sql::redact(db)))
+        .map_err(|e| format!("cannot open {}: {e}", adk_sessions::redact_url(db)))
 }

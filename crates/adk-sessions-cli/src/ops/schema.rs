@@ -26,7 +26,7 @@ pub async fn run(cmd: SchemaCommand) -> Result<(), String> {
                 .map_err(|e| format!("database does not answer: {e}"))?;
             println!(
                 "ok: {} ({}) opens and answers",
-                adk_sessions::sql::redact(&db.db),
+                adk_sessions::redact_url(&db.db),
                 service.backend_name()
             );
             Ok(())
@@ -35,7 +35,7 @@ pub async fn run(cmd: SchemaCommand) -> Result<(), String> {
             let service = open(&db.db, EventPolicy::default()).await?;
             println!(
                 "ok: schema ready in {} ({})",
-                adk_sessions::sql::redact(&db.db),
+                adk_sessions::redact_url(&db.db),
                 service.backend_name()
             );
             Ok(())

@@ -1,6 +1,6 @@
 //! `adk-sessions sessions list|show|delete`: inspect and remove sessions.
 
-use adk_sessions::{EventPolicy, GetFilter, PageRequest};
+use adk_sessions::{EventPolicy, GetFilter, PageRequest, SessionKey};
 use serde_json::json;
 
 use super::{open, DbArg};
@@ -74,12 +74,12 @@ pub async fn run(cmd: SessionsCommand) -> Result<(), String> {
             num_recent_events,
         } => {
             let service = open(&db.db, EventPolicy::default()).await?;
-            let filter = GetFilter {
-                num_recent_events,
-                after: None,
+            let filter = match num_recent_events {
+                Some(n) => GetFilter::recent(n),
+                None => GetFilter::all(),
             };
             let s = service
-                .get(&app, &user, &session, filter)
+                .get(&SessionKey::new(app, user, session), filter)
                 .await
                 .map_err(|e| e.to_string())?;
             println!(
@@ -95,14 +95,9 @@ pub async fn run(cmd: SessionsCommand) -> Result<(), String> {
             session,
         } => {
             let service = open(&db.db, EventPolicy::default()).await?;
-            let existed = service
-                .get(&app, &user, &session, GetFilter::recent(0))
-                .await
-                .is_ok();
-            service
-                .delete(&app, &user, &session)
-                .await
-                .map_err(|e| e.to_string())?;
+            let key = SessionKey::new(app, user, session);
+            let existed = service.get(&key, GetFilter::recent(0)).await.is_ok();
+            service.delete(&key).await.map_err(|e| e.to_string())?;
             eprintln!(
                 "{}",
                 if existed {

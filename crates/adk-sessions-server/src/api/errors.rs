@@ -52,11 +52,9 @@ impl ApiError {
 impl From<adk_sessions::Error> for ApiError {
     fn from(e: adk_sessions::Error) -> Self {
         use adk_sessions::Error as E;
-        if e.is_duplicate_event() {
-            // An event id already stored in the session: a conflict, not bad input.
-            return ApiError::new(StatusCode::CONFLICT, e.to_string());
-        }
         match e {
+            // An event id already stored in the session: a conflict, not bad input.
+            E::DuplicateEvent { .. } => ApiError::new(StatusCode::CONFLICT, e.to_string()),
             E::NotFound { .. } => ApiError::session_not_found(),
             E::AlreadyExists { session_id, .. } => ApiError::new(
                 StatusCode::CONFLICT,
@@ -64,12 +62,21 @@ impl From<adk_sessions::Error> for ApiError {
             ),
             E::Stale { .. } => ApiError::new(StatusCode::CONFLICT, e.to_string()),
             E::InvalidArgument(msg) => ApiError::bad_request(msg),
-            E::Storage(msg) => {
-                tracing::error!(error = %msg, "storage error");
+            E::Storage { message, source } => {
+                // The message may name a file, a host or SQL: it goes to the log only; the
+                // client gets an id to find it there.
+                let id = uuid::Uuid::new_v4().simple().to_string();
+                let id = &id[..12];
+                tracing::error!(request_error_id = id, error = %message, source = ?source, "storage error");
                 ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    format!("storage error: {msg}"),
+                    format!("storage unavailable (error id {id}; the server log has the details)"),
                 )
+            }
+            // A variant added later: a server-side failure, described in the log only.
+            other => {
+                tracing::error!(error = %other, "unexpected error");
+                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal error")
             }
         }
     }

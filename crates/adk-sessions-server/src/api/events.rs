@@ -4,7 +4,6 @@
 //! has moved on since the client saw it, 409 and nothing is stored. Without it the
 //! server loads the session and appends, retrying on a concurrent writer.
 
-use adk_sessions::time::Micros;
 use adk_sessions::GetFilter;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
@@ -44,6 +43,7 @@ pub async fn append(
 ) -> Result<Json<Appended>, ApiError> {
     let q = QueryParams::from(query)?;
     let expected = q.seconds("expectedLastUpdateTime")?;
+    let want = q.timestamp("expectedLastUpdateTime")?;
     let Some(value) = body(bytes)? else {
         return Err(ApiError::invalid(
             "missing",
@@ -57,12 +57,8 @@ pub async fn append(
     let (session, stored) = match expected {
         None => append_with_retry(&st, &ids, no_events, |_| event.clone()).await?,
         Some(expected) => {
-            let session = st
-                .service
-                .get(&ids.app, ids.user(), ids.session(), no_events)
-                .await?;
-            let want = Micros::from_secs_f64(expected).unwrap_or_default();
-            if session.revision() != want {
+            let session = st.service.get(&ids.key(), no_events).await?;
+            if Some(session.revision()) != want {
                 return Err(ApiError::new(
                     StatusCode::CONFLICT,
                     format!(

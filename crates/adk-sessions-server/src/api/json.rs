@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 
+use adk_sessions::{SessionKey, Timestamp};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{FromRequestParts, Query, RawPathParams};
@@ -35,6 +36,10 @@ impl Ids {
     pub fn session(&self) -> &str {
         self.session.as_deref().unwrap_or_default()
     }
+    /// The key of the session (routes with `{user_id}` and `{session_id}` only).
+    pub fn key(&self) -> SessionKey {
+        SessionKey::new(self.app.as_str(), self.user(), self.session())
+    }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Ids {
@@ -52,7 +57,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Ids {
             match map.remove(name) {
                 None => Ok(None),
                 Some(v) => {
-                    adk_sessions::validate::check_id(name, &v)?;
+                    adk_sessions::backend::check_id(name, &v)?;
                     Ok(Some(v))
                 }
             }
@@ -215,13 +220,30 @@ impl QueryParams {
         };
         match text.trim().parse::<f64>() {
             Ok(v) if v.is_finite() && (0.0..=9.0e9).contains(&v) => Ok(Some(v)),
-            _ => Err(ApiError::invalid(
-                "float_parsing",
-                vec![json!("query"), json!(name)],
-                "Input should be a finite number of epoch seconds between 0 and 9e9",
-                json!(text),
-            )),
+            _ => Err(Self::bad_seconds(name, text)),
         }
+    }
+
+    /// A time parameter read as [`QueryParams::seconds`] reads it, as the library's
+    /// [`Timestamp`] (rounded to the microsecond); a value the library cannot represent
+    /// gets the same 422 as one that is not a number.
+    pub fn timestamp(&self, name: &str) -> Result<Option<Timestamp>, ApiError> {
+        let Some(secs) = self.seconds(name)? else {
+            return Ok(None);
+        };
+        match Timestamp::from_secs_f64(secs) {
+            Some(t) => Ok(Some(t)),
+            None => Err(Self::bad_seconds(name, self.get(name).unwrap_or_default())),
+        }
+    }
+
+    fn bad_seconds(name: &str, text: &str) -> ApiError {
+        ApiError::invalid(
+            "float_parsing",
+            vec![json!("query"), json!(name)],
+            "Input should be a finite number of epoch seconds between 0 and 9e9",
+            json!(text),
+        )
     }
 
     /// A string parameter.

@@ -234,10 +234,18 @@ async fn readyz(State(st): State<AppState>) -> Result<Json<Value>, ApiError> {
         Ok(()) => Ok(Json(
             json!({"status": "ok", "backend": st.service.backend_name()}),
         )),
-        Err(e) => Err(ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("database not ready: {e}"),
-        )),
+        // Described as every other error is (a storage error's message, which may name a
+        // host, a file or SQL, goes to the log only): `/readyz` answers without a token.
+        Err(e) => {
+            let reason = match ApiError::from(e).detail {
+                Value::String(text) => text,
+                other => other.to_string(),
+            };
+            Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("database not ready: {reason}"),
+            ))
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use adk_sessions::{Event, GetFilter, PageRequest, Session};
+use adk_sessions::{CreateOptions, Event, GetFilter, PageRequest, Session, Timestamp};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
@@ -72,7 +72,7 @@ pub async fn create(
     let obj = object(body)?;
     let session_id = string_member(&obj, "sessionId", "session_id")?;
     if let Some(id) = &session_id {
-        adk_sessions::validate::check_id("session_id", id)?;
+        adk_sessions::backend::check_id("session_id", id)?;
     }
     let state = member(&obj, "state", "state")
         .map(|v| dict(v, vec![json!("body"), json!("state")]))
@@ -142,7 +142,7 @@ pub(crate) fn parse_event_value(
         event.id = uuid::Uuid::new_v4().to_string();
     }
     if !has_ts {
-        event.timestamp = adk_sessions::time::Micros::now().as_secs_f64();
+        event.timestamp = Timestamp::now().as_secs_f64();
     }
     if event.invocation_id.is_empty() {
         event.invocation_id = format!("e-{}", uuid::Uuid::new_v4());
@@ -215,10 +215,14 @@ async fn created(
     state: Option<adk_sessions::JsonMap>,
     events: Vec<Event>,
 ) -> Result<Response, ApiError> {
-    let session = st
-        .service
-        .create(&ids.app, ids.user(), session_id.as_deref(), state)
-        .await?;
+    let mut options = CreateOptions::new();
+    if let Some(id) = session_id {
+        options = options.session_id(id);
+    }
+    if let Some(state) = state {
+        options = options.state(state);
+    }
+    let session = st.service.create(&ids.app, ids.user(), options).await?;
     for mut event in events {
         mark_restored(&mut event);
         st.service.append_event(&session, event).await?;
@@ -248,14 +252,14 @@ pub async fn get(
     query: Query2,
 ) -> Result<Response, ApiError> {
     let q = QueryParams::from(query)?;
-    let filter = GetFilter {
-        num_recent_events: q.int("numRecentEvents", 0)?.map(|n| n as usize),
-        after: q.seconds("afterTimestamp")?,
+    let mut filter = match q.int("numRecentEvents", 0)? {
+        Some(n) => GetFilter::recent(n as usize),
+        None => GetFilter::all(),
     };
-    let session = st
-        .service
-        .get(&ids.app, ids.user(), ids.session(), filter)
-        .await?;
+    if let Some(after) = q.timestamp("afterTimestamp")? {
+        filter = filter.after(after);
+    }
+    let session = st.service.get(&ids.key(), filter).await?;
     Ok(Json(session_json(&session)).into_response())
 }
 
@@ -267,10 +271,9 @@ pub async fn list(
     query: Query2,
 ) -> Result<Response, ApiError> {
     let q = QueryParams::from(query)?;
-    let mut page = PageRequest {
-        page_size: q.int("pageSize", 1)?.map(|n| n as usize),
-        page_token: q.string("pageToken").filter(|t| !t.is_empty()),
-    };
+    let mut page = PageRequest::default();
+    page.page_size = q.int("pageSize", 1)?.map(|n| n as usize);
+    page.page_token = q.string("pageToken").filter(|t| !t.is_empty());
     if page.page_token.is_some() && page.page_size.is_none() {
         page.page_size = Some(DEFAULT_PAGE_SIZE);
     }
@@ -294,9 +297,7 @@ pub async fn list(
 /// `DELETE /apps/{app_name}/users/{user_id}/sessions/{session_id}` → 200 `null`, also
 /// when the session does not exist.
 pub async fn delete(State(st): State<AppState>, ids: Ids) -> Result<Response, ApiError> {
-    st.service
-        .delete(&ids.app, ids.user(), ids.session())
-        .await?;
+    st.service.delete(&ids.key()).await?;
     Ok(Json(Value::Null).into_response())
 }
 
@@ -348,10 +349,7 @@ pub(crate) async fn append_with_retry(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let session = st
-            .service
-            .get(&ids.app, ids.user(), ids.session(), filter)
-            .await?;
+        let session = st.service.get(&ids.key(), filter).await?;
         match st.service.append_event(&session, make(&session)).await {
             Ok(event) => return Ok((session, event)),
             Err(adk_sessions::Error::Stale { .. }) if attempt < ATTEMPTS => continue,
