@@ -22,10 +22,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 
-use adk_sessions::time::Micros;
 use adk_sessions::{
-    Error, Event, EventPolicy, GetFilter, JsonMap, OpenOptions, PageRequest, Session,
-    SessionService,
+    CreateOptions, Error, Event, EventPolicy, GetFilter, OpenOptions, PageRequest, Session,
+    SessionKey, SessionService, Timestamp,
 };
 use serde_json::{json, Value};
 
@@ -213,7 +212,7 @@ fn fresh_db(kind: Kind) -> Option<Db> {
 async fn open(db: &Db) -> Arc<dyn SessionService> {
     adk_sessions::open(&db.rust_url, &OpenOptions::default())
         .await
-        .unwrap_or_else(|e| panic!("open {}: {e}", adk_sessions::sql::redact(&db.rust_url)))
+        .unwrap_or_else(|e| panic!("open {}: {e}", adk_sessions::redact_url(&db.rust_url)))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -238,8 +237,8 @@ fn events_value(session: &Session) -> Vec<Value> {
         .collect()
 }
 
-fn micros(v: &Value) -> Micros {
-    Micros::from_secs_f64(v.as_f64().unwrap_or_else(|| panic!("{v} is not a number")))
+fn micros(v: &Value) -> Timestamp {
+    Timestamp::from_secs_f64(v.as_f64().unwrap_or_else(|| panic!("{v} is not a number")))
         .expect("finite")
 }
 
@@ -255,7 +254,7 @@ fn fixture_events(prefix: &str) -> Vec<Event> {
         .collect();
     names.sort();
     assert!(!names.is_empty(), "no fixtures in {}", dir.display());
-    let start = Micros::now().0;
+    let start = Timestamp::now().as_micros();
     names
         .iter()
         .enumerate()
@@ -263,15 +262,11 @@ fn fixture_events(prefix: &str) -> Vec<Event> {
             let text = std::fs::read_to_string(dir.join(format!("{name}.snake.json"))).unwrap();
             let mut v: Value = serde_json::from_str(&text).unwrap();
             v["id"] = json!(format!("{prefix}-{i:02}-{name}"));
-            v["timestamp"] = json!(Micros(start + i as i64 * 1000).as_secs_f64());
+            v["timestamp"] = json!(Timestamp::from_micros(start + i as i64 * 1000).as_secs_f64());
             Event::from_json(v, EventPolicy::default())
                 .unwrap_or_else(|e| panic!("fixture {name}: {e}"))
         })
         .collect()
-}
-
-fn map(v: Value) -> JsonMap {
-    v.as_object().expect("object").clone()
 }
 
 /// `prefix:`-keys of a merged state with the prefix stripped.
@@ -302,7 +297,7 @@ async fn python_writes_rust_reads(kind: Kind) {
         let (user, id) = (s["user_id"].as_str().unwrap(), s["id"].as_str().unwrap());
         let what = format!("{kind:?} {user}/{id}");
         let got = svc
-            .get(&app, user, id, GetFilter::all())
+            .get(&SessionKey::new(&app, user, id), GetFilter::all())
             .await
             .unwrap_or_else(|e| panic!("{what}: get: {e}"));
         assert_eq!(got.app_name(), app);
@@ -328,18 +323,21 @@ async fn python_writes_rust_reads(kind: Kind) {
         );
         // The filters select the same events Python stored.
         if want_events.len() >= 3 {
-            let recent = svc.get(&app, user, id, GetFilter::recent(3)).await.unwrap();
+            let recent = svc
+                .get(&SessionKey::new(&app, user, id), GetFilter::recent(3))
+                .await
+                .unwrap();
             assert_json_eq(
                 &Value::Array(events_value(&recent)),
                 &Value::Array(want_events[want_events.len() - 3..].to_vec()),
                 &format!("{what}: newest 3"),
             );
             let after = want_events[1]["timestamp"].as_f64().unwrap();
-            let filter = GetFilter {
-                num_recent_events: None,
-                after: Some(after),
-            };
-            let since = svc.get(&app, user, id, filter).await.unwrap();
+            let filter = GetFilter::all().after(Timestamp::from_secs_f64(after).unwrap());
+            let since = svc
+                .get(&SessionKey::new(&app, user, id), filter)
+                .await
+                .unwrap();
             assert_json_eq(
                 &Value::Array(events_value(&since)),
                 &Value::Array(want_events[1..].to_vec()),
@@ -389,7 +387,9 @@ async fn python_writes_rust_reads(kind: Kind) {
     assert_eq!(all.sessions.len(), 3);
 
     // This project deletes a Python session: Python no longer finds it.
-    svc.delete(&app, "alice", "py-session-2").await.unwrap();
+    svc.delete(&SessionKey::new(&app, "alice", "py-session-2"))
+        .await
+        .unwrap();
     let gone = py(
         &db.python,
         &["read", &db.py_url, &app, "alice", "py-session-2"],
@@ -400,8 +400,11 @@ async fn python_writes_rust_reads(kind: Kind) {
         "{kind:?}: Python still reads a deleted session"
     );
     assert!(matches!(
-        svc.get(&app, "alice", "py-session-2", GetFilter::all())
-            .await,
+        svc.get(
+            &SessionKey::new(&app, "alice", "py-session-2"),
+            GetFilter::all()
+        )
+        .await,
         Err(Error::NotFound { .. })
     ));
 }
@@ -423,18 +426,29 @@ async fn rust_writes_python_reads(kind: Kind) {
         "temp:dropped": "never stored",
     });
     let session = svc
-        .create(&app, "alice", Some("rs-session-1"), Some(map(initial)))
+        .create(
+            &app,
+            "alice",
+            CreateOptions::new()
+                .session_id("rs-session-1")
+                .state(initial),
+        )
         .await
         .unwrap();
     let sibling = svc
-        .create(&app, "alice", Some("rs-session-2"), None)
+        .create(
+            &app,
+            "alice",
+            CreateOptions::new().session_id("rs-session-2"),
+        )
         .await
         .unwrap();
     svc.create(
         &app,
         "bob",
-        Some("rs-session-3"),
-        Some(map(json!({"bobKey": 1}))),
+        CreateOptions::new()
+            .session_id("rs-session-3")
+            .state(json!({"bobKey": 1})),
     )
     .await
     .unwrap();
@@ -447,7 +461,10 @@ async fn rust_writes_python_reads(kind: Kind) {
         stored.push(e.to_snake_value());
     }
     let reloaded = svc
-        .get(&app, "alice", "rs-session-1", GetFilter::all())
+        .get(
+            &SessionKey::new(&app, "alice", "rs-session-1"),
+            GetFilter::all(),
+        )
         .await
         .unwrap();
     assert_eq!(events_value(&reloaded), stored);
@@ -496,7 +513,10 @@ async fn rust_writes_python_reads(kind: Kind) {
         &["append", &db.py_url, &app, "alice", "rs-session-1"],
     );
     let after = svc
-        .get(&app, "alice", "rs-session-1", GetFilter::all())
+        .get(
+            &SessionKey::new(&app, "alice", "rs-session-1"),
+            GetFilter::all(),
+        )
         .await
         .unwrap();
     assert_eq!(after.events().len(), stored.len() + 1);
@@ -528,7 +548,10 @@ async fn rust_writes_python_reads(kind: Kind) {
     );
     // The Python write is visible in scope to the other sessions.
     let sib = svc
-        .get(&app, "alice", sibling.id(), GetFilter::all())
+        .get(
+            &SessionKey::new(&app, "alice", sibling.id()),
+            GetFilter::all(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -536,14 +559,17 @@ async fn rust_writes_python_reads(kind: Kind) {
         json!([1, null, "two"])
     );
     let bob = svc
-        .get(&app, "bob", "rs-session-3", GetFilter::all())
+        .get(
+            &SessionKey::new(&app, "bob", "rs-session-3"),
+            GetFilter::all(),
+        )
         .await
         .unwrap();
     assert_eq!(
         bob.state().get("app:py_append").unwrap(),
         json!({"fromPython": true})
     );
-    assert!(bob.state().get("user:py_append").is_err());
+    assert!(bob.state().get("user:py_append").is_none());
 
     // And this project appends again after Python; Python sees both.
     let more = Event::new("rs-inv-2", "rs_agent").with_state("afterPython", json!(true));
@@ -568,8 +594,11 @@ async fn rust_writes_python_reads(kind: Kind) {
         &["delete", &db.py_url, &app, "alice", "rs-session-2"],
     );
     assert!(matches!(
-        svc.get(&app, "alice", "rs-session-2", GetFilter::all())
-            .await,
+        svc.get(
+            &SessionKey::new(&app, "alice", "rs-session-2"),
+            GetFilter::all()
+        )
+        .await,
         Err(Error::NotFound { .. })
     ));
 
@@ -580,12 +609,12 @@ async fn rust_writes_python_reads(kind: Kind) {
 /// come back in the same order, through the same filters, in both runtimes.
 async fn ties_and_filters(db: &Db, svc: &dyn SessionService, app: &str, kind: Kind) {
     let session = svc
-        .create(app, "alice", Some("rs-ties"), None)
+        .create(app, "alice", CreateOptions::new().session_id("rs-ties"))
         .await
         .unwrap();
-    let whole = (Micros::now().0 / 1_000_000 + 1) * 1_000_000;
-    let t = Micros(whole).as_secs_f64();
-    let late = Micros(whole + 500_000).as_secs_f64();
+    let whole = (Timestamp::now().as_micros() / 1_000_000 + 1) * 1_000_000;
+    let t = Timestamp::from_micros(whole).as_secs_f64();
+    let late = Timestamp::from_micros(whole + 500_000).as_secs_f64();
     for (id, ts) in [
         ("tie-c", t),
         ("tie-a", t),
@@ -605,7 +634,7 @@ async fn ties_and_filters(db: &Db, svc: &dyn SessionService, app: &str, kind: Ki
             .map(|e| e["id"].as_str().unwrap().to_owned())
             .collect()
     };
-    let after_t = Micros(whole + 1).as_secs_f64();
+    let after_t = Timestamp::from_micros(whole + 1).as_secs_f64();
     let cases: [(Option<usize>, Option<f64>, Vec<&str>); 5] = [
         (None, None, vec!["tie-a", "tie-b", "tie-c", "tie-z-late"]),
         (Some(2), None, vec!["tie-c", "tie-z-late"]),
@@ -629,11 +658,17 @@ async fn ties_and_filters(db: &Db, svc: &dyn SessionService, app: &str, kind: Ki
     let python_reads = py(&db.python, &args);
     for ((recent, after, want), got) in cases.iter().zip(python_reads.as_array().unwrap()) {
         let what = format!("{kind:?}: ties, recent {recent:?}, after {after:?}");
-        let filter = GetFilter {
-            num_recent_events: *recent,
-            after: *after,
+        let mut filter = match *recent {
+            Some(n) => GetFilter::recent(n),
+            None => GetFilter::all(),
         };
-        let rust = svc.get(app, "alice", "rs-ties", filter).await.unwrap();
+        if let Some(a) = *after {
+            filter = filter.after(Timestamp::from_secs_f64(a).unwrap());
+        }
+        let rust = svc
+            .get(&SessionKey::new(app, "alice", "rs-ties"), filter)
+            .await
+            .unwrap();
         let rust_ids: Vec<String> = rust.events().iter().map(|e| e.id.clone()).collect();
         assert_eq!(rust_ids, *want, "{what}: this project");
         assert_eq!(ids(&got["events"]), *want, "{what}: adk-python");
@@ -649,7 +684,13 @@ async fn stale_across_runtimes(kind: Kind) {
     let app = app_name();
     let svc = open(&db).await;
     let session = svc
-        .create(&app, "alice", Some("shared"), Some(map(json!({"n": 0}))))
+        .create(
+            &app,
+            "alice",
+            CreateOptions::new()
+                .session_id("shared")
+                .state(json!({"n": 0})),
+        )
         .await
         .unwrap();
     svc.append_event(
@@ -666,7 +707,7 @@ async fn stale_across_runtimes(kind: Kind) {
     for older in [false, true] {
         let what = format!("{kind:?}, Python event older than the revision: {older}");
         let handle = svc
-            .get(&app, "alice", "shared", GetFilter::all())
+            .get(&SessionKey::new(&app, "alice", "shared"), GetFilter::all())
             .await
             .unwrap();
         let mut args = vec!["append", db.py_url.as_str(), &app, "alice", "shared"];
@@ -684,7 +725,7 @@ async fn stale_across_runtimes(kind: Kind) {
             ),
         }
         let now = svc
-            .get(&app, "alice", "shared", GetFilter::all())
+            .get(&SessionKey::new(&app, "alice", "shared"), GetFilter::all())
             .await
             .unwrap();
         assert_eq!(
@@ -698,7 +739,7 @@ async fn stale_across_runtimes(kind: Kind) {
                 .any(|e| e.to_snake_value() == appended["event"]),
             "{what}: Python's event is there"
         );
-        assert!(now.state().get("rsStale").is_err(), "{what}");
+        assert!(now.state().get("rsStale").is_none(), "{what}");
         // After a reload the Rust append goes through.
         svc.append_event(
             &now,
@@ -716,7 +757,7 @@ async fn stale_across_runtimes(kind: Kind) {
         let what = format!("{kind:?}, Rust event older than the revision: {older}");
         let verdict = python_stale_while(&db, &app, expected_events, || async {
             let fresh = svc
-                .get(&app, "alice", "shared", GetFilter::all())
+                .get(&SessionKey::new(&app, "alice", "shared"), GetFilter::all())
                 .await
                 .unwrap();
             let mut event =
@@ -737,7 +778,7 @@ async fn stale_across_runtimes(kind: Kind) {
         );
         assert_eq!(verdict["error_type"], json!("StaleSessionError"));
         let end = svc
-            .get(&app, "alice", "shared", GetFilter::all())
+            .get(&SessionKey::new(&app, "alice", "shared"), GetFilter::all())
             .await
             .unwrap();
         assert_eq!(
@@ -750,13 +791,13 @@ async fn stale_across_runtimes(kind: Kind) {
             .iter()
             .all(|e| e.invocation_id != "py-inv-stale"));
         assert_eq!(end.state().get("n").unwrap(), json!(round));
-        assert!(end.state().get("py_stale").is_err());
+        assert!(end.state().get("py_stale").is_none());
     }
 
     // And Python, reloading, appends fine after the Rust writes.
     let ok = py(&db.python, &["append", &db.py_url, &app, "alice", "shared"]);
     let last = svc
-        .get(&app, "alice", "shared", GetFilter::all())
+        .get(&SessionKey::new(&app, "alice", "shared"), GetFilter::all())
         .await
         .unwrap();
     assert_eq!(last.events().len(), expected_events + 1);
@@ -822,11 +863,11 @@ async fn concurrent_scoped_writes(kind: Kind) {
     let Some(db) = fresh_db(kind) else { return };
     let app = app_name();
     let svc = open(&db).await;
-    svc.create(&app, "alice", Some("py-hammer"), None)
+    svc.create(&app, "alice", CreateOptions::new().session_id("py-hammer"))
         .await
         .unwrap();
     let ours = svc
-        .create(&app, "alice", Some("rs-hammer"), None)
+        .create(&app, "alice", CreateOptions::new().session_id("rs-hammer"))
         .await
         .unwrap();
     let mut child = py_command(
@@ -922,7 +963,7 @@ async fn unknown_fields_across_runtimes(kind: Kind) {
     // An unknown top-level field: adk-python reads the session (and ignores the field);
     // this project keeps it.
     let session = svc
-        .create(&app, "alice", Some("top-level"), None)
+        .create(&app, "alice", CreateOptions::new().session_id("top-level"))
         .await
         .unwrap();
     let mut v = Event::new("rs-inv-top", "rs_agent").to_snake_value();
@@ -941,7 +982,10 @@ async fn unknown_fields_across_runtimes(kind: Kind) {
         &format!("{kind:?}: Python's view of an event with an unknown top-level field"),
     );
     let back = svc
-        .get(&app, "alice", "top-level", GetFilter::all())
+        .get(
+            &SessionKey::new(&app, "alice", "top-level"),
+            GetFilter::all(),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -963,7 +1007,7 @@ async fn unknown_fields_across_runtimes(kind: Kind) {
     .await
     .unwrap();
     let session = lenient
-        .create(&app, "alice", Some("lenient"), None)
+        .create(&app, "alice", CreateOptions::new().session_id("lenient"))
         .await
         .unwrap();
     let mut v = Event::new("rs-inv-lenient", "rs_agent").to_snake_value();
@@ -1001,7 +1045,10 @@ async fn python_big_ints_survive_rust_appends(kind: Kind) {
     py(&db.python, &["edge", &db.py_url, &app]);
     let svc = open(&db).await;
     let session = svc
-        .get(&app, "alice", "edge-big", GetFilter::all())
+        .get(
+            &SessionKey::new(&app, "alice", "edge-big"),
+            GetFilter::all(),
+        )
         .await
         .unwrap_or_else(|e| panic!("{kind:?}: get edge-big: {e}"));
     let event = Event::new("rs-inv-big", "rs_agent")
@@ -1032,7 +1079,10 @@ async fn python_nan_state_is_readable(kind: Kind) {
     }
     let svc = open(&db).await;
     let session = svc
-        .get(&app, "alice", "edge-nan", GetFilter::all())
+        .get(
+            &SessionKey::new(&app, "alice", "edge-nan"),
+            GetFilter::all(),
+        )
         .await
         .unwrap_or_else(|e| {
             panic!("{kind:?}: a session adk-python wrote with NaN state is unreadable: {e}")
@@ -1054,7 +1104,10 @@ async fn python_full_precision_timestamps(kind: Kind) {
     let written = py(&db.python, &["timestamps", &db.py_url, &app]);
     let svc = open(&db).await;
     let all = svc
-        .get(&app, "alice", "ts-session", GetFilter::all())
+        .get(
+            &SessionKey::new(&app, "alice", "ts-session"),
+            GetFilter::all(),
+        )
         .await
         .unwrap();
     let mut problems = Vec::new();
@@ -1069,17 +1122,17 @@ async fn python_full_precision_timestamps(kind: Kind) {
                 "event {id}: event_data timestamp {text} read as {got:?} (JSON float parsing is not exact)"
             ));
         }
-        let ours = Micros::from_secs_f64(exact).unwrap().0;
+        let ours = Timestamp::from_secs_f64(exact).unwrap().as_micros();
         if ours != column {
             problems.push(format!(
                 "event {id}: timestamp {text} is µs {ours} here, {column} for adk-python (datetime.fromtimestamp)"
             ));
         }
-        let filter = GetFilter {
-            num_recent_events: None,
-            after: Some(exact),
-        };
-        let since = svc.get(&app, "alice", "ts-session", filter).await.unwrap();
+        let filter = GetFilter::all().after(Timestamp::from_secs_f64(exact).unwrap());
+        let since = svc
+            .get(&SessionKey::new(&app, "alice", "ts-session"), filter)
+            .await
+            .unwrap();
         if !since.events().iter().any(|e| e.id == id) {
             problems.push(format!(
                 "event {id}: get(after = its own timestamp {text}) leaves it out; adk-python includes it"

@@ -28,7 +28,7 @@ mod restart {
     use std::process::Command;
     use std::time::{Duration, Instant};
 
-    use adk_sessions::{Error, Event, GetFilter, OpenOptions};
+    use adk_sessions::{CreateOptions, Error, Event, GetFilter, OpenOptions, SessionKey};
     use serde_json::json;
 
     use super::server_support::{Server, TestDb};
@@ -192,7 +192,7 @@ mod restart {
         wait_for_no_other_clients(&db).await;
         let service = adk_sessions::open(&db.url, &options).await.expect("open");
         let session = service
-            .create("restart", "u", Some("s"), None)
+            .create("restart", "u", CreateOptions::new().session_id("s"))
             .await
             .unwrap();
         service
@@ -208,11 +208,11 @@ mod restart {
         for _ in 0..2 {
             let started = Instant::now();
             let e = service
-                .get("restart", "u", "s", GetFilter::all())
+                .get(&SessionKey::new("restart", "u", "s"), GetFilter::all())
                 .await
                 .expect_err("the server is down");
             let took = started.elapsed();
-            assert!(matches!(e, Error::Storage(_)), "{e:?}");
+            assert!(matches!(e, Error::Storage { .. }), "{e:?}");
             assert!(took < timeout + Duration::from_secs(3), "took {took:?}");
             eprintln!("{server:?} down: {e} (after {took:?})");
         }
@@ -220,7 +220,7 @@ mod restart {
             .append_event(&session, Event::new("i", "a").with_state("n", json!(2)))
             .await
             .expect_err("the server is down");
-        assert!(matches!(e, Error::Storage(_)), "{e:?}");
+        assert!(matches!(e, Error::Storage { .. }), "{e:?}");
 
         tokio::task::spawn_blocking(move || start(server))
             .await
@@ -229,7 +229,7 @@ mod restart {
 
         // The very next call through the same service works.
         let s = service
-            .get("restart", "u", "s", GetFilter::all())
+            .get(&SessionKey::new("restart", "u", "s"), GetFilter::all())
             .await
             .expect("the first call after the server came back");
         assert_eq!(s.state().get("n").unwrap(), json!(1));
@@ -241,7 +241,7 @@ mod restart {
             .await
             .expect("append after the server came back");
         let s = service
-            .get("restart", "u", "s", GetFilter::all())
+            .get(&SessionKey::new("restart", "u", "s"), GetFilter::all())
             .await
             .unwrap();
         assert_eq!(s.state().get("n").unwrap(), json!(3));

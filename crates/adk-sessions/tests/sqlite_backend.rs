@@ -12,14 +12,16 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adk_sessions::sql::sqlite::SqliteSessionService;
-use adk_sessions::{Error, Event, GetFilter, OpenOptions, SessionService};
+use adk_sessions::SqliteSessionService;
+use adk_sessions::{
+    CreateOptions, Error, Event, GetFilter, OpenOptions, SessionKey, SessionService,
+};
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
 fn storage_message(r: adk_sessions::Result<SqliteSessionService>) -> String {
     match r {
-        Err(Error::Storage(msg)) => msg,
+        Err(Error::Storage { message: msg, .. }) => msg,
         other => panic!("expected a Storage error, got {other:?}"),
     }
 }
@@ -100,8 +102,9 @@ async fn times_and_state_are_stored_like_adk_python() {
         .create(
             "app",
             "u",
-            Some("s"),
-            Some(map(json!({"app:a": 1, "user:b": 2, "c": 3}))),
+            CreateOptions::new()
+                .session_id("s")
+                .state(json!({"app:a": 1, "user:b": 2, "c": 3})),
         )
         .await
         .unwrap();
@@ -168,7 +171,7 @@ async fn an_adk_python_v1_file_is_used_as_is() {
     write_adk_python_v1_file(&path);
     let service = open(&path).await;
     let s = service
-        .get("app", "u", "s1", GetFilter::all())
+        .get(&SessionKey::new("app", "u", "s1"), GetFilter::all())
         .await
         .unwrap();
     assert_eq!(
@@ -229,7 +232,7 @@ async fn list_queries_seek_our_index_without_sorting() {
     drop(open(&path).await);
     let conn = Connection::open(&path).unwrap();
     for (by_user, after) in [(false, false), (false, true), (true, false), (true, true)] {
-        let sql = adk_sessions::sql::sqlite::sql::list_sql(by_user, after);
+        let sql = adk_sessions::testsuite::list_statements::sqlite(by_user, after);
         let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
         // Parameters left unbound (NULL): the plan does not depend on them.
         let mut rows = stmt.raw_query();
@@ -335,7 +338,10 @@ async fn a_read_only_file_is_refused() {
 async fn a_database_locked_longer_than_the_busy_timeout_is_a_clear_error() {
     let path = temp_db("locked");
     let service = open(&path).await;
-    let s = service.create("app", "u", Some("s"), None).await.unwrap();
+    let s = service
+        .create("app", "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
     let holder = Connection::open(&path).unwrap();
     holder.execute_batch("BEGIN IMMEDIATE").unwrap();
     let options = OpenOptions {
@@ -353,7 +359,7 @@ async fn a_database_locked_longer_than_the_busy_timeout_is_a_clear_error() {
     .await
     .expect("the append gives up after the busy timeout");
     match append {
-        Err(Error::Storage(msg)) => {
+        Err(Error::Storage { message: msg, .. }) => {
             assert!(
                 msg.contains(&path.display().to_string()) && msg.contains("locked"),
                 "{msg}"
@@ -374,7 +380,10 @@ async fn delete_leaves_no_orphan_events() {
     let path = temp_db("orphans");
     let service = open(&path).await;
     for id in ["a", "b"] {
-        let s = service.create("app", "u", Some(id), None).await.unwrap();
+        let s = service
+            .create("app", "u", CreateOptions::new().session_id(id))
+            .await
+            .unwrap();
         for i in 0..3 {
             service
                 .append_event(&s, Event::new(format!("inv{i}"), "agent"))
@@ -382,7 +391,10 @@ async fn delete_leaves_no_orphan_events() {
                 .unwrap();
         }
     }
-    service.delete("app", "u", "a").await.unwrap();
+    service
+        .delete(&SessionKey::new("app", "u", "a"))
+        .await
+        .unwrap();
     let conn = Connection::open(&path).unwrap();
     let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
     assert_eq!(
@@ -410,7 +422,9 @@ async fn concurrent_creates_through_two_services_on_one_file_have_one_winner() {
             let service = services[i % 2].clone();
             let id = id.clone();
             tasks.push(tokio::spawn(async move {
-                service.create("app", "u", Some(&id), None).await
+                service
+                    .create("app", "u", CreateOptions::new().session_id(&id))
+                    .await
             }));
         }
         let mut wins = 0;
@@ -433,24 +447,31 @@ async fn a_stale_append_in_a_batch_fails_alone() {
     for i in 0..8 {
         fresh.push(
             service
-                .create("app", "u", Some(&format!("ok{i}")), None)
+                .create(
+                    "app",
+                    "u",
+                    CreateOptions::new().session_id(format!("ok{i}")),
+                )
                 .await
                 .unwrap(),
         );
     }
     let contested = service
-        .create("app", "u", Some("contested"), None)
+        .create("app", "u", CreateOptions::new().session_id("contested"))
         .await
         .unwrap();
     let first = Arc::new(contested.clone());
     let second = Arc::new(contested);
     let missing = Arc::new(
         service
-            .create("app", "u", Some("gone"), None)
+            .create("app", "u", CreateOptions::new().session_id("gone"))
             .await
             .unwrap(),
     );
-    service.delete("app", "u", "gone").await.unwrap();
+    service
+        .delete(&SessionKey::new("app", "u", "gone"))
+        .await
+        .unwrap();
 
     // Hold the write lock so that everything queues behind one blocked commit and then
     // goes into the next batch together.
@@ -489,14 +510,17 @@ async fn a_stale_append_in_a_batch_fails_alone() {
     assert_eq!(winners.len(), 1, "{winners:?}");
     for i in 0..8 {
         let s = service
-            .get("app", "u", &format!("ok{i}"), GetFilter::all())
+            .get(
+                &SessionKey::new("app", "u", format!("ok{i}")),
+                GetFilter::all(),
+            )
             .await
             .unwrap();
         assert_eq!(s.events().len(), 1);
         assert_eq!(s.state().get("n").unwrap(), json!(i));
     }
     let c = service
-        .get("app", "u", "contested", GetFilter::all())
+        .get(&SessionKey::new("app", "u", "contested"), GetFilter::all())
         .await
         .unwrap();
     assert_eq!(c.events().len(), 1);
@@ -513,7 +537,9 @@ async fn our_and_sqlalchemy_url_spellings_open_the_same_file() {
         .unwrap();
     assert_eq!(ours.backend_name(), "sqlite");
     ours.ping().await.unwrap();
-    ours.create("app", "u", Some("s"), None).await.unwrap();
+    ours.create("app", "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
     let python_style = adk_sessions::open(
         &format!("sqlite+aiosqlite:///{abs}"),
         &OpenOptions::default(),
@@ -521,7 +547,7 @@ async fn our_and_sqlalchemy_url_spellings_open_the_same_file() {
     .await
     .unwrap();
     python_style
-        .get("app", "u", "s", GetFilter::all())
+        .get(&SessionKey::new("app", "u", "s"), GetFilter::all())
         .await
         .unwrap();
     let memory = adk_sessions::open("sqlite::memory:", &OpenOptions::default())
@@ -538,7 +564,10 @@ async fn our_and_sqlalchemy_url_spellings_open_the_same_file() {
 async fn cached_reads_equal_uncached_reads_and_follow_rewritten_rows() {
     let path = temp_db("cache");
     let cached = open(&path).await;
-    let s = cached.create("app", "u", Some("s"), None).await.unwrap();
+    let s = cached
+        .create("app", "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
     for i in 0..3 {
         let e = Event::new(format!("inv{i}"), "agent")
             .with_content(adk_sessions::Content::text("model", format!("text {i}")))
@@ -556,10 +585,16 @@ async fn cached_reads_equal_uncached_reads_and_follow_rewritten_rows() {
     let events = |s: &adk_sessions::Session| -> Vec<Event> {
         s.events().iter().map(|e| (*e).clone()).collect()
     };
-    let first = cached.get("app", "u", "s", GetFilter::all()).await.unwrap();
-    let again = cached.get("app", "u", "s", GetFilter::all()).await.unwrap();
+    let first = cached
+        .get(&SessionKey::new("app", "u", "s"), GetFilter::all())
+        .await
+        .unwrap();
+    let again = cached
+        .get(&SessionKey::new("app", "u", "s"), GetFilter::all())
+        .await
+        .unwrap();
     let plain = uncached
-        .get("app", "u", "s", GetFilter::all())
+        .get(&SessionKey::new("app", "u", "s"), GetFilter::all())
         .await
         .unwrap();
     assert_eq!(events(&first), events(&plain));
@@ -587,7 +622,10 @@ async fn cached_reads_equal_uncached_reads_and_follow_rewritten_rows() {
         )
         .unwrap();
     assert_eq!(changed, 1);
-    let after = cached.get("app", "u", "s", GetFilter::all()).await.unwrap();
+    let after = cached
+        .get(&SessionKey::new("app", "u", "s"), GetFilter::all())
+        .await
+        .unwrap();
     let text = |s: &adk_sessions::Session| {
         events(s)[1]
             .content
@@ -601,7 +639,7 @@ async fn cached_reads_equal_uncached_reads_and_follow_rewritten_rows() {
     };
     assert_eq!(text(&after).as_deref(), Some("rewritten"));
     let plain_after = uncached
-        .get("app", "u", "s", GetFilter::all())
+        .get(&SessionKey::new("app", "u", "s"), GetFilter::all())
         .await
         .unwrap();
     assert_eq!(events(&after), events(&plain_after));
@@ -614,7 +652,10 @@ async fn cached_reads_equal_uncached_reads_and_follow_rewritten_rows() {
 async fn a_reader_that_cannot_open_answers_with_the_error_and_the_next_read_tries_again() {
     let path = temp_db("reader-open");
     let service = open(&path).await;
-    service.create("app", "u", Some("s"), None).await.unwrap();
+    service
+        .create("app", "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
     // The writer keeps its open file; a new read connection finds no file at the path.
     for suffix in ["", "-wal", "-shm"] {
         let mut p = path.clone().into_os_string();
@@ -624,12 +665,12 @@ async fn a_reader_that_cannot_open_answers_with_the_error_and_the_next_read_trie
     for attempt in 0..2 {
         let got = tokio::time::timeout(
             Duration::from_secs(10),
-            service.get("app", "u", "s", GetFilter::all()),
+            service.get(&SessionKey::new("app", "u", "s"), GetFilter::all()),
         )
         .await
         .expect("a read must not hang when its connection cannot be opened");
         match got {
-            Err(adk_sessions::Error::Storage(msg)) => {
+            Err(adk_sessions::Error::Storage { message: msg, .. }) => {
                 assert!(msg.contains("read connection"), "attempt {attempt}: {msg}")
             }
             other => panic!("attempt {attempt}: expected a storage error, got {other:?}"),
@@ -638,7 +679,9 @@ async fn a_reader_that_cannot_open_answers_with_the_error_and_the_next_read_trie
     // A valid (empty) database appears at the path: the next read opens it.
     let other = open(&path).await;
     drop(other);
-    let got = service.get("app", "u", "s", GetFilter::all()).await;
+    let got = service
+        .get(&SessionKey::new("app", "u", "s"), GetFilter::all())
+        .await;
     assert!(
         matches!(got, Err(adk_sessions::Error::NotFound { .. })),
         "the read after the file came back: {got:?}"
@@ -671,7 +714,10 @@ async fn mixed_load_through_few_readers_and_a_tiny_cache_loses_nothing() {
             let service = service.clone();
             tokio::spawn(async move {
                 let sid = format!("s{t}");
-                let mut h = service.create("app", "u", Some(&sid), None).await.unwrap();
+                let mut h = service
+                    .create("app", "u", CreateOptions::new().session_id(&sid))
+                    .await
+                    .unwrap();
                 for j in 0..ROUNDS {
                     let e = Event::new(format!("i{j}"), "a")
                         .with_state("k", json!(j))
@@ -679,7 +725,7 @@ async fn mixed_load_through_few_readers_and_a_tiny_cache_loses_nothing() {
                     service.append_event(&h, e).await.unwrap();
                     if j % 3 == 0 {
                         h = service
-                            .get("app", "u", &sid, GetFilter::all())
+                            .get(&SessionKey::new("app", "u", &sid), GetFilter::all())
                             .await
                             .unwrap();
                         assert_eq!(h.events().len(), j + 1, "{sid} after {j}");
@@ -687,7 +733,7 @@ async fn mixed_load_through_few_readers_and_a_tiny_cache_loses_nothing() {
                     }
                     if j % 5 == 0 {
                         let recent = service
-                            .get("app", "u", &sid, GetFilter::recent(2))
+                            .get(&SessionKey::new("app", "u", &sid), GetFilter::recent(2))
                             .await
                             .unwrap();
                         assert_eq!(recent.events().len(), (j + 1).min(2));
@@ -706,7 +752,10 @@ async fn mixed_load_through_few_readers_and_a_tiny_cache_loses_nothing() {
             tokio::spawn(async move {
                 for k in 0..200 {
                     match service
-                        .get("app", "u", &format!("s{}", k % TASKS), GetFilter::all())
+                        .get(
+                            &SessionKey::new("app", "u", format!("s{}", k % TASKS)),
+                            GetFilter::all(),
+                        )
                         .await
                     {
                         Ok(_) | Err(Error::NotFound { .. }) => {}
@@ -734,10 +783,13 @@ async fn mixed_load_through_few_readers_and_a_tiny_cache_loses_nothing() {
     for t in 0..TASKS {
         let sid = format!("s{t}");
         let cached = service
-            .get("app", "u", &sid, GetFilter::all())
+            .get(&SessionKey::new("app", "u", &sid), GetFilter::all())
             .await
             .unwrap();
-        let fresh = plain.get("app", "u", &sid, GetFilter::all()).await.unwrap();
+        let fresh = plain
+            .get(&SessionKey::new("app", "u", &sid), GetFilter::all())
+            .await
+            .unwrap();
         assert_eq!(cached.events().len(), ROUNDS);
         assert_eq!(cached.events().to_vec(), fresh.events().to_vec(), "{sid}");
         assert_eq!(

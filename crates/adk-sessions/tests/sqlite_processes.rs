@@ -17,8 +17,8 @@ use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use adk_sessions::sql::sqlite::SqliteSessionService;
-use adk_sessions::{Error, Event, GetFilter, SessionService};
+use adk_sessions::SqliteSessionService;
+use adk_sessions::{CreateOptions, Error, Event, GetFilter, SessionKey, SessionService};
 use rusqlite::Connection;
 use serde_json::json;
 
@@ -81,7 +81,7 @@ fn child_process_entry() {
             "scoped" => child_scoped(&service).await,
             "append_one" => {
                 let s = service
-                    .get("app", "u", "s", GetFilter::all())
+                    .get(&SessionKey::new("app", "u", "s"), GetFilter::all())
                     .await
                     .unwrap();
                 service
@@ -92,7 +92,7 @@ fn child_process_entry() {
             }
             "stale_child" => {
                 let s = service
-                    .get("app", "u", "s", GetFilter::all())
+                    .get(&SessionKey::new("app", "u", "s"), GetFilter::all())
                     .await
                     .unwrap();
                 say("loaded");
@@ -114,7 +114,11 @@ fn child_process_entry() {
 async fn child_scoped(service: &SqliteSessionService) {
     let idx = std::env::var("ADK_SQLITE_IDX").unwrap();
     let s = service
-        .create("app", "u", Some(&format!("p{idx}")), None)
+        .create(
+            "app",
+            "u",
+            CreateOptions::new().session_id(format!("p{idx}")),
+        )
         .await
         .unwrap();
     for j in 0..25 {
@@ -136,10 +140,13 @@ async fn child_crash(service: Arc<SqliteSessionService>) {
         let round = round.clone();
         tasks.push(tokio::spawn(async move {
             let id = format!("c{k}");
-            let s = match service.create("app", "u", Some(&id), None).await {
+            let s = match service
+                .create("app", "u", CreateOptions::new().session_id(&id))
+                .await
+            {
                 Ok(s) => s,
                 Err(Error::AlreadyExists { .. }) => service
-                    .get("app", "u", &id, GetFilter::recent(0))
+                    .get(&SessionKey::new("app", "u", &id), GetFilter::recent(0))
                     .await
                     .unwrap(),
                 Err(e) => panic!("{e}"),
@@ -164,11 +171,14 @@ async fn child_crash(service: Arc<SqliteSessionService>) {
 async fn a_handle_is_stale_after_another_process_appended_and_vice_versa() {
     let db = temp_db("xstale");
     let service = open(&db).await;
-    service.create("app", "u", Some("s"), None).await.unwrap();
+    service
+        .create("app", "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
 
     // Another process appends after we loaded: our handle is stale.
     let ours = service
-        .get("app", "u", "s", GetFilter::all())
+        .get(&SessionKey::new("app", "u", "s"), GetFilter::all())
         .await
         .unwrap();
     let child = spawn_child("append_one", &db, &[]);
@@ -192,7 +202,7 @@ async fn a_handle_is_stale_after_another_process_appended_and_vice_versa() {
     .await
     .unwrap();
     let fresh = service
-        .get("app", "u", "s", GetFilter::all())
+        .get(&SessionKey::new("app", "u", "s"), GetFilter::all())
         .await
         .unwrap();
     service
@@ -209,7 +219,7 @@ async fn a_handle_is_stale_after_another_process_appended_and_vice_versa() {
     .unwrap();
     assert_eq!(result, "result stale");
     let s = service
-        .get("app", "u", "s", GetFilter::all())
+        .get(&SessionKey::new("app", "u", "s"), GetFilter::all())
         .await
         .unwrap();
     assert_eq!(

@@ -9,7 +9,7 @@ use sqlite_files::{open_with, temp_db};
 use std::sync::Arc;
 use std::time::Duration;
 
-use adk_sessions::{Event, GetFilter, OpenOptions, SessionService};
+use adk_sessions::{CreateOptions, Event, GetFilter, OpenOptions, SessionKey, SessionService};
 
 /// Threads of this process with the given name, as the kernel keeps it (15 bytes;
 /// Linux: /proc/self/task/*/comm).
@@ -42,7 +42,7 @@ async fn concurrent_reads_share_bounded_reader_threads_that_stop_with_the_servic
     );
     for n in 0..8 {
         let s = service
-            .create("app", "u", Some(&format!("s{n}")), None)
+            .create("app", "u", CreateOptions::new().session_id(format!("s{n}")))
             .await
             .unwrap();
         for i in 0..=n {
@@ -56,7 +56,10 @@ async fn concurrent_reads_share_bounded_reader_threads_that_stop_with_the_servic
     // thread (and its warm page cache).
     for k in 0..300 {
         service
-            .get("app", "u", &format!("s{}", k % 8), GetFilter::all())
+            .get(
+                &SessionKey::new("app", "u", format!("s{}", k % 8)),
+                GetFilter::all(),
+            )
             .await
             .unwrap();
     }
@@ -66,7 +69,10 @@ async fn concurrent_reads_share_bounded_reader_threads_that_stop_with_the_servic
         tokio::spawn(async move {
             let n = k % 8;
             let s = service
-                .get("app", "u", &format!("s{n}"), GetFilter::all())
+                .get(
+                    &SessionKey::new("app", "u", format!("s{n}")),
+                    GetFilter::all(),
+                )
                 .await
                 .unwrap();
             assert_eq!(s.events().len(), n + 1, "session s{n}");

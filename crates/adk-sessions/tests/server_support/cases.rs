@@ -9,7 +9,9 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use adk_sessions::{Error, Event, GetFilter, OpenOptions, SessionService};
+use adk_sessions::{
+    CreateOptions, Error, Event, GetFilter, OpenOptions, SessionKey, SessionService,
+};
 use serde_json::{json, Value};
 
 use super::{test_options, Bind, Server, TestDb};
@@ -186,7 +188,7 @@ pub async fn adk_python_database_is_used_as_is(server: Server) {
         "{indexes_before:#?}"
     );
     let s = service
-        .get("app", "u", "py-session", GetFilter::all())
+        .get(&SessionKey::new("app", "u", "py-session"), GetFilter::all())
         .await
         .expect("the session adk-python wrote");
     let state = s.state().snapshot();
@@ -213,7 +215,7 @@ pub async fn adk_python_database_is_used_as_is(server: Server) {
         .with_state("c", json!({"deep": true}));
     service.append_event(&s, event).await.expect("append");
     let again = service
-        .get("app", "u", "py-session", GetFilter::all())
+        .get(&SessionKey::new("app", "u", "py-session"), GetFilter::all())
         .await
         .unwrap();
     assert_eq!(again.events().len(), 2);
@@ -238,7 +240,7 @@ pub async fn look_alike_keys_never_reach_an_adk_python_session(server: Server) {
     let original = |s: &adk_sessions::Session| (s.state().snapshot(), s.events().len());
     let before = original(
         &service
-            .get("app", "u", "py-session", GetFilter::all())
+            .get(&SessionKey::new("app", "u", "py-session"), GetFilter::all())
             .await
             .unwrap(),
     );
@@ -253,7 +255,9 @@ pub async fn look_alike_keys_never_reach_an_adk_python_session(server: Server) {
         let what = format!("{:?}", (app, user, sid));
         assert!(
             matches!(
-                service.get(app, user, sid, GetFilter::all()).await,
+                service
+                    .get(&SessionKey::new(app, user, sid), GetFilter::all())
+                    .await,
                 Err(Error::NotFound { .. })
             ),
             "get {what}"
@@ -270,7 +274,10 @@ pub async fn look_alike_keys_never_reach_an_adk_python_session(server: Server) {
                 "{what}"
             );
         }
-        service.delete(app, user, sid).await.unwrap();
+        service
+            .delete(&SessionKey::new(app, user, sid))
+            .await
+            .unwrap();
         // Scoped keys only where the scope is the look-alike's own.
         let mut state = serde_json::Map::new();
         state.insert("probe".into(), json!(what));
@@ -280,13 +287,19 @@ pub async fn look_alike_keys_never_reach_an_adk_python_session(server: Server) {
         if (app, user) != ("app", "u") {
             state.insert("user:probe".into(), json!(what));
         }
-        match service.create(app, user, Some(sid), Some(state)).await {
+        match service
+            .create(app, user, CreateOptions::new().session_id(sid).state(state))
+            .await
+        {
             Ok(s) => {
                 service
                     .append_event(&s, Event::new("i", "agent").with_state("n", json!(what)))
                     .await
                     .unwrap();
-                service.delete(app, user, sid).await.unwrap();
+                service
+                    .delete(&SessionKey::new(app, user, sid))
+                    .await
+                    .unwrap();
             }
             Err(Error::AlreadyExists { .. } | Error::InvalidArgument(_)) => {}
             Err(e) => panic!("create {what}: {e}"),
@@ -294,14 +307,16 @@ pub async fn look_alike_keys_never_reach_an_adk_python_session(server: Server) {
         if (app, user) != ("app", "u") {
             assert!(
                 matches!(
-                    service.get(app, user, sid, GetFilter::all()).await,
+                    service
+                        .get(&SessionKey::new(app, user, sid), GetFilter::all())
+                        .await,
                     Err(Error::NotFound { .. })
                 ),
                 "{what} is left behind"
             );
         }
         let now = service
-            .get("app", "u", "py-session", GetFilter::all())
+            .get(&SessionKey::new("app", "u", "py-session"), GetFilter::all())
             .await
             .unwrap();
         assert_eq!(
@@ -357,16 +372,8 @@ pub async fn list_queries_use_our_index(server: Server) {
     })
     .await;
     let list = match server {
-        Server::Postgres => {
-            use adk_sessions::sql::server::postgres::PostgresDialect;
-            use adk_sessions::sql::server::Dialect;
-            PostgresDialect::SQL.list
-        }
-        Server::Mysql => {
-            use adk_sessions::sql::server::mysql::MysqlDialect;
-            use adk_sessions::sql::server::Dialect;
-            MysqlDialect::SQL.list
-        }
+        Server::Postgres => adk_sessions::testsuite::list_statements::postgres(),
+        Server::Mysql => adk_sessions::testsuite::list_statements::mysql(),
     };
     let middle = chrono::Utc::now().naive_utc() + chrono::Duration::seconds(2);
     for (by_user, after) in [(false, false), (false, true), (true, false), (true, true)] {
@@ -434,7 +441,7 @@ pub async fn other_schema_versions_are_refused(server: Server) {
     };
     v0.exec(v0_database(server)).await;
     let e = open_err(adk_sessions::open(&v0.url, &test_options()).await);
-    assert!(matches!(e, Error::Storage(_)), "{e:?}");
+    assert!(matches!(e, Error::Storage { .. }), "{e:?}");
     assert!(e.to_string().contains("version 0"), "{e}");
 
     let v2 = TestDb::create(server).await.unwrap();
@@ -458,7 +465,7 @@ pub async fn unreachable_server_is_a_storage_error(server: Server) {
     let started = Instant::now();
     let e = open_err(adk_sessions::open(url, &options).await);
     let took = started.elapsed();
-    assert!(matches!(e, Error::Storage(_)), "{e:?}");
+    assert!(matches!(e, Error::Storage { .. }), "{e:?}");
     assert!(took < Duration::from_secs(5), "took {took:?}");
     let text = format!("{e} {e:?}");
     assert!(!text.contains("hunter2-secret"), "{text}");
@@ -485,7 +492,7 @@ pub async fn passwords_never_show(server: Server) {
         return;
     }
     let url = db.url.replacen('@', &format!(":{secret}@"), 1);
-    use adk_sessions::sql::server::{mysql::MysqlSessionService, postgres::PostgresSessionService};
+    use adk_sessions::{MysqlSessionService, PostgresSessionService};
     let opened = match server {
         Server::Postgres => PostgresSessionService::open(&url, &test_options())
             .await
@@ -504,7 +511,7 @@ pub async fn passwords_never_show(server: Server) {
         Err(e) => {
             let text = format!("{e} {e:?}");
             assert!(!text.contains(secret), "{text}");
-            assert!(matches!(e, Error::Storage(_)), "{e:?}");
+            assert!(matches!(e, Error::Storage { .. }), "{e:?}");
         }
     }
 }
@@ -522,7 +529,11 @@ pub async fn first_state_rows_created_concurrently_are_merged(server: Server) {
     for i in 0..n {
         sessions.push(Arc::new(
             service
-                .create("first", "u", Some(&format!("s{i}")), None)
+                .create(
+                    "first",
+                    "u",
+                    CreateOptions::new().session_id(format!("s{i}")),
+                )
                 .await
                 .unwrap(),
         ));
@@ -563,7 +574,10 @@ pub async fn delete_cascades_in_sql(server: Server) {
     };
     let service = db.open().await;
     for id in ["gone", "kept"] {
-        let s = service.create("del", "u", Some(id), None).await.unwrap();
+        let s = service
+            .create("del", "u", CreateOptions::new().session_id(id))
+            .await
+            .unwrap();
         for i in 0..3 {
             service
                 .append_event(&s, Event::new("inv", "a").with_state("i", json!(i)))
@@ -571,7 +585,10 @@ pub async fn delete_cascades_in_sql(server: Server) {
                 .unwrap();
         }
     }
-    service.delete("del", "u", "gone").await.unwrap();
+    service
+        .delete(&SessionKey::new("del", "u", "gone"))
+        .await
+        .unwrap();
     let count = |id: &str| {
         let sql = match server {
             Server::Postgres => format!(
@@ -663,7 +680,7 @@ pub async fn processes_never_lose_scoped_writes(server: Server) {
                 assert_eq!(user.get(&key), Some(&json!(i)), "user key {key} lost");
             }
             let session = service
-                .get("mp", "u", &sid, GetFilter::all())
+                .get(&SessionKey::new("mp", "u", &sid), GetFilter::all())
                 .await
                 .unwrap();
             assert_eq!(session.events().len(), APPENDS);
@@ -682,7 +699,10 @@ pub async fn processes_racing_stale_handles_have_one_winner_per_round(server: Se
         return;
     };
     let service = db.open().await;
-    service.create("race", "u", Some("s"), None).await.unwrap();
+    service
+        .create("race", "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
     let dir = temp_dir("race");
     let (url, d) = (db.url.clone(), dir.clone());
     tokio::task::spawn_blocking(move || spawn_children("race", &url, &d, 2))
@@ -700,7 +720,7 @@ pub async fn processes_racing_stale_handles_have_one_winner_per_round(server: Se
         assert_eq!((wins, stale), (1, 1), "round {r}: {results:?}");
     }
     let s = service
-        .get("race", "u", "s", GetFilter::all())
+        .get(&SessionKey::new("race", "u", "s"), GetFilter::all())
         .await
         .unwrap();
     assert_eq!(s.events().len(), ROUNDS);
@@ -739,7 +759,10 @@ async fn child_scoped(service: Arc<dyn SessionService>, p: usize) {
             let service = service.clone();
             tokio::spawn(async move {
                 let sid = format!("p{p}s{s}");
-                let session = service.create("mp", "u", Some(&sid), None).await.unwrap();
+                let session = service
+                    .create("mp", "u", CreateOptions::new().session_id(&sid))
+                    .await
+                    .unwrap();
                 for i in 0..APPENDS {
                     let e = Event::new("inv", "agent")
                         .with_state(format!("app:{sid}_{i}"), json!(i))
@@ -768,7 +791,7 @@ async fn child_race(service: Arc<dyn SessionService>, c: usize, dir: &Path) {
         // Load at the revision every round starts from: after r winners.
         let session = loop {
             let s = service
-                .get("race", "u", "s", GetFilter::all())
+                .get(&SessionKey::new("race", "u", "s"), GetFilter::all())
                 .await
                 .unwrap();
             if s.events().len() == r {

@@ -4,8 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
-use adk_sessions::sql::sqlite::SqliteSessionService;
 use adk_sessions::OpenOptions;
+use adk_sessions::SqliteSessionService;
 
 /// A fresh database path in its own new directory under the system temp dir.
 pub fn temp_db(tag: &str) -> PathBuf {
