@@ -228,11 +228,9 @@ async fn measure_on(
     target: &Target,
     progress: &Progress,
 ) -> Result<Report, BenchError> {
-    let options = OpenOptions {
-        sqlite_sync: args.sqlite_sync(),
-        event_cache_bytes: args.event_cache_mb.saturating_mul(1 << 20),
-        ..OpenOptions::default()
-    };
+    let options = OpenOptions::default()
+        .sqlite_sync(args.sqlite_sync())
+        .event_cache_bytes(args.event_cache_mb.saturating_mul(1 << 20));
     let durability = match target {
         Target::Memory | Target::Sqlite { path: None, .. } => "none".to_owned(),
         Target::Sqlite { .. } => match args.sync {

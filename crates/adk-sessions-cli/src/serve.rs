@@ -89,11 +89,9 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         metrics: true,
         max_create_events: args.max_create_events,
     };
-    let options = OpenOptions {
-        policy,
-        event_cache_bytes: args.event_cache_mb.saturating_mul(1 << 20),
-        ..OpenOptions::default()
-    };
+    let options = OpenOptions::default()
+        .policy(policy)
+        .event_cache_bytes(args.event_cache_mb.saturating_mul(1 << 20));
     let shown = adk_sessions::redact_url(&args.db);
     let service = adk_sessions::open(&args.db, &options)
         .await

@@ -997,12 +997,9 @@ async fn unknown_fields_across_runtimes(kind: Kind) {
     // 2.13 can no longer read the session at all.
     let lenient = adk_sessions::open(
         &db.rust_url,
-        &OpenOptions {
-            policy: EventPolicy {
-                lenient_unknown_fields: true,
-            },
-            ..OpenOptions::default()
-        },
+        &OpenOptions::default().policy(EventPolicy {
+            lenient_unknown_fields: true,
+        }),
     )
     .await
     .unwrap();

@@ -184,11 +184,7 @@ mod restart {
         };
         assert!(local(&db.url), "only a local server can be restarted");
         let timeout = Duration::from_secs(3);
-        let options = OpenOptions {
-            connect_timeout: timeout,
-            pool_size: 4,
-            ..OpenOptions::default()
-        };
+        let options = OpenOptions::default().connect_timeout(timeout).pool_size(4);
         wait_for_no_other_clients(&db).await;
         let service = adk_sessions::open(&db.url, &options).await.expect("open");
         let session = service

@@ -273,8 +273,9 @@ async fn adk_python_v0_layout_is_refused_naming_the_migration() {
              CREATE TABLE events (id VARCHAR(128), app_name VARCHAR(128), user_id VARCHAR(128), session_id VARCHAR(128), invocation_id VARCHAR(256), author VARCHAR(256), actions BLOB, timestamp DATETIME, content TEXT, PRIMARY KEY (id, app_name, user_id, session_id));",
         )
         .unwrap();
-    let msg =
-        storage_message(SqliteSessionService::open(Some(&path), &OpenOptions::default()).await);
+    let msg = storage_message(
+        SqliteSessionService::open_with(Some(&path), &OpenOptions::default()).await,
+    );
     assert!(msg.contains("adk migrate session"), "{msg}");
     assert!(msg.contains(&path.display().to_string()), "{msg}");
 }
@@ -287,8 +288,9 @@ async fn another_schema_version_is_refused() {
         .unwrap()
         .execute("UPDATE adk_internal_metadata SET value = '2'", [])
         .unwrap();
-    let msg =
-        storage_message(SqliteSessionService::open(Some(&path), &OpenOptions::default()).await);
+    let msg = storage_message(
+        SqliteSessionService::open_with(Some(&path), &OpenOptions::default()).await,
+    );
     assert!(msg.contains("\"2\"") && msg.contains("version"), "{msg}");
     assert!(msg.contains(&path.display().to_string()), "{msg}");
 }
@@ -297,8 +299,9 @@ async fn another_schema_version_is_refused() {
 async fn a_path_in_a_missing_directory_is_refused_and_nothing_is_created() {
     let dir = temp_db("nodir").parent().unwrap().join("missing");
     let path = dir.join("sessions.db");
-    let msg =
-        storage_message(SqliteSessionService::open(Some(&path), &OpenOptions::default()).await);
+    let msg = storage_message(
+        SqliteSessionService::open_with(Some(&path), &OpenOptions::default()).await,
+    );
     assert!(msg.contains(&path.display().to_string()), "{msg}");
     assert!(msg.contains("does not exist"), "{msg}");
     assert!(!dir.exists() && !path.exists());
@@ -309,8 +312,9 @@ async fn a_file_that_is_not_sqlite_is_refused_and_left_alone() {
     let path = temp_db("garbage");
     let garbage = b"this is a text file, certainly not a SQLite database\n".repeat(100);
     std::fs::write(&path, &garbage).unwrap();
-    let msg =
-        storage_message(SqliteSessionService::open(Some(&path), &OpenOptions::default()).await);
+    let msg = storage_message(
+        SqliteSessionService::open_with(Some(&path), &OpenOptions::default()).await,
+    );
     assert!(msg.contains(&path.display().to_string()), "{msg}");
     assert!(msg.contains("not a SQLite database"), "{msg}");
     assert_eq!(std::fs::read(&path).unwrap(), garbage);
@@ -328,8 +332,9 @@ async fn a_read_only_file_is_refused() {
         eprintln!("skipped: this process can write to a read-only file (root)");
         return;
     }
-    let msg =
-        storage_message(SqliteSessionService::open(Some(&path), &OpenOptions::default()).await);
+    let msg = storage_message(
+        SqliteSessionService::open_with(Some(&path), &OpenOptions::default()).await,
+    );
     assert!(msg.contains(&path.display().to_string()), "{msg}");
     assert!(msg.contains("read-only"), "{msg}");
 }
@@ -344,11 +349,8 @@ async fn a_database_locked_longer_than_the_busy_timeout_is_a_clear_error() {
         .unwrap();
     let holder = Connection::open(&path).unwrap();
     holder.execute_batch("BEGIN IMMEDIATE").unwrap();
-    let options = OpenOptions {
-        busy_timeout: Duration::from_millis(200),
-        ..OpenOptions::default()
-    };
-    let msg = storage_message(SqliteSessionService::open(Some(&path), &options).await);
+    let options = OpenOptions::default().busy_timeout(Duration::from_millis(200));
+    let msg = storage_message(SqliteSessionService::open_with(Some(&path), &options).await);
     assert!(msg.contains(&path.display().to_string()), "{msg}");
     assert!(msg.contains("locked"), "{msg}");
     // The open service's append waits its own busy timeout (5 s), then fails the same way.
@@ -574,14 +576,7 @@ async fn cached_reads_equal_uncached_reads_and_follow_rewritten_rows() {
             .with_state("k", json!(i));
         cached.append_event(&s, e).await.unwrap();
     }
-    let uncached = open_with(
-        &path,
-        &OpenOptions {
-            event_cache_bytes: 0,
-            ..Default::default()
-        },
-    )
-    .await;
+    let uncached = open_with(&path, &OpenOptions::default().event_cache_bytes(0)).await;
     let events = |s: &adk_sessions::Session| -> Vec<Event> {
         s.events().iter().map(|e| (*e).clone()).collect()
     };
@@ -701,11 +696,7 @@ async fn mixed_load_through_few_readers_and_a_tiny_cache_loses_nothing() {
     let service = Arc::new(
         open_with(
             &path,
-            &OpenOptions {
-                pool_size: 2,
-                event_cache_bytes: 4096,
-                ..Default::default()
-            },
+            &OpenOptions::default().pool_size(2).event_cache_bytes(4096),
         )
         .await,
     );
@@ -772,14 +763,7 @@ async fn mixed_load_through_few_readers_and_a_tiny_cache_loses_nothing() {
     tokio::time::timeout(Duration::from_secs(120), work)
         .await
         .expect("the mixed load must finish");
-    let plain = open_with(
-        &path,
-        &OpenOptions {
-            event_cache_bytes: 0,
-            ..Default::default()
-        },
-    )
-    .await;
+    let plain = open_with(&path, &OpenOptions::default().event_cache_bytes(0)).await;
     for t in 0..TASKS {
         let sid = format!("s{t}");
         let cached = service

@@ -1,9 +1,6 @@
 //! The whole conformance suite against the SQLite backend: once on a fresh file (WAL,
 //! reader pool) and once on `sqlite::memory:` (reads through the writer thread).
 
-#[path = "support/conformance.rs"]
-#[macro_use]
-mod conformance;
 #[path = "support/sqlite_files.rs"]
 mod sqlite_files;
 use sqlite_files::temp_db;
@@ -14,22 +11,16 @@ use adk_sessions::SqliteSessionService;
 use adk_sessions::{EventPolicy, OpenOptions, SessionService};
 
 async fn file_service(policy: EventPolicy) -> Arc<dyn SessionService> {
-    let options = OpenOptions {
-        policy,
-        ..OpenOptions::default()
-    };
+    let options = OpenOptions::default().policy(policy);
     Arc::new(
-        SqliteSessionService::open(Some(&temp_db("conf-file")), &options)
+        SqliteSessionService::open_with(Some(&temp_db("conf-file")), &options)
             .await
             .expect("open a fresh SQLite file"),
     )
 }
 
 async fn memory_service(policy: EventPolicy) -> Arc<dyn SessionService> {
-    let options = OpenOptions {
-        policy,
-        ..OpenOptions::default()
-    };
+    let options = OpenOptions::default().policy(policy);
     adk_sessions::open("sqlite::memory:", &options)
         .await
         .expect("open sqlite::memory:")
@@ -39,15 +30,13 @@ const LENIENT: EventPolicy = EventPolicy {
     lenient_unknown_fields: true,
 };
 
-// `conformance_suite!` stands in for `adk_sessions::conformance_tests!` (see
-// support/conformance.rs for why).
-conformance_suite!(
+adk_sessions::conformance_tests!(
     sqlite_file,
     file_service(EventPolicy::default()),
     file_service(LENIENT)
 );
 
-conformance_suite!(
+adk_sessions::conformance_tests!(
     sqlite_memory,
     memory_service(EventPolicy::default()),
     memory_service(LENIENT)

@@ -30,16 +30,7 @@ fn threads_named(name: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_reads_share_bounded_reader_threads_that_stop_with_the_service() {
     let path = temp_db("readers");
-    let service = Arc::new(
-        open_with(
-            &path,
-            &OpenOptions {
-                pool_size: 3,
-                ..Default::default()
-            },
-        )
-        .await,
-    );
+    let service = Arc::new(open_with(&path, &OpenOptions::default().pool_size(3)).await);
     for n in 0..8 {
         let s = service
             .create("app", "u", CreateOptions::new().session_id(format!("s{n}")))

@@ -24,10 +24,7 @@ pub struct DbArg {
 
 /// Opens the database, with the password redacted from any error.
 pub async fn open(db: &str, policy: EventPolicy) -> Result<Arc<dyn SessionService>, String> {
-    let options = OpenOptions {
-        policy,
-        ..OpenOptions::default()
-    };
+    let options = OpenOptions::default().policy(policy);
     adk_sessions::open(db, &options)
         .await
         .map_err(|e| format!("cannot open {}: {e}", adk_sessions::redact_url(db)))

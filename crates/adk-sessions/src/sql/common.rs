@@ -176,6 +176,7 @@ pub enum SqliteLatency {
 ///     .pool_size(4);
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct OpenOptions {
     /// Strictness of incoming events.
     pub policy: EventPolicy,

@@ -40,7 +40,7 @@ pub async fn open(url: &str, options: &OpenOptions) -> Result<Arc<dyn SessionSer
         ))),
         #[cfg(feature = "sqlite")]
         DbUrl::Sqlite { path } => Ok(Arc::new(
-            crate::sqlite::SqliteSessionService::open(path.as_deref(), options).await?,
+            crate::sqlite::SqliteSessionService::open_with(path.as_deref(), options).await?,
         )),
         #[cfg(feature = "postgres")]
         DbUrl::Postgres { url } => Ok(Arc::new(

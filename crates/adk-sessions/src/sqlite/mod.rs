@@ -23,8 +23,8 @@
 //! use adk_sessions::{CreateOptions, Event, GetFilter, OpenOptions, SessionService, SqliteSync};
 //! use adk_sessions::SqliteSessionService;
 //!
-//! let service = SqliteSessionService::open_file("sessions.db").await?;
-//! // Or tuned: SqliteSessionService::open(Some("sessions.db".as_ref()),
+//! let service = SqliteSessionService::open("sessions.db").await?;
+//! // Or tuned: SqliteSessionService::open_with(Some("sessions.db".as_ref()),
 //! //     &OpenOptions::default().sqlite_sync(SqliteSync::Normal)).await?
 //! let session = service.create("app", "alice", CreateOptions::new()).await?;
 //! service.append_event(&session, Event::new("inv-1", "user")).await?;
@@ -83,13 +83,13 @@ impl std::fmt::Debug for SqliteSessionService {
 impl SqliteSessionService {
     /// Opens (or creates) the database file at `path` with the default options
     /// (`synchronous=FULL`, 8 read connections, strict events).
-    pub async fn open_file(path: impl AsRef<Path>) -> Result<Self> {
-        Self::open(Some(path.as_ref()), &OpenOptions::default()).await
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(Some(path.as_ref()), &OpenOptions::default()).await
     }
 
     /// A database in memory, gone when the service is dropped (tests, throwaway runs).
     pub async fn open_in_memory() -> Result<Self> {
-        Self::open(None, &OpenOptions::default()).await
+        Self::open_with(None, &OpenOptions::default()).await
     }
 
     /// Opens (or creates) the database at `path`, or an in-memory database when `path` is
@@ -97,7 +97,7 @@ impl SqliteSessionService {
     /// longer than `options.busy_timeout`, or a schema this library does not speak is a
     /// [`Error::Storage`] naming the file and the cause; a file this call created is
     /// removed again when it fails.
-    pub async fn open(path: Option<&Path>, options: &OpenOptions) -> Result<Self> {
+    pub async fn open_with(path: Option<&Path>, options: &OpenOptions) -> Result<Self> {
         let loc = Location::new(path);
         let writer = Writer::start(loc.clone(), options.clone()).await?;
         let readers = match path {

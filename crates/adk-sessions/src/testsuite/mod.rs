@@ -50,7 +50,7 @@ pub use skip::{in_ci, skip};
 #[macro_export]
 macro_rules! __conformance_behaviours {
     (($($callback:tt)*) $($args:tt)*) => {
-        $($callback)*!($($args)*;
+        $($callback)*! { $($args)*;
             create_with_id_echoes_the_request,
             create_without_id_generates_a_unique_id,
             create_duplicate_is_already_exists,
@@ -83,7 +83,7 @@ macro_rules! __conformance_behaviours {
             bad_events_are_refused_and_change_nothing,
             scoped_state_reads_are_empty_when_nothing_is_stored,
             keys_compare_byte_for_byte
-        )
+        }
     };
 }
 

@@ -458,10 +458,7 @@ pub async fn unreachable_server_is_a_storage_error(server: Server) {
         Server::Postgres => "postgres://bob:hunter2-secret@127.0.0.1:9/x",
         Server::Mysql => "mysql://bob:hunter2-secret@127.0.0.1:9/x",
     };
-    let options = OpenOptions {
-        connect_timeout: Duration::from_secs(2),
-        ..OpenOptions::default()
-    };
+    let options = OpenOptions::default().connect_timeout(Duration::from_secs(2));
     let started = Instant::now();
     let e = open_err(adk_sessions::open(url, &options).await);
     let took = started.elapsed();

@@ -393,11 +393,9 @@ impl Drop for TestDb {
 
 /// Options of the services under test: small pools (several tests run at once).
 pub fn test_options() -> OpenOptions {
-    OpenOptions {
-        pool_size: 4,
-        connect_timeout: Duration::from_secs(10),
-        ..OpenOptions::default()
-    }
+    OpenOptions::default()
+        .pool_size(4)
+        .connect_timeout(Duration::from_secs(10))
 }
 
 /// A database shared by every test of a binary (the conformance suite gives each of its
@@ -445,10 +443,6 @@ pub async fn shared_service(
     )
 }
 
-#[path = "../support/conformance.rs"]
-#[macro_use]
-mod conformance;
-
 pub mod cases;
 
 /// One test per server behaviour of [`cases`], plus the conformance suite on a database
@@ -469,9 +463,7 @@ macro_rules! server_backend_tests {
             server_support::shared_service($server, &SHARED_DB, lenient).await
         }
 
-        // `conformance_suite!` stands in for `adk_sessions::conformance_tests!` (see
-        // support/conformance.rs for why).
-        conformance_suite!(
+        adk_sessions::conformance_tests!(
             conformance,
             conformance_service(false),
             conformance_service(true)

@@ -20,7 +20,7 @@ pub fn temp_db(tag: &str) -> PathBuf {
 
 /// Opens the file at `path` with `options` (panics naming the file when it cannot).
 pub async fn open_with(path: &Path, options: &OpenOptions) -> SqliteSessionService {
-    SqliteSessionService::open(Some(path), options)
+    SqliteSessionService::open_with(Some(path), options)
         .await
         .unwrap_or_else(|e| panic!("open the SQLite file {}: {e}", path.display()))
 }
