@@ -3,13 +3,13 @@
 //!
 //! A backend's `create` calls [`prepare_create`] (checks the key, generates an id, splits
 //! the initial state by scope), stores the session and its `app:`/`user:` keys, and
-//! returns [`Session::from_parts`] with the [`merge`]d state. Its `append_event` calls
+//! returns [`crate::Session::from_parts`] with the [`merge`]d state. Its `append_event` calls
 //! [`prepare_append`]: a [`Prepared::Partial`] event is returned as is; otherwise, in one
 //! transaction, it checks that the stored revision still equals
 //! [`PreparedAppend::expected_revision`] (else [`stale`]), stores the event, applies the
 //! scoped deltas (per key replace, see [`apply_delta`]) and moves the stored revision to
 //! [`PreparedAppend::update_time`]; only after the write is durable does it call
-//! [`Session::apply_append`]. `list` pages with [`ListCursor`] tokens after
+//! [`crate::Session::apply_append`]. `list` pages with [`ListCursor`] tokens after
 //! [`check_list_request`]. Ids are checked with [`check_key`] / [`check_id`].
 //!
 //! Then run the whole conformance suite against it (feature `testsuite`):
@@ -25,8 +25,7 @@
 
 pub use crate::page::{check_list_request, check_page_size, ListCursor};
 pub use crate::session::{
-    prepare_append, prepare_create, stale, Prepared, PreparedAppend, PreparedCreate, Session,
+    prepare_append, prepare_create, stale, Prepared, PreparedAppend, PreparedCreate,
 };
 pub use crate::state::{apply_delta, merge, scope_of, take_temp, Scope, ScopedDelta};
-pub use crate::time::Timestamp;
 pub use crate::validate::{check_id, check_key, MAX_ID_CHARS};

@@ -44,7 +44,7 @@ pub use list::*;
 pub use skip::{in_ci, skip};
 
 /// The one list of conformance behaviours (every strict-policy function of this module),
-/// handed to `callback!(args; name, name, …)`. [`conformance_tests!`] and
+/// handed to `callback!(args; name, name, …)`. [`conformance_tests!`](crate::conformance_tests) and
 /// [`behaviours`] both expand from it, so a new behaviour is listed once.
 #[doc(hidden)]
 #[macro_export]
@@ -114,7 +114,7 @@ macro_rules! behaviour_list {
     };
 }
 
-/// Every behaviour that [`conformance_tests!`] runs with the strict event policy, in
+/// Every behaviour that [`conformance_tests!`](crate::conformance_tests) runs with the strict event policy, in
 /// order, for running the suite outside `#[test]`s (a custom runner, a health check of a
 /// deployed backend). `lenient_unknown_fields_round_trip` is separate: it needs a service
 /// built with the lenient policy.
