@@ -275,7 +275,20 @@ pub mod ops {
 
     /// `GET …/sessions`.
     pub fn list_sessions() -> Op {
-        let mut params = path_params(AU);
+        list_op(AU, "list_sessions", "List a user's sessions")
+    }
+
+    /// `GET /apps/{app_name}/sessions`: every user's sessions of the app.
+    pub fn list_app_sessions() -> Op {
+        list_op(
+            &["app_name"],
+            "list_app_sessions",
+            "List the sessions of every user of an app",
+        )
+    }
+
+    fn list_op(path: &[&str], id: &str, summary: &str) -> Op {
+        let mut params = path_params(path);
         params.push(query(
             "pageSize",
             json!({"type": "integer", "minimum": 1, "maximum": 4294967295u64}),
@@ -290,14 +303,7 @@ pub mod ops {
             "headers": {"x-next-page-token": {"description": "Token of the next page, absent on the last page",
                                               "schema": {"type": "string"}}},
             "content": {"application/json": {"schema": {"type": "array", "items": schema_ref("Session")}}}});
-        app_op(
-            "list_sessions",
-            "List a user's sessions",
-            params,
-            None,
-            ok,
-            &[],
-        )
+        app_op(id, summary, params, None, ok, &[])
     }
 
     /// `GET …/sessions/{session_id}`.

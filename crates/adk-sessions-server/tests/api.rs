@@ -281,6 +281,91 @@ async fn list_is_oldest_first_without_events_and_hides_eval_sessions() {
 }
 
 #[tokio::test]
+async fn app_list_has_every_user_and_pages_and_is_gated_by_the_app_token() {
+    let tokens = Tokens::parse(
+        r#"{"tokens": [{"token": "token-app-1", "apps": ["app"]}, {"token": "token-other-1", "apps": ["other"]}]}"#,
+    )
+    .unwrap();
+    let srv = spawn(ServerConfig {
+        auth: Some(Arc::new(tokens)),
+        ..ServerConfig::default()
+    })
+    .await;
+    let send = |method: &str, path: String, body: Option<Value>, token: &str| {
+        let mut req = srv
+            .client
+            .request(method.parse().unwrap(), format!("{}{}", srv.base, path))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        req.send()
+    };
+    for (user, id) in [("u1", "a"), ("u2", "b"), ("u1", "c")] {
+        let r = send(
+            "POST",
+            format!("/apps/app/users/{user}/sessions"),
+            Some(json!({"sessionId": id})),
+            "token-app-1",
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let r = send("GET", "/apps/app/sessions".into(), None, "token-app-1")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let all: Value = r.json().await.unwrap();
+    let pairs: Vec<(String, String)> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["userId"].as_str().unwrap().into(),
+                s["id"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let mut sorted = pairs.clone();
+    sorted.sort();
+    assert_eq!(
+        sorted,
+        [("u1", "a"), ("u1", "c"), ("u2", "b")].map(|(u, i)| (u.to_string(), i.to_string()))
+    );
+    // Pages of one walk every session once.
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    loop {
+        let r = send(
+            "GET",
+            format!("/apps/app/sessions?pageSize=1&pageToken={token}"),
+            None,
+            "token-app-1",
+        )
+        .await
+        .unwrap();
+        let next = r
+            .headers()
+            .get("x-next-page-token")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let page: Value = r.json().await.unwrap();
+        seen.extend(page.as_array().unwrap().iter().map(|s| s["id"].clone()));
+        match next {
+            Some(t) => token = t,
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 3, "{seen:?}");
+    // Another app's token is refused.
+    let r = send("GET", "/apps/app/sessions".into(), None, "token-other-1")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+#[tokio::test]
 async fn list_pages_through_the_next_page_token_header() {
     let srv = server().await;
     for i in 0..5 {

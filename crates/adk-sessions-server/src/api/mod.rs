@@ -119,6 +119,12 @@ pub fn routes() -> Vec<Route> {
             sessions::create,
         ),
         route(Method::GET, SESSIONS, ops::list_sessions(), sessions::list),
+        route(
+            Method::GET,
+            "/apps/{app_name}/sessions",
+            ops::list_app_sessions(),
+            sessions::list,
+        ),
         route(Method::GET, SESSION, ops::get_session(), sessions::get),
         route(
             Method::POST,

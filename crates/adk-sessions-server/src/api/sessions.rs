@@ -277,7 +277,12 @@ pub async fn list(
     if page.page_token.is_some() && page.page_size.is_none() {
         page.page_size = Some(DEFAULT_PAGE_SIZE);
     }
-    let result = st.service.list(&ids.app, Some(ids.user()), &page).await?;
+    // `/apps/{app}/sessions` has no user: every user of the app (adk-python's
+    // `list_sessions(user_id=None)`).
+    let result = st
+        .service
+        .list(&ids.app, ids.user.as_deref(), &page)
+        .await?;
     let sessions: Vec<_> = result
         .sessions
         .iter()
