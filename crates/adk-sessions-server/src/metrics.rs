@@ -161,6 +161,20 @@ impl SessionService for Instrumented {
         timed(b, "append_event", self.inner.append_event(session, event)).await
     }
 
+    async fn append_to_current(
+        &self,
+        key: &adk_sessions::SessionKey,
+        event: Event,
+    ) -> Result<adk_sessions::Appended> {
+        let b = self.inner.backend_name();
+        timed(
+            b,
+            "append_to_current",
+            self.inner.append_to_current(key, event),
+        )
+        .await
+    }
+
     async fn get_user_state(&self, app_name: &str, user_id: &str) -> Result<JsonMap> {
         let b = self.inner.backend_name();
         timed(

@@ -119,3 +119,58 @@ async fn duplicate_initial_event_ids_are_422_and_create_nothing() {
         .is_err();
     assert!(none, "the session exists in the store");
 }
+
+/// Finding 7: appends and PATCHes without `expectedLastUpdateTime` mean "append to
+/// whatever is current" and never fail because of other writers — on memory and on a
+/// SQLite file, with 12 concurrent clients on one session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn unconditional_appends_and_patches_never_conflict() {
+    let dir = std::env::temp_dir().join(format!("adk-sec-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let sqlite = adk_sessions::open(
+        &format!("sqlite://{}", dir.join("s.db").display()),
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let memory: std::sync::Arc<dyn adk_sessions::SessionService> =
+        std::sync::Arc::new(adk_sessions::InMemorySessionService::new());
+    for service in [memory, sqlite] {
+        let srv = std::sync::Arc::new(common::spawn_with(service, ServerConfig::default()).await);
+        let r = srv
+            .send("POST", S, Some(&json!({"sessionId": "hot"})))
+            .await;
+        assert_eq!(r.status, 200);
+        let mut tasks = Vec::new();
+        for c in 0..12 {
+            let srv = srv.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..8 {
+                    let r = if c % 3 == 0 {
+                        srv.send(
+                            "PATCH",
+                            &format!("{S}/hot"),
+                            Some(&json!({"stateDelta": {format!("p{c}_{i}"): i}})),
+                        )
+                        .await
+                    } else {
+                        srv.send(
+                            "POST",
+                            &format!("{S}/hot/events"),
+                            Some(&json!({"author": "user", "actions": {"stateDelta": {format!("e{c}_{i}"): i}}})),
+                        )
+                        .await
+                    };
+                    assert_eq!(r.status, 200, "client {c} write {i}: {}", r.json);
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let got = srv.get(&format!("{S}/hot")).await;
+        assert_eq!(got.json["events"].as_array().unwrap().len(), 12 * 8);
+        assert_eq!(got.json["state"].as_object().unwrap().len(), 12 * 8);
+    }
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -244,7 +244,7 @@ impl SessionService for MapSessionService {
                 .sessions
                 .get_mut(&key(app, user, id))
                 .ok_or_else(|| Error::not_found(app, user, id))?;
-            if rec.update != prepared.expected_revision {
+            if prepared.expected_revision != Some(rec.update) {
                 return Err(stale(session, rec.update));
             }
             let event = &prepared.event;
@@ -258,7 +258,7 @@ impl SessionService for MapSessionService {
                 .partition_point(|(t, e)| (*t, e.id.as_str()) <= (at, event.id.as_str()));
             rec.events.insert(pos, (at, event.clone()));
             apply_delta(&mut rec.state, &prepared.delta.session);
-            rec.update = prepared.update_time;
+            rec.update = prepared.revision_after(rec.update);
             apply_delta(
                 store
                     .users

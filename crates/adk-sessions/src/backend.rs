@@ -25,7 +25,8 @@
 
 pub use crate::page::{check_list_request, check_page_size, ListCursor};
 pub use crate::session::{
-    prepare_append, prepare_create, stale, Prepared, PreparedAppend, PreparedCreate,
+    prepare_append, prepare_append_to_current, prepare_create, stale, Prepared, PreparedAppend,
+    PreparedCreate,
 };
 pub use crate::state::{apply_delta, merge, scope_of, take_temp, Scope, ScopedDelta};
 pub use crate::validate::{check_id, check_key, MAX_ID_CHARS};

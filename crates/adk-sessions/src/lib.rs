@@ -98,7 +98,7 @@ pub use model::{
 pub use mysql::MysqlSessionService;
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresSessionService;
-pub use service::{CreateOptions, GetFilter, PageRequest, SessionPage, SessionService};
+pub use service::{Appended, CreateOptions, GetFilter, PageRequest, SessionPage, SessionService};
 pub use session::{EventsView, Session, StateView};
 pub use sql::{open, redact_url, redact_url_in, DbUrl, OpenOptions, SqliteLatency, SqliteSync};
 #[cfg(feature = "sqlite")]

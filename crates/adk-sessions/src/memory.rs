@@ -15,8 +15,13 @@ use crate::error::{Error, Result};
 use crate::key::SessionKey;
 use crate::model::{Event, EventPolicy, JsonMap};
 use crate::page::{check_list_request, ListCursor};
-use crate::service::{CreateOptions, GetFilter, PageRequest, SessionPage, SessionService};
-use crate::session::{prepare_append, prepare_create, stale, Prepared, PreparedCreate, Session};
+use crate::service::{
+    Appended, CreateOptions, GetFilter, PageRequest, SessionPage, SessionService,
+};
+use crate::session::{
+    prepare_append, prepare_append_to_current, prepare_create, stale, Prepared, PreparedAppend,
+    PreparedCreate, Session,
+};
 use crate::state::{apply_delta, merge};
 use crate::time::Timestamp;
 use crate::validate::{check_id, check_key};
@@ -104,6 +109,68 @@ impl InMemorySessionService {
             store: RwLock::default(),
             policy,
         }
+    }
+}
+
+/// Why [`InMemorySessionService::store_append`] stored nothing.
+enum StoreFail {
+    /// The stored revision is not the expected one.
+    Stale(Timestamp),
+    /// Not found, or a duplicate event id.
+    Other(Error),
+}
+
+impl InMemorySessionService {
+    /// Stores a prepared append under the store's lock (one critical section: the
+    /// revision check and every write) and returns the new revision.
+    fn store_append(
+        &self,
+        key: &SessionKey,
+        prepared: &PreparedAppend,
+    ) -> std::result::Result<Timestamp, StoreFail> {
+        let (app_name, user_id, session_id) = (key.app_name(), key.user_id(), key.session_id());
+        let mut store = self.store.write();
+        let not_found = || StoreFail::Other(Error::not_found(app_name, user_id, session_id));
+        let app = store.get_mut(app_name).ok_or_else(not_found)?;
+        let user = app.users.get_mut(user_id).ok_or_else(not_found)?;
+        let rec = user.sessions.get_mut(session_id).ok_or_else(not_found)?;
+        if let Some(expected) = prepared.expected_revision {
+            if rec.update != expected {
+                return Err(StoreFail::Stale(rec.update));
+            }
+        }
+        let hash = id_hash(&prepared.event.id);
+        if rec.event_ids.contains(&hash)
+            && rec.events.iter().any(|(_, e)| e.id == prepared.event.id)
+        {
+            return Err(StoreFail::Other(Error::duplicate_event(
+                session_id,
+                &prepared.event.id,
+            )));
+        }
+        let revision = prepared.revision_after(rec.update);
+        rec.event_ids.insert(hash);
+        apply_delta(&mut rec.state, &prepared.delta.session);
+        let at = Timestamp::from_secs_f64(prepared.event.timestamp).unwrap_or_default();
+        let event = prepared.event.clone();
+        let pos = match rec.events.last() {
+            Some((t, last)) if (*t, last.id.as_str()) > (at, event.id.as_str()) => rec
+                .events
+                .partition_point(|(t, e)| (*t, e.id.as_str()) <= (at, event.id.as_str())),
+            _ => rec.events.len(),
+        };
+        rec.events.insert(pos, (at, event));
+        reorder(
+            &mut app.order,
+            &mut user.order,
+            &rec.ids,
+            Some(rec.update),
+            Some(revision),
+        );
+        rec.update = revision;
+        apply_delta(&mut user.state, &prepared.delta.user);
+        apply_delta(&mut app.state, &prepared.delta.app);
+        Ok(revision)
     }
 }
 
@@ -288,46 +355,30 @@ impl SessionService for InMemorySessionService {
             Prepared::Partial(event) => return Ok(event),
             Prepared::Append(p) => p,
         };
-        {
-            let mut store = self.store.write();
-            let not_found =
-                || Error::not_found(session.app_name(), session.user_id(), session.id());
-            let app = store.get_mut(session.app_name()).ok_or_else(not_found)?;
-            let user = app.users.get_mut(session.user_id()).ok_or_else(not_found)?;
-            let rec = user.sessions.get_mut(session.id()).ok_or_else(not_found)?;
-            if rec.update != prepared.expected_revision {
-                return Err(stale(session, rec.update));
-            }
-            let hash = id_hash(&prepared.event.id);
-            if rec.event_ids.contains(&hash)
-                && rec.events.iter().any(|(_, e)| e.id == prepared.event.id)
-            {
-                return Err(Error::duplicate_event(session.id(), &prepared.event.id));
-            }
-            rec.event_ids.insert(hash);
-            apply_delta(&mut rec.state, &prepared.delta.session);
-            let key = Timestamp::from_secs_f64(prepared.event.timestamp).unwrap_or_default();
-            let event = prepared.event.clone();
-            let pos = match rec.events.last() {
-                Some((t, last)) if (*t, last.id.as_str()) > (key, event.id.as_str()) => rec
-                    .events
-                    .partition_point(|(t, e)| (*t, e.id.as_str()) <= (key, event.id.as_str())),
-                _ => rec.events.len(),
-            };
-            rec.events.insert(pos, (key, event));
-            reorder(
-                &mut app.order,
-                &mut user.order,
-                &rec.ids,
-                Some(rec.update),
-                Some(prepared.update_time),
-            );
-            rec.update = prepared.update_time;
-            apply_delta(&mut user.state, &prepared.delta.user);
-            apply_delta(&mut app.state, &prepared.delta.app);
-        }
+        self.store_append(session.key(), &prepared)
+            .map_err(|e| match e {
+                StoreFail::Stale(stored) => stale(session, stored),
+                StoreFail::Other(e) => e,
+            })?;
         session.apply_append(&prepared);
         Ok(prepared.event)
+    }
+
+    async fn append_to_current(&self, key: &SessionKey, event: Event) -> Result<Appended> {
+        let prepared = match prepare_append_to_current(key, event, self.policy)? {
+            Prepared::Partial(event) => {
+                let revision = self.get(key, GetFilter::recent(0)).await?.revision();
+                return Ok(Appended::new(event, revision));
+            }
+            Prepared::Append(p) => p,
+        };
+        match self.store_append(key, &prepared) {
+            Ok(revision) => Ok(Appended::new(prepared.event, revision)),
+            Err(StoreFail::Other(e)) => Err(e),
+            Err(StoreFail::Stale(_)) => {
+                unreachable!("an append without a precondition is never stale")
+            }
+        }
     }
 
     async fn get_user_state(&self, app_name: &str, user_id: &str) -> Result<JsonMap> {

@@ -362,10 +362,17 @@ impl Dialect for MysqlDialect {
             return Ok(AppendOutcome::Missing);
         };
         let stored: NaiveDateTime = row.try_get(0)?;
-        if stored != a.expected {
-            tx.rollback().await?;
-            return Ok(AppendOutcome::Stale(Timestamp::from_naive(stored)));
-        }
+        let update_time = match a.expected {
+            Some(expected) if stored != expected => {
+                tx.rollback().await?;
+                return Ok(AppendOutcome::Stale(Timestamp::from_naive(stored)));
+            }
+            Some(_) => a.update_time,
+            // No precondition: move the revision forward from whatever is stored.
+            None => a
+                .update_time
+                .max(stored + chrono::Duration::microseconds(1)),
+        };
         let mut state = state_from_json(&row.try_get::<String, _>(1)?, "sessions.state")?;
         tx.execute(
             sqlx::query(INSERT_EVENT)
@@ -382,7 +389,7 @@ impl Dialect for MysqlDialect {
         tx.execute(
             sqlx::query(UPDATE_SESSION)
                 .bind(delta_json(&state))
-                .bind(a.update_time)
+                .bind(update_time)
                 .bind(a.app_name)
                 .bind(a.user_id)
                 .bind(a.session_id),
@@ -402,6 +409,6 @@ impl Dialect for MysqlDialect {
             .await?;
         }
         tx.commit().await?;
-        Ok(AppendOutcome::Done)
+        Ok(AppendOutcome::Done(Timestamp::from_naive(update_time)))
     }
 }

@@ -152,22 +152,28 @@ const CREATE: &str = "WITH app AS (
     SELECT (SELECT state::text FROM app), (SELECT state::text FROM usr),
         (SELECT count(*) FROM ses)";
 
-/// Append: lock the session row, write only when its revision is the expected one; one
-/// statement. Returns the stored revision (NULL when the session is missing).
+/// Append: lock the session row, write only when its revision is the expected one (or
+/// always, when `$4` is NULL: no precondition, the revision then moves to the later of the
+/// event's time and one µs past the stored one); one statement. Returns the stored
+/// revision (NULL when the session is missing) and the new one (NULL when nothing was
+/// written).
 const APPEND: &str = "WITH cur AS (
         SELECT update_time FROM sessions
         WHERE app_name = $1 AND user_id = $2 AND id = $3
         FOR UPDATE
     ), ok AS (
-        SELECT 1 AS one FROM cur WHERE update_time = $4
+        SELECT 1 AS one FROM cur WHERE $4::timestamp IS NULL OR update_time = $4
     ), ev AS (
         INSERT INTO events (id, app_name, user_id, session_id, invocation_id, timestamp, event_data)
         SELECT $5, $1, $2, $3, $6, $7, $8::jsonb FROM ok
         RETURNING 1
     ), ses AS (
-        UPDATE sessions SET state = state || $9::jsonb, update_time = $10
+        UPDATE sessions SET state = state || $9::jsonb,
+            update_time = CASE WHEN $4::timestamp IS NULL
+                THEN GREATEST($10, (SELECT update_time FROM cur) + interval '1 microsecond')
+                ELSE $10 END
         WHERE app_name = $1 AND user_id = $2 AND id = $3 AND EXISTS (SELECT 1 FROM ok)
-        RETURNING 1
+        RETURNING update_time
     ), app AS (
         INSERT INTO app_states (app_name, state, update_time)
         SELECT $1, $11::jsonb, $13 FROM ok WHERE $11::jsonb <> '{}'::jsonb
@@ -182,8 +188,8 @@ const APPEND: &str = "WITH cur AS (
             SET state = user_states.state || EXCLUDED.state, update_time = EXCLUDED.update_time
         RETURNING 1
     )
-    SELECT (SELECT update_time FROM cur),
-        (SELECT count(*) FROM ev) + (SELECT count(*) FROM ses) + (SELECT count(*) FROM usr)";
+    SELECT (SELECT update_time FROM cur), (SELECT update_time FROM ses),
+        (SELECT count(*) FROM ev) + (SELECT count(*) FROM usr)";
 
 impl Dialect for PostgresDialect {
     type DB = Postgres;
@@ -279,10 +285,11 @@ impl Dialect for PostgresDialect {
             .fetch_one(pool)
             .await?;
         let stored: Option<chrono::NaiveDateTime> = row.try_get(0)?;
-        Ok(match stored {
-            None => AppendOutcome::Missing,
-            Some(t) if t == a.expected => AppendOutcome::Done,
-            Some(t) => AppendOutcome::Stale(Timestamp::from_naive(t)),
+        let written: Option<chrono::NaiveDateTime> = row.try_get(1)?;
+        Ok(match (stored, written) {
+            (None, _) => AppendOutcome::Missing,
+            (Some(_), Some(new)) => AppendOutcome::Done(Timestamp::from_naive(new)),
+            (Some(t), None) => AppendOutcome::Stale(Timestamp::from_naive(t)),
         })
     }
 }

@@ -66,6 +66,23 @@ impl CreateOptions {
     }
 }
 
+/// What [`SessionService::append_to_current`] stored.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Appended {
+    /// The event as stored (`temp:` keys removed), or the partial event unchanged.
+    pub event: Arc<Event>,
+    /// The session's revision after the append (its `last_update_time`).
+    pub revision: Timestamp,
+}
+
+impl Appended {
+    /// A result (for backends).
+    pub fn new(event: Arc<Event>, revision: Timestamp) -> Self {
+        Appended { event, revision }
+    }
+}
+
 /// Which events `get` returns. The default returns all of them.
 ///
 /// ```
@@ -197,6 +214,35 @@ pub trait SessionService: Send + Sync {
     /// nothing happens. [`Error::NotFound`] when the session is gone, [`Error::Stale`]
     /// when it changed since `session` was loaded.
     async fn append_event(&self, session: &Session, event: Event) -> Result<Arc<Event>>;
+
+    /// Appends `event` to the session `key` names, whatever its current revision ("append
+    /// to whatever is current"): the append a client without a handle makes. It never
+    /// fails because of other writers, however many: backends run it as one transaction
+    /// that reads the stored revision and moves it forward (to the event's timestamp, or
+    /// one µs past the stored revision when that is later). Returns the event as stored
+    /// and the session's new revision. A partial event is returned unchanged and nothing
+    /// happens; [`Error::NotFound`] when the session does not exist.
+    ///
+    /// The default implementation loads the session and appends through
+    /// [`SessionService::append_event`], reloading after each [`Error::Stale`] until it
+    /// wins; every backend of this crate overrides it with the one-transaction form.
+    async fn append_to_current(&self, key: &SessionKey, event: Event) -> Result<Appended> {
+        loop {
+            let session = self.get(key, GetFilter::recent(0)).await?;
+            match self.append_event(&session, event.clone()).await {
+                Ok(event) => {
+                    return Ok(Appended {
+                        event,
+                        revision: session.revision(),
+                    })
+                }
+                Err(Error::Stale { .. }) => {
+                    tokio::task::yield_now().await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
 
     /// The user-scoped state (keys without prefix); empty when nothing is stored.
     async fn get_user_state(&self, app_name: &str, user_id: &str) -> Result<JsonMap>;

@@ -213,10 +213,13 @@ pub struct PreparedAppend {
     /// The `temp:` entries, for the live handle only.
     pub temp: JsonMap,
     /// The revision the handle was loaded at: the append must fail with
-    /// [`Error::Stale`] unless the stored session is still at it.
-    pub expected_revision: Timestamp,
+    /// [`Error::Stale`] unless the stored session is still at it. `None` (from
+    /// [`prepare_append_to_current`]): no precondition, append to whatever is stored.
+    pub expected_revision: Option<Timestamp>,
     /// The new stored update time: the event's timestamp, or one µs past the expected
-    /// revision when the event is not later (so the revision only moves forward).
+    /// revision when the event is not later (so the revision only moves forward). Without
+    /// a precondition the backend stores the later of this and one µs past the stored
+    /// revision, inside its transaction (see [`PreparedAppend::revision_after`]).
     pub update_time: Timestamp,
 }
 
@@ -260,12 +263,35 @@ pub enum Prepared {
     Append(Box<PreparedAppend>),
 }
 
-/// Checks `event` and prepares its append to `session`.
-pub fn prepare_append(
-    session: &Session,
-    mut event: Event,
+impl PreparedAppend {
+    /// The revision to store when the stored one is `stored`: [`PreparedAppend::update_time`]
+    /// with a precondition, or the later of it and one µs past `stored` without one (so the
+    /// revision only moves forward).
+    pub fn revision_after(&self, stored: Timestamp) -> Timestamp {
+        match self.expected_revision {
+            Some(_) => self.update_time,
+            None => self.update_time.max(stored.succ()),
+        }
+    }
+}
+
+/// Checks `event` and prepares its append to the session `key` names, without a handle
+/// and without a precondition (see [`crate::SessionService::append_to_current`]).
+pub fn prepare_append_to_current(
+    key: &SessionKey,
+    event: Event,
     policy: EventPolicy,
 ) -> Result<Prepared> {
+    key.check()?;
+    prepare(event, policy, None)
+}
+
+/// Checks `event` and prepares its append to `session`.
+pub fn prepare_append(session: &Session, event: Event, policy: EventPolicy) -> Result<Prepared> {
+    prepare(event, policy, Some(session.revision()))
+}
+
+fn prepare(mut event: Event, policy: EventPolicy, expected: Option<Timestamp>) -> Result<Prepared> {
     if event.is_partial() {
         return Ok(Prepared::Partial(Arc::new(event)));
     }
@@ -283,15 +309,17 @@ pub fn prepare_append(
     }
     let temp = take_temp(&mut event.actions.state_delta);
     let delta = ScopedDelta::split(&event.actions.state_delta);
-    let expected_revision = session.revision();
     let event_time = Timestamp::from_secs_f64(event.timestamp)
         .ok_or_else(|| Error::invalid("event.timestamp is not finite"))?;
-    let update_time = event_time.max(expected_revision.succ());
+    let update_time = match expected {
+        Some(expected) => event_time.max(expected.succ()),
+        None => event_time,
+    };
     Ok(Prepared::Append(Box::new(PreparedAppend {
         event: Arc::new(event),
         delta,
         temp,
-        expected_revision,
+        expected_revision: expected,
         update_time,
     })))
 }

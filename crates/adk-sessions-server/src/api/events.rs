@@ -1,8 +1,9 @@
 //! `POST /apps/{app_name}/users/{user_id}/sessions/{session_id}/events`: append one event
 //! (camelCase or snake_case; id and timestamp filled in when absent), with optimistic
 //! concurrency through `?expectedLastUpdateTime=<float seconds>`: when the stored session
-//! has moved on since the client saw it, 409 and nothing is stored. Without it the
-//! server loads the session and appends, retrying on a concurrent writer.
+//! has moved on since the client saw it, 409 and nothing is stored. Without it the event
+//! is appended to whatever is current in one transaction
+//! ([`adk_sessions::SessionService::append_to_current`]): other writers never make it fail.
 
 use adk_sessions::GetFilter;
 use axum::body::Bytes;
@@ -14,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::errors::ApiError;
 use super::json::{body, Ids, QueryParams};
-use super::sessions::{append_with_retry, parse_event_value};
+use super::sessions::parse_event_value;
 use super::view::PublicEvent;
 use super::AppState;
 
@@ -54,8 +55,13 @@ pub async fn append(
     };
     let event = parse_event_value(&st, value, vec![json!("body")])?;
     let no_events = GetFilter::recent(0);
-    let (session, stored) = match expected {
-        None => append_with_retry(&st, &ids, no_events, |_| event.clone()).await?,
+    let (stored, last_update_time) = match expected {
+        // No precondition: one transaction appends to whatever is current; it never
+        // fails because of other writers.
+        None => {
+            let appended = st.service.append_to_current(&ids.key(), event).await?;
+            (appended.event, appended.revision.as_secs_f64())
+        }
         Some(expected) => {
             let session = st.service.get(&ids.key(), no_events).await?;
             if Some(session.revision()) != want {
@@ -69,11 +75,11 @@ pub async fn append(
                 ));
             }
             let stored = st.service.append_event(&session, event).await?;
-            (session, stored)
+            (stored, session.last_update_time())
         }
     };
     Ok(Json(Appended {
         event: stored,
-        last_update_time: session.last_update_time(),
+        last_update_time,
     }))
 }

@@ -2,9 +2,7 @@
 //! delete and the PATCH state update — plus the `numRecentEvents`/`afterTimestamp`
 //! filters on get and `pageSize`/`pageToken` pagination on list.
 
-use std::sync::Arc;
-
-use adk_sessions::{CreateOptions, Event, GetFilter, PageRequest, Session, Timestamp};
+use adk_sessions::{CreateOptions, Event, GetFilter, PageRequest, Timestamp};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
@@ -332,33 +330,12 @@ pub async fn patch(
         ));
     };
     let delta = dict(delta, vec![json!("body"), json!("stateDelta")])?;
-    let session = append_with_retry(&st, &ids, GetFilter::all(), |_| {
-        let mut event = Event::new(format!("p-{}", uuid::Uuid::new_v4()), "user");
-        event.actions.state_delta = delta.clone();
-        event
-    })
-    .await?
-    .0;
+    let mut event = Event::new(format!("p-{}", uuid::Uuid::new_v4()), "user");
+    event.actions.state_delta = delta;
+    // One transaction on whatever is current (never a conflict with other writers), then
+    // the session as it is now.
+    let key = ids.key();
+    st.service.append_to_current(&key, event).await?;
+    let session = st.service.get(&key, GetFilter::all()).await?;
     Ok(Json(session_json(&session)).into_response())
-}
-
-/// Loads the session and appends the event `make` builds, reloading and retrying when
-/// another writer got there first (`Stale`). Returns the handle and the stored event.
-pub(crate) async fn append_with_retry(
-    st: &AppState,
-    ids: &Ids,
-    filter: GetFilter,
-    make: impl Fn(&Session) -> Event,
-) -> Result<(Session, Arc<Event>), ApiError> {
-    const ATTEMPTS: usize = 8;
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let session = st.service.get(&ids.key(), filter).await?;
-        match st.service.append_event(&session, make(&session)).await {
-            Ok(event) => return Ok((session, event)),
-            Err(adk_sessions::Error::Stale { .. }) if attempt < ATTEMPTS => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
 }

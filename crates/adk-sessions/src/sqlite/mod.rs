@@ -53,8 +53,13 @@ use crate::error::{Error, Result};
 use crate::model::{Event, EventPolicy, JsonMap};
 use crate::page::check_list_request;
 
-use crate::service::{CreateOptions, GetFilter, PageRequest, SessionPage, SessionService};
-use crate::session::{prepare_append, prepare_create, Prepared, PreparedCreate, Session};
+use crate::service::{
+    Appended, CreateOptions, GetFilter, PageRequest, SessionPage, SessionService,
+};
+use crate::session::{
+    prepare_append, prepare_append_to_current, prepare_create, Prepared, PreparedAppend,
+    PreparedCreate, Session,
+};
 use crate::sql::common::state_to_json;
 use crate::sql::event_cache::{EventCache, RowKey};
 use crate::sql::OpenOptions;
@@ -127,6 +132,64 @@ fn key(app: &str, user: &str, id: &str) -> SessionKey {
     }
 }
 
+impl SqliteSessionService {
+    /// Stores a prepared append through the writer thread (its delta is taken) and
+    /// returns the session's new revision; fills the decoded-event cache.
+    async fn write_append(
+        &self,
+        session_key: &crate::SessionKey,
+        prepared: &mut PreparedAppend,
+    ) -> Result<Timestamp> {
+        // Everything but the SQL is done here, off the writer thread.
+        let delta = std::mem::take(&mut prepared.delta);
+        let event = &prepared.event;
+        let event_time = Timestamp::from_secs_f64(event.timestamp)
+            .ok_or_else(|| Error::invalid("event.timestamp is not finite"))?;
+        let op = AppendOp {
+            key: key(
+                session_key.app_name(),
+                session_key.user_id(),
+                session_key.session_id(),
+            ),
+            expected: prepared.expected_revision,
+            update_time: prepared.update_time,
+            session_delta: delta.session,
+            app_delta: delta.app,
+            user_delta: delta.user,
+            event_id: event.id.clone(),
+            invocation_id: event.invocation_id.clone(),
+            timestamp: time_text(event_time),
+            event_json: Arc::from(event.to_storage_json()),
+        };
+        let text = op.event_json.clone();
+        let revision = match self.writer.write(WriteJob::Append(Box::new(op))).await? {
+            Outcome::Appended(revision) => revision,
+            _ => {
+                return Err(Error::storage(format!(
+                    "{}: the writer answered an append without its revision",
+                    self.loc.label
+                )))
+            }
+        };
+        // What a later read of this row decodes to is the stored event itself.
+        let row = RowKey {
+            id: &event.id,
+            invocation_id: &event.invocation_id,
+            time: Some(event_time),
+            text: &text,
+        };
+        debug_assert_eq!(
+            read::event_from_row(row.id, row.invocation_id, row.time, Some(row.text))
+                .ok()
+                .as_ref(),
+            Some(&**event),
+            "a stored event must read back as itself"
+        );
+        self.cache.insert(&row, text.clone(), event.clone());
+        Ok(revision)
+    }
+}
+
 #[async_trait]
 impl SessionService for SqliteSessionService {
     async fn create(
@@ -159,7 +222,7 @@ impl SessionService for SqliteSessionService {
                 Vec::new(),
                 now,
             )),
-            Outcome::Done => Err(Error::storage(format!(
+            _ => Err(Error::storage(format!(
                 "{}: the writer answered a create without its state",
                 self.loc.label
             ))),
@@ -228,42 +291,28 @@ impl SessionService for SqliteSessionService {
             Prepared::Partial(event) => return Ok(event),
             Prepared::Append(p) => p,
         };
-        // Everything but the SQL is done here, off the writer thread.
-        let delta = std::mem::take(&mut prepared.delta);
-        let event = &prepared.event;
-        let event_time = Timestamp::from_secs_f64(event.timestamp)
-            .ok_or_else(|| Error::invalid("event.timestamp is not finite"))?;
-        let op = AppendOp {
-            key: key(session.app_name(), session.user_id(), session.id()),
-            expected: prepared.expected_revision,
-            update_time: prepared.update_time,
-            session_delta: delta.session,
-            app_delta: delta.app,
-            user_delta: delta.user,
-            event_id: event.id.clone(),
-            invocation_id: event.invocation_id.clone(),
-            timestamp: time_text(event_time),
-            event_json: Arc::from(event.to_storage_json()),
-        };
-        let text = op.event_json.clone();
-        self.writer.write(WriteJob::Append(Box::new(op))).await?;
-        // What a later read of this row decodes to is the stored event itself.
-        let row = RowKey {
-            id: &event.id,
-            invocation_id: &event.invocation_id,
-            time: Some(event_time),
-            text: &text,
-        };
-        debug_assert_eq!(
-            read::event_from_row(row.id, row.invocation_id, row.time, Some(row.text))
-                .ok()
-                .as_ref(),
-            Some(&**event),
-            "a stored event must read back as itself"
-        );
-        self.cache.insert(&row, text.clone(), event.clone());
+        self.write_append(session.key(), &mut prepared).await?;
         session.apply_append(&prepared);
         Ok(prepared.event.clone())
+    }
+
+    async fn append_to_current(
+        &self,
+        session_key: &crate::SessionKey,
+        event: Event,
+    ) -> Result<Appended> {
+        let mut prepared = match prepare_append_to_current(session_key, event, self.policy)? {
+            Prepared::Partial(event) => {
+                let revision = self
+                    .get(session_key, GetFilter::recent(0))
+                    .await?
+                    .revision();
+                return Ok(Appended::new(event, revision));
+            }
+            Prepared::Append(p) => p,
+        };
+        let revision = self.write_append(session_key, &mut prepared).await?;
+        Ok(Appended::new(prepared.event.clone(), revision))
     }
 
     async fn get_user_state(&self, app_name: &str, user_id: &str) -> Result<JsonMap> {

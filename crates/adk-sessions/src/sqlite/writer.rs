@@ -75,8 +75,8 @@ pub struct CreateOp {
 pub struct AppendOp {
     /// The session.
     pub key: SessionKey,
-    /// The revision the handle was loaded at.
-    pub expected: Timestamp,
+    /// The revision the handle was loaded at; `None`: no precondition.
+    pub expected: Option<Timestamp>,
     /// The new revision.
     pub update_time: Timestamp,
     /// Bare keys of the delta.
@@ -116,6 +116,8 @@ pub enum Outcome {
         /// The user's state after the create.
         user_state: JsonMap,
     },
+    /// An event appended; the session's new revision.
+    Appended(Timestamp),
     /// Done.
     Done,
 }
@@ -360,7 +362,7 @@ fn in_savepoint(
 fn run_job(conn: &Connection, loc: &Location, job: &WriteJob) -> Result<Outcome> {
     match job {
         WriteJob::Create(op) => create(conn, loc, op),
-        WriteJob::Append(op) => append(conn, loc, op).map(|_| Outcome::Done),
+        WriteJob::Append(op) => append(conn, loc, op).map(Outcome::Appended),
         WriteJob::Delete(key) => delete(conn, loc, key).map(|_| Outcome::Done),
     }
 }
@@ -398,7 +400,7 @@ fn stale_error(key: &SessionKey, expected: Timestamp, stored: Timestamp) -> Erro
 }
 
 /// Parses a stored revision.
-fn revision(loc: &Location, value: rusqlite::types::ValueRef<'_>) -> Result<Timestamp> {
+fn revision_of(loc: &Location, value: rusqlite::types::ValueRef<'_>) -> Result<Timestamp> {
     parse_time(value).ok_or_else(|| {
         Error::storage(format!(
             "{}: sessions.update_time {value:?} is not a time",
@@ -407,37 +409,49 @@ fn revision(loc: &Location, value: rusqlite::types::ValueRef<'_>) -> Result<Time
     })
 }
 
-fn append(conn: &Connection, loc: &Location, op: &AppendOp) -> Result<()> {
+fn append(conn: &Connection, loc: &Location, op: &AppendOp) -> Result<Timestamp> {
     let k = &op.key;
     let err = |e| loc.error("appending an event", e);
-    let new_time = time_text(op.update_time);
+    let check = |stored: Timestamp| -> Result<Timestamp> {
+        match op.expected {
+            Some(expected) if stored != expected => Err(stale_error(k, expected, stored)),
+            Some(_) => Ok(op.update_time),
+            // No precondition: move the revision forward from whatever is stored.
+            None => Ok(op.update_time.max(stored.succ())),
+        }
+    };
+    let revision;
     if op.session_delta.is_empty() {
-        let changed = conn
-            .prepare_cached(sql::CAS_SESSION_TIME)
-            .and_then(|mut s| {
-                s.execute(params![
-                    k.app,
-                    k.user,
-                    k.id,
-                    new_time,
-                    time_text(op.expected)
-                ])
-            })
-            .map_err(err)?;
-        if changed == 0 {
-            // Missing, stale, or stored in another spelling of the same instant.
+        // The common case with a precondition: one compare-and-set of the revision.
+        let changed = match op.expected {
+            Some(expected) => conn
+                .prepare_cached(sql::CAS_SESSION_TIME)
+                .and_then(|mut s| {
+                    s.execute(params![
+                        k.app,
+                        k.user,
+                        k.id,
+                        time_text(op.update_time),
+                        time_text(expected)
+                    ])
+                })
+                .map_err(err)?,
+            None => 0,
+        };
+        if changed == 1 {
+            revision = op.update_time;
+        } else {
+            // Missing, stale, stored in another spelling of the same instant, or no
+            // precondition: read the stored revision and decide.
             let mut stmt = conn.prepare_cached(sql::SELECT_SESSION_TIME).map_err(err)?;
             let mut rows = stmt.query(params![k.app, k.user, k.id]).map_err(err)?;
             let Some(row) = rows.next().map_err(err)? else {
                 return Err(Error::not_found(&k.app, &k.user, &k.id));
             };
-            let stored = revision(loc, row.get_ref(0).map_err(err)?)?;
-            if stored != op.expected {
-                return Err(stale_error(k, op.expected, stored));
-            }
+            revision = check(revision_of(loc, row.get_ref(0).map_err(err)?)?)?;
             drop(rows);
             conn.prepare_cached(sql::SET_SESSION_TIME)
-                .and_then(|mut s| s.execute(params![k.app, k.user, k.id, new_time]))
+                .and_then(|mut s| s.execute(params![k.app, k.user, k.id, time_text(revision)]))
                 .map_err(err)?;
         }
     } else {
@@ -446,10 +460,7 @@ fn append(conn: &Connection, loc: &Location, op: &AppendOp) -> Result<()> {
         let Some(row) = rows.next().map_err(err)? else {
             return Err(Error::not_found(&k.app, &k.user, &k.id));
         };
-        let stored = revision(loc, row.get_ref(1).map_err(err)?)?;
-        if stored != op.expected {
-            return Err(stale_error(k, op.expected, stored));
-        }
+        revision = check(revision_of(loc, row.get_ref(1).map_err(err)?)?)?;
         let text = row.get_ref(0).map_err(err)?.as_str().unwrap_or("{}");
         let mut state = state_from_json(text, &format!("{}: sessions.state", loc.label))?;
         drop(rows);
@@ -461,7 +472,7 @@ fn append(conn: &Connection, loc: &Location, op: &AppendOp) -> Result<()> {
                     k.user,
                     k.id,
                     state_to_json(&state),
-                    new_time
+                    time_text(revision)
                 ])
             })
             .map_err(err)?;
@@ -489,7 +500,7 @@ fn append(conn: &Connection, loc: &Location, op: &AppendOp) -> Result<()> {
     if !op.user_delta.is_empty() {
         merge_user(conn, loc, k, &op.user_delta, &now, false)?;
     }
-    Ok(())
+    Ok(revision)
 }
 
 /// Applies `delta` to the app's state row (creating it when missing) and returns the

@@ -123,8 +123,10 @@ pub struct AppendRow<'a> {
     pub user_id: &'a str,
     /// Id of the session.
     pub session_id: &'a str,
-    /// The stored revision the handle expects.
-    pub expected: NaiveDateTime,
+    /// The stored revision the handle expects; `None`: no precondition (append to
+    /// whatever is stored and store [`AppendRow::update_time`] or one µs past the stored
+    /// revision, whichever is later).
+    pub expected: Option<NaiveDateTime>,
     /// The new revision.
     pub update_time: NaiveDateTime,
     /// The event (as stored).
@@ -142,8 +144,8 @@ pub struct AppendRow<'a> {
 /// What an append transaction found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppendOutcome {
-    /// Stored and committed.
-    Done,
+    /// Stored and committed; the session's new revision.
+    Done(Timestamp),
     /// The session does not exist (nothing stored).
     Missing,
     /// The session is at another revision (nothing stored).

@@ -44,8 +44,11 @@ use crate::key::SessionKey;
 use crate::model::{Event, EventPolicy, JsonMap};
 use crate::page::{check_list_request, ListCursor};
 use crate::service::CreateOptions;
-use crate::service::{GetFilter, PageRequest, SessionPage, SessionService};
-use crate::session::{prepare_append, prepare_create, stale, Prepared, PreparedCreate, Session};
+use crate::service::{Appended, GetFilter, PageRequest, SessionPage, SessionService};
+use crate::session::{
+    prepare_append, prepare_append_to_current, prepare_create, stale, Prepared, PreparedAppend,
+    PreparedCreate, Session,
+};
 use crate::state::merge;
 use crate::time::Timestamp;
 use crate::validate::{check_id, check_key};
@@ -295,6 +298,43 @@ where
             }
         }
         Ok(())
+    }
+
+    /// Runs a prepared append's transaction, retrying deadlocks (the server rolled the
+    /// transaction back, so running it again is safe) with a short growing pause.
+    async fn store_append(
+        &self,
+        key: &SessionKey,
+        prepared: &PreparedAppend,
+    ) -> Result<AppendOutcome> {
+        let event_time = Timestamp::from_secs_f64(prepared.event.timestamp)
+            .ok_or_else(|| Error::invalid("event.timestamp is not finite"))?;
+        let row = AppendRow {
+            app_name: key.app_name(),
+            user_id: key.user_id(),
+            session_id: key.session_id(),
+            expected: prepared.expected_revision.map(Timestamp::to_naive),
+            update_time: prepared.update_time.to_naive(),
+            event: &prepared.event,
+            event_time: event_time.to_naive(),
+            event_data: prepared.event.to_storage_json(),
+            delta: &prepared.delta,
+            now: Timestamp::now().to_naive(),
+        };
+        let mut attempt = 0;
+        loop {
+            match D::append(&self.pool, &row).await {
+                Ok(outcome) => return Ok(outcome),
+                Err(e) if is_unique_violation(&e) => {
+                    return Err(Error::duplicate_event(key.session_id(), &prepared.event.id))
+                }
+                Err(Fail::Db(e)) if D::is_retryable(&e) && attempt < DEADLOCK_RETRIES => {
+                    attempt += 1;
+                    tokio::time::sleep(Duration::from_millis(attempt as u64)).await;
+                }
+                Err(e) => return Err(self.fail(e)),
+            }
+        }
     }
 
     async fn load(
@@ -617,35 +657,8 @@ where
             Prepared::Partial(event) => return Ok(event),
             Prepared::Append(p) => p,
         };
-        let event_time = Timestamp::from_secs_f64(prepared.event.timestamp)
-            .ok_or_else(|| Error::invalid("event.timestamp is not finite"))?;
-        let row = AppendRow {
-            app_name: session.app_name(),
-            user_id: session.user_id(),
-            session_id: session.id(),
-            expected: prepared.expected_revision.to_naive(),
-            update_time: prepared.update_time.to_naive(),
-            event: &prepared.event,
-            event_time: event_time.to_naive(),
-            event_data: prepared.event.to_storage_json(),
-            delta: &prepared.delta,
-            now: Timestamp::now().to_naive(),
-        };
-        let mut attempt = 0;
-        let outcome = loop {
-            match D::append(&self.pool, &row).await {
-                Ok(outcome) => break outcome,
-                Err(e) if is_unique_violation(&e) => {
-                    return Err(Error::duplicate_event(session.id(), &prepared.event.id))
-                }
-                Err(Fail::Db(e)) if D::is_retryable(&e) && attempt < DEADLOCK_RETRIES => {
-                    attempt += 1;
-                }
-                Err(e) => return Err(self.fail(e)),
-            }
-        };
-        match outcome {
-            AppendOutcome::Done => {
+        match self.store_append(session.key(), &prepared).await? {
+            AppendOutcome::Done(_) => {
                 session.apply_append(&prepared);
                 Ok(prepared.event)
             }
@@ -655,6 +668,27 @@ where
                 session.id(),
             )),
             AppendOutcome::Stale(stored) => Err(stale(session, stored)),
+        }
+    }
+
+    async fn append_to_current(&self, key: &SessionKey, event: Event) -> Result<Appended> {
+        let prepared = match prepare_append_to_current(key, event, self.policy)? {
+            Prepared::Partial(event) => {
+                let revision = self.get(key, GetFilter::recent(0)).await?.revision();
+                return Ok(Appended::new(event, revision));
+            }
+            Prepared::Append(p) => p,
+        };
+        match self.store_append(key, &prepared).await? {
+            AppendOutcome::Done(revision) => Ok(Appended::new(prepared.event, revision)),
+            AppendOutcome::Missing => Err(Error::not_found(
+                key.app_name(),
+                key.user_id(),
+                key.session_id(),
+            )),
+            AppendOutcome::Stale(_) => Err(Error::storage(
+                "an append without a precondition was refused as stale",
+            )),
         }
     }
 
@@ -768,6 +802,13 @@ macro_rules! server_backend {
                 event: $crate::Event,
             ) -> $crate::Result<std::sync::Arc<$crate::Event>> {
                 self.0.append_event(session, event).await
+            }
+            async fn append_to_current(
+                &self,
+                key: &$crate::SessionKey,
+                event: $crate::Event,
+            ) -> $crate::Result<$crate::Appended> {
+                self.0.append_to_current(key, event).await
             }
             async fn get_user_state(
                 &self,
