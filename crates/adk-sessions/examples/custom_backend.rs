@@ -102,12 +102,15 @@ impl SessionService for MapSessionService {
         user_id: &str,
         options: CreateOptions,
     ) -> Result<Session> {
-        // Checks the ids, generates a missing one, drops `temp:` keys, splits by scope.
+        // Checks the ids, generates a missing one, drops `temp:` keys, splits by scope, and
+        // checks and orders the initial events.
         let PreparedCreate {
             session_id,
             delta,
-            now,
-        } = prepare_create(app_name, user_id, &options)?;
+            events,
+            revision,
+            ..
+        } = prepare_create(app_name, user_id, &options, self.policy)?;
         let mut guard = self.lock()?;
         let store = &mut *guard;
         let k = key(app_name, user_id, &session_id);
@@ -129,18 +132,19 @@ impl SessionService for MapSessionService {
             k,
             Record {
                 state: delta.session.clone(),
-                events: Vec::new(),
-                update: now,
+                events: events
+                    .iter()
+                    .map(|e| {
+                        let at = Timestamp::from_secs_f64(e.timestamp).unwrap_or_default();
+                        (at, e.clone())
+                    })
+                    .collect(),
+                update: revision,
             },
         );
         let merged = store.merged(app_name, user_id, &delta.session);
         Ok(Session::from_parts(
-            app_name,
-            user_id,
-            session_id,
-            merged,
-            Vec::new(),
-            now,
+            app_name, user_id, session_id, merged, events, revision,
         ))
     }
 

@@ -197,8 +197,20 @@ impl SessionService for InMemorySessionService {
         let PreparedCreate {
             session_id,
             delta,
-            now,
-        } = prepare_create(app_name, user_id, &options)?;
+            now: _,
+            events,
+            revision,
+        } = prepare_create(app_name, user_id, &options, self.policy)?;
+        let stored: Vec<(Timestamp, Arc<Event>)> = events
+            .iter()
+            .map(|e| {
+                (
+                    Timestamp::from_secs_f64(e.timestamp).unwrap_or_default(),
+                    e.clone(),
+                )
+            })
+            .collect();
+        let event_ids = events.iter().map(|e| id_hash(&e.id)).collect();
         let mut store = self.store.write();
         let app = store.entry(app_name.to_owned()).or_default();
         let user = app.users.entry(user_id.to_owned()).or_default();
@@ -218,22 +230,17 @@ impl SessionService for InMemorySessionService {
                     session: ids.session.clone(),
                 },
                 state: delta.session.clone(),
-                events: Vec::new(),
-                event_ids: HashSet::new(),
-                update: now,
+                events: stored,
+                event_ids,
+                update: revision,
             },
         );
-        reorder(&mut app.order, &mut user.order, &ids, None, Some(now));
+        reorder(&mut app.order, &mut user.order, &ids, None, Some(revision));
         let user_state = user.state.clone();
         apply_delta(&mut app.state, &delta.app);
         let merged = merge(&app.state, &user_state, &delta.session);
         Ok(Session::from_parts(
-            app_name,
-            user_id,
-            session_id,
-            merged,
-            Vec::new(),
-            now,
+            app_name, user_id, session_id, merged, events, revision,
         ))
     }
 

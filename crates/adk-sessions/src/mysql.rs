@@ -162,6 +162,8 @@ const LOCK_SESSION: &str = "SELECT update_time, state FROM sessions
 const INSERT_EVENT: &str = "INSERT INTO events
     (id, app_name, user_id, session_id, invocation_id, `timestamp`, event_data)
     VALUES (?, ?, ?, ?, ?, ?, ?)";
+const SET_SESSION_TIME: &str = "UPDATE sessions SET update_time = ?
+    WHERE app_name = CAST(? AS BINARY) AND user_id = CAST(? AS BINARY) AND id = CAST(? AS BINARY)";
 const UPDATE_SESSION: &str = "UPDATE sessions SET state = ?, update_time = ?
     WHERE app_name = CAST(? AS BINARY) AND user_id = CAST(? AS BINARY) AND id = CAST(? AS BINARY)";
 
@@ -343,6 +345,30 @@ impl Dialect for MysqlDialect {
             new.now,
         )
         .await?;
+        // The initial events, in the same transaction: all of them or none.
+        for e in new.events {
+            tx.execute(
+                sqlx::query(INSERT_EVENT)
+                    .bind(e.id.as_str())
+                    .bind(new.app_name)
+                    .bind(new.user_id)
+                    .bind(new.session_id)
+                    .bind(e.invocation_id.as_str())
+                    .bind(e.time)
+                    .bind(e.data.as_str()),
+            )
+            .await?;
+        }
+        if new.revision != new.now {
+            tx.execute(
+                sqlx::query(SET_SESSION_TIME)
+                    .bind(new.revision)
+                    .bind(new.app_name)
+                    .bind(new.user_id)
+                    .bind(new.session_id),
+            )
+            .await?;
+        }
         tx.commit().await?;
         Ok(ScopeStates { app, user })
     }

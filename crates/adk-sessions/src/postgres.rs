@@ -152,6 +152,16 @@ const CREATE: &str = "WITH app AS (
     SELECT (SELECT state::text FROM app), (SELECT state::text FROM usr),
         (SELECT count(*) FROM ses)";
 
+/// A new session's initial events, from parallel arrays, and its first revision.
+const INSERT_INITIAL_EVENTS: &str = "WITH ev AS (
+        INSERT INTO events (id, app_name, user_id, session_id, invocation_id, timestamp, event_data)
+        SELECT e.id, $1, $2, $3, e.inv, e.ts, e.data::jsonb
+        FROM UNNEST($4::text[], $5::text[], $6::timestamp[], $7::text[]) AS e(id, inv, ts, data)
+        RETURNING 1
+    )
+    UPDATE sessions SET update_time = $8
+    WHERE app_name = $1 AND user_id = $2 AND id = $3 AND (SELECT count(*) FROM ev) >= 0";
+
 /// Append: lock the session row, write only when its revision is the expected one (or
 /// always, when `$4` is NULL: no precondition, the revision then moves to the later of the
 /// event's time and one µs past the stored one); one statement. Returns the stored
@@ -249,16 +259,44 @@ impl Dialect for PostgresDialect {
     }
 
     async fn create(pool: &PgPool, new: &NewSession<'_>) -> Result<ScopeStates, Fail> {
-        let row = sqlx::query(CREATE)
+        let create = sqlx::query(CREATE)
             .bind(new.app_name)
             .bind(new.user_id)
             .bind(new.session_id)
             .bind(delta_json(&new.delta.app))
             .bind(delta_json(&new.delta.user))
             .bind(delta_json(&new.delta.session))
-            .bind(new.now)
-            .fetch_one(pool)
-            .await?;
+            .bind(new.now);
+        let row = if new.events.is_empty() {
+            create.fetch_one(pool).await?
+        } else {
+            // With initial events: one transaction, so a refused create leaves nothing.
+            let mut tx = pool.begin().await?;
+            let row = create.fetch_one(&mut *tx).await?;
+            sqlx::query(INSERT_INITIAL_EVENTS)
+                .bind(new.app_name)
+                .bind(new.user_id)
+                .bind(new.session_id)
+                .bind(new.events.iter().map(|e| e.id.as_str()).collect::<Vec<_>>())
+                .bind(
+                    new.events
+                        .iter()
+                        .map(|e| e.invocation_id.as_str())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(new.events.iter().map(|e| e.time).collect::<Vec<_>>())
+                .bind(
+                    new.events
+                        .iter()
+                        .map(|e| e.data.as_str())
+                        .collect::<Vec<_>>(),
+                )
+                .bind(new.revision)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            row
+        };
         let app: Option<String> = row.try_get(0)?;
         let user: Option<String> = row.try_get(1)?;
         Ok(ScopeStates {

@@ -32,6 +32,12 @@ pub struct CreateOptions {
     /// [`Error::InvalidArgument`]). `temp:` keys are dropped; `app:`/`user:` keys go to
     /// their scope.
     pub state: Option<Value>,
+    /// Events the session starts with (history being restored), stored in the same
+    /// transaction as the session: all of them or, when any is refused, nothing. They are
+    /// stored as they are (`temp:` keys removed from their deltas); their state deltas are
+    /// not applied again (the initial state is [`CreateOptions::state`]). Partial events
+    /// and two events with one id are refused.
+    pub events: Vec<Event>,
 }
 
 impl CreateOptions {
@@ -49,6 +55,12 @@ impl CreateOptions {
     /// Sets the initial state (a JSON object, e.g. `json!({"k": 1})` or a `JsonMap`).
     pub fn state(mut self, state: impl Into<Value>) -> Self {
         self.state = Some(state.into());
+        self
+    }
+
+    /// Sets the events the session starts with (see [`CreateOptions::events`]).
+    pub fn events(mut self, events: impl IntoIterator<Item = Event>) -> Self {
+        self.events = events.into_iter().collect();
         self
     }
 

@@ -230,8 +230,13 @@ pub struct PreparedCreate {
     pub session_id: String,
     /// The initial state split by scope (`temp:` keys dropped, prefixes stripped).
     pub delta: ScopedDelta,
-    /// The create (and first update) time.
+    /// The create time.
     pub now: Timestamp,
+    /// The initial events, checked (`temp:` keys removed), ordered by timestamp then id as
+    /// every `get` returns them.
+    pub events: Vec<Arc<Event>>,
+    /// The first revision: `now`, or the latest initial event's time when that is later.
+    pub revision: Timestamp,
 }
 
 /// Checks the arguments of a `create` and prepares it: every backend generates ids,
@@ -240,6 +245,7 @@ pub fn prepare_create(
     app_name: &str,
     user_id: &str,
     options: &CreateOptions,
+    policy: EventPolicy,
 ) -> Result<PreparedCreate> {
     let state = options.state_map()?;
     let session_id = match &options.session_id {
@@ -247,10 +253,38 @@ pub fn prepare_create(
         None => uuid::Uuid::new_v4().to_string(),
     };
     crate::validate::check_key(app_name, user_id, &session_id)?;
+    let now = Timestamp::now();
+    let mut revision = now;
+    let mut events = Vec::with_capacity(options.events.len());
+    let mut ids = std::collections::HashSet::with_capacity(options.events.len());
+    for (i, event) in options.events.iter().enumerate() {
+        let mut event = event.clone();
+        if event.is_partial() {
+            return Err(Error::invalid(format!(
+                "initial event {i} is partial; a partial event is never stored"
+            )));
+        }
+        event.validate(policy)?;
+        take_temp(&mut event.actions.state_delta);
+        let at = Timestamp::from_secs_f64(event.timestamp)
+            .ok_or_else(|| Error::invalid(format!("initial event {i}: timestamp is not finite")))?;
+        if !ids.insert(event.id.clone()) {
+            return Err(Error::invalid(format!(
+                "initial event {i}: event id {:?} appears twice",
+                event.id
+            )));
+        }
+        revision = revision.max(at);
+        events.push((at, Arc::new(event)));
+    }
+    events.sort_by(|(a, x), (b, y)| (a, x.id.as_str()).cmp(&(b, y.id.as_str())));
+    let events = events.into_iter().map(|(_, e)| e).collect();
     Ok(PreparedCreate {
         session_id,
         delta: ScopedDelta::split(&state.unwrap_or_default()),
-        now: Timestamp::now(),
+        now,
+        events,
+        revision,
     })
 }
 

@@ -220,11 +220,16 @@ async fn created(
     if let Some(state) = state {
         options = options.state(state);
     }
-    let session = st.service.create(&ids.app, ids.user(), options).await?;
-    for mut event in events {
+    // The session and its restored events in one transaction: a refused event (or a
+    // timeout) leaves nothing half-created.
+    let events = events.into_iter().map(|mut event| {
         mark_restored(&mut event);
-        st.service.append_event(&session, event).await?;
-    }
+        event
+    });
+    let session = st
+        .service
+        .create(&ids.app, ids.user(), options.events(events))
+        .await?;
     Ok(Json(session_json(&session)).into_response())
 }
 
@@ -330,12 +335,21 @@ pub async fn patch(
         ));
     };
     let delta = dict(delta, vec![json!("body"), json!("stateDelta")])?;
+    let temp: Vec<(String, Value)> = delta
+        .iter()
+        .filter(|(k, _)| k.starts_with(adk_sessions::TEMP_PREFIX))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let mut event = Event::new(format!("p-{}", uuid::Uuid::new_v4()), "user");
     event.actions.state_delta = delta;
     // One transaction on whatever is current (never a conflict with other writers), then
-    // the session as it is now.
+    // the session as it is now, with the `temp:` keys a live handle shows for the rest of
+    // the invocation (as adk-python answers).
     let key = ids.key();
     st.service.append_to_current(&key, event).await?;
     let session = st.service.get(&key, GetFilter::all()).await?;
+    for (k, v) in temp {
+        session.state().set(k, v);
+    }
     Ok(Json(session_json(&session)).into_response())
 }

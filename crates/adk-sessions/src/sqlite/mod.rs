@@ -48,7 +48,7 @@ use async_trait::async_trait;
 use self::read::{EventSelect, Readers};
 use self::schema::Location;
 use self::sql::time_text;
-use self::writer::{AppendOp, CreateOp, Outcome, SessionKey, WriteJob, Writer};
+use self::writer::{AppendOp, CreateOp, EventRow, Outcome, SessionKey, WriteJob, Writer};
 use crate::error::{Error, Result};
 use crate::model::{Event, EventPolicy, JsonMap};
 use crate::page::check_list_request;
@@ -202,13 +202,28 @@ impl SessionService for SqliteSessionService {
             session_id,
             delta,
             now,
-        } = prepare_create(app_name, user_id, &options)?;
+            events,
+            revision,
+        } = prepare_create(app_name, user_id, &options, self.policy)?;
+        let mut rows = Vec::with_capacity(events.len());
+        for e in &events {
+            let at = Timestamp::from_secs_f64(e.timestamp)
+                .ok_or_else(|| Error::invalid("event.timestamp is not finite"))?;
+            rows.push(EventRow {
+                id: e.id.clone(),
+                invocation_id: e.invocation_id.clone(),
+                timestamp: time_text(at),
+                json: Arc::from(e.to_storage_json()),
+            });
+        }
         let op = CreateOp {
             key: key(app_name, user_id, &session_id),
             state_json: state_to_json(&delta.session),
             app_delta: delta.app,
             user_delta: delta.user,
             now,
+            events: rows,
+            revision,
         };
         match self.writer.write(WriteJob::Create(Box::new(op))).await? {
             Outcome::Created {
@@ -219,8 +234,8 @@ impl SessionService for SqliteSessionService {
                 user_id,
                 session_id,
                 merge(&app_state, &user_state, &delta.session),
-                Vec::new(),
-                now,
+                events,
+                revision,
             )),
             _ => Err(Error::storage(format!(
                 "{}: the writer answered a create without its state",

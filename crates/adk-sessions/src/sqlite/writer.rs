@@ -66,8 +66,25 @@ pub struct CreateOp {
     pub app_delta: JsonMap,
     /// `user:` keys of the initial state, unprefixed.
     pub user_delta: JsonMap,
-    /// Create and update time.
+    /// Create time.
     pub now: Timestamp,
+    /// The initial events, stored with the session.
+    pub events: Vec<EventRow>,
+    /// The first revision (`now`, or the latest initial event's time).
+    pub revision: Timestamp,
+}
+
+/// One `events` row to insert.
+#[derive(Debug)]
+pub struct EventRow {
+    /// `events.id`.
+    pub id: String,
+    /// `events.invocation_id`.
+    pub invocation_id: String,
+    /// `events.timestamp`, as column text.
+    pub timestamp: String,
+    /// `events.event_data`.
+    pub json: Arc<str>,
 }
 
 /// An append, with everything the caller could compute off this thread.
@@ -385,6 +402,30 @@ fn create(conn: &Connection, loc: &Location, op: &CreateOp) -> Result<Outcome> {
     // adk-python's append requires both state rows to exist: create them here.
     let app_state = merge_app(conn, loc, &k.app, &op.app_delta, &now, true)?;
     let user_state = merge_user(conn, loc, k, &op.user_delta, &now, true)?;
+    // The initial events, in the same transaction: all of them or, on any error, none.
+    for e in &op.events {
+        let inserted = conn.prepare_cached(sql::INSERT_EVENT).and_then(|mut s| {
+            s.execute(params![
+                e.id,
+                k.app,
+                k.user,
+                k.id,
+                e.invocation_id,
+                e.timestamp,
+                e.json
+            ])
+        });
+        match inserted {
+            Ok(_) => {}
+            Err(err) if is_constraint(&err) => return Err(Error::duplicate_event(&k.id, &e.id)),
+            Err(err) => return Err(loc.error("storing an initial event", err)),
+        }
+    }
+    if op.revision != op.now {
+        conn.prepare_cached(sql::SET_SESSION_TIME)
+            .and_then(|mut s| s.execute(params![k.app, k.user, k.id, time_text(op.revision)]))
+            .map_err(|e| loc.error("creating a session", e))?;
+    }
     Ok(Outcome::Created {
         app_state,
         user_state,

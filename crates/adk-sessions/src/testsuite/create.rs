@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::support::*;
-use crate::{GetFilter, SessionService};
+use crate::{Event, GetFilter, Session, SessionService};
 
 /// docs/contract.md, *Create with an id*: with a caller id, app, user and id echo the
 /// request; initial state visible.
@@ -196,4 +196,117 @@ pub async fn create_puts_scoped_keys_in_their_scope(service: Arc<dyn SessionServ
         .await
         .unwrap();
     assert_eq!(other_user.state().snapshot(), map(json!({"app:a": 1})));
+}
+
+/// docs/contract.md, *Create with events is all or nothing*: a create with initial events
+/// stores the session and every event in one transaction (ordered as `get` orders them,
+/// `temp:` keys removed, their deltas not applied again, the revision at the latest of
+/// now and the last event's time); when any event is refused (partial, a repeated id, a
+/// field adk-python cannot read) or the key is taken, nothing is stored.
+pub async fn create_with_events_is_all_or_nothing(service: Arc<dyn SessionService>) {
+    let app = fresh_app("create-events");
+    let base = base_secs();
+    let mut later = event_at("i-late", base + 30.0);
+    later.actions.state_delta = map(json!({"restored": 1, "temp:scratch": 2}));
+    let events = vec![
+        later,
+        event_at("i-early", base + 10.0),
+        event_at("i-mid", base + 20.0),
+    ];
+    let created = service
+        .create(
+            &app,
+            "u",
+            CreateOptions::new()
+                .session_id("s")
+                .state(json!({"k": "v"}))
+                .events(events),
+        )
+        .await
+        .expect("create with events");
+    let invs = |s: &Session| -> Vec<String> {
+        s.events().iter().map(|e| e.invocation_id.clone()).collect()
+    };
+    assert_eq!(invs(&created), ["i-early", "i-mid", "i-late"]);
+    assert!(created.last_update_time() >= base + 30.0);
+    let got = service
+        .get(&SessionKey::new(app.as_str(), "u", "s"), GetFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(invs(&got), ["i-early", "i-mid", "i-late"]);
+    assert_eq!(got.revision(), created.revision());
+    assert_eq!(got.state().get("k"), Some(json!("v")));
+    assert_eq!(
+        got.state().get("restored"),
+        None,
+        "an initial delta was applied"
+    );
+    let stored_delta = &got.events().get(2).unwrap().actions.state_delta;
+    assert!(
+        !stored_delta.contains_key("temp:scratch"),
+        "a temp: key was stored"
+    );
+    assert_eq!(stored_delta.get("restored"), Some(&json!(1)));
+
+    // Refused creates leave nothing behind.
+    let mut partial = event_at("p", base);
+    partial.partial = Some(true);
+    let mut unknown = event_at("x", base);
+    unknown
+        .actions
+        .extra
+        .insert("not_an_adk_field".into(), json!(1));
+    let refused: Vec<(&str, Vec<Event>)> = vec![
+        ("a partial event", vec![event_at("a", base), partial]),
+        ("a repeated id", {
+            let first = event_at("a", base);
+            let mut second = event_at("b", base + 1.0);
+            second.id = first.id.clone();
+            vec![first, second]
+        }),
+        (
+            "an unknown nested field",
+            vec![event_at("a", base), unknown],
+        ),
+    ];
+    for (i, (what, events)) in refused.into_iter().enumerate() {
+        let id = format!("refused-{i}");
+        assert_err(
+            service
+                .create(
+                    &app,
+                    "u",
+                    CreateOptions::new().session_id(&id).events(events),
+                )
+                .await,
+            is_invalid,
+            what,
+        );
+        assert_err(
+            service
+                .get(&SessionKey::new(app.as_str(), "u", id), GetFilter::all())
+                .await,
+            is_not_found,
+            &format!("session left behind by a create with {what}"),
+        );
+    }
+    // A taken key: AlreadyExists, and the original keeps its events.
+    assert_err(
+        service
+            .create(
+                &app,
+                "u",
+                CreateOptions::new()
+                    .session_id("s")
+                    .events([event_at("intruder", base + 40.0)]),
+            )
+            .await,
+        is_exists,
+        "create with events on a taken key",
+    );
+    let again = service
+        .get(&SessionKey::new(app.as_str(), "u", "s"), GetFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(invs(&again), ["i-early", "i-mid", "i-late"]);
 }

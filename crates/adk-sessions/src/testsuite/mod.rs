@@ -83,7 +83,8 @@ macro_rules! __conformance_behaviours {
             bad_events_are_refused_and_change_nothing,
             scoped_state_reads_are_empty_when_nothing_is_stored,
             keys_compare_byte_for_byte,
-            appends_without_precondition_never_fail_for_contention
+            appends_without_precondition_never_fail_for_contention,
+            create_with_events_is_all_or_nothing
         }
     };
 }

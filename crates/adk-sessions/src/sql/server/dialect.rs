@@ -101,8 +101,25 @@ pub struct NewSession<'a> {
     pub session_id: &'a str,
     /// The initial state split by scope (prefixes stripped, `temp:` dropped).
     pub delta: &'a ScopedDelta,
-    /// Create and update time of the session.
+    /// Create time of the session.
     pub now: NaiveDateTime,
+    /// The initial events, stored in the same transaction.
+    pub events: &'a [NewEvent],
+    /// The session's first update time (`now`, or the latest initial event's time).
+    pub revision: NaiveDateTime,
+}
+
+/// One initial event's `events` row.
+#[derive(Debug)]
+pub struct NewEvent {
+    /// `events.id`.
+    pub id: String,
+    /// `events.invocation_id`.
+    pub invocation_id: String,
+    /// `events.timestamp`.
+    pub time: NaiveDateTime,
+    /// `events.event_data`.
+    pub data: String,
 }
 
 /// The app and user state after a create merged the initial `app:`/`user:` keys.

@@ -20,7 +20,8 @@
 mod dialect;
 
 pub(crate) use dialect::{
-    delta_json, AppendOutcome, AppendRow, Dialect, Fail, NewSession, ScopeStates, Statements,
+    delta_json, AppendOutcome, AppendRow, Dialect, Fail, NewEvent, NewSession, ScopeStates,
+    Statements,
 };
 use dialect::{is_unique_violation, list_variant};
 
@@ -595,13 +596,28 @@ where
             session_id,
             delta,
             now,
-        } = prepare_create(app_name, user_id, &options)?;
+            events,
+            revision,
+        } = prepare_create(app_name, user_id, &options, self.policy)?;
+        let mut rows = Vec::with_capacity(events.len());
+        for e in &events {
+            let at = Timestamp::from_secs_f64(e.timestamp)
+                .ok_or_else(|| Error::invalid("event.timestamp is not finite"))?;
+            rows.push(NewEvent {
+                id: e.id.clone(),
+                invocation_id: e.invocation_id.clone(),
+                time: at.to_naive(),
+                data: e.to_storage_json(),
+            });
+        }
         let new = NewSession {
             app_name,
             user_id,
             session_id: &session_id,
             delta: &delta,
             now: now.to_naive(),
+            events: &rows,
+            revision: revision.to_naive(),
         };
         let mut attempt = 0;
         let states = loop {
@@ -621,8 +637,8 @@ where
             user_id,
             session_id,
             merge(&states.app, &states.user, &delta.session),
-            Vec::new(),
-            now,
+            events,
+            revision,
         ))
     }
 
