@@ -1,7 +1,10 @@
 //! PostgreSQL: the SQL text and type mapping of the shared sqlx service on
 //! PostgreSQL, on adk-python's schema v1 exactly as `DatabaseSessionService`
 //! (`postgresql+asyncpg://`) creates it: `JSONB` state and event data,
-//! `TIMESTAMP WITHOUT TIME ZONE` (naive UTC) times.
+//! `TIMESTAMP WITHOUT TIME ZONE` (naive UTC) times. A database whose time columns are
+//! `TIMESTAMP WITH TIME ZONE` (as adk-js's `DatabaseSessionService` creates them) works
+//! the same: connections run with `TimeZone=UTC`, times are read as `::timestamp` and
+//! written as naive UTC, which is exact for both column types.
 //!
 //! JSON travels as text (`$n::jsonb` in, `col::text` out). Both writes are one statement
 //! each, so one round trip and an implicit transaction:
@@ -94,7 +97,7 @@ const LIST_INDEXES: &[&str] = &[
 macro_rules! list_sql {
     ($where:literal) => {
         concat!(
-            "SELECT s.user_id, s.id, s.update_time, s.state::text, a.state::text, u.state::text
+            "SELECT s.user_id, s.id, s.update_time::timestamp, s.state::text, a.state::text, u.state::text
     FROM sessions s
     LEFT JOIN app_states a ON a.app_name = s.app_name
     LEFT JOIN user_states u ON u.app_name = s.app_name AND u.user_id = s.user_id
@@ -110,7 +113,7 @@ macro_rules! list_sql {
 macro_rules! load_with_events {
     ($extra:literal, $limit:literal) => {
         concat!(
-            "SELECT s.update_time, s.state::text, a.state::text, u.state::text,
+            "SELECT s.update_time::timestamp, s.state::text, a.state::text, u.state::text,
         (SELECT coalesce(json_agg(e.event_data ORDER BY e.timestamp, e.id), '[]'::json)::text
          FROM (SELECT event_data, timestamp, id FROM events
                WHERE app_name = $1 AND user_id = $2 AND session_id = $3",
@@ -168,7 +171,7 @@ const INSERT_INITIAL_EVENTS: &str = "WITH ev AS (
 /// revision (NULL when the session is missing) and the new one (NULL when nothing was
 /// written).
 const APPEND: &str = "WITH cur AS (
-        SELECT update_time FROM sessions
+        SELECT update_time::timestamp AS update_time FROM sessions
         WHERE app_name = $1 AND user_id = $2 AND id = $3
         FOR UPDATE
     ), ok AS (
@@ -183,7 +186,7 @@ const APPEND: &str = "WITH cur AS (
                 THEN GREATEST($10, (SELECT update_time FROM cur) + interval '1 microsecond')
                 ELSE $10 END
         WHERE app_name = $1 AND user_id = $2 AND id = $3 AND EXISTS (SELECT 1 FROM ok)
-        RETURNING update_time
+        RETURNING update_time::timestamp AS update_time
     ), app AS (
         INSERT INTO app_states (app_name, state, update_time)
         SELECT $1, $11::jsonb, $13 FROM ok WHERE $11::jsonb <> '{}'::jsonb
@@ -214,7 +217,7 @@ impl Dialect for PostgresDialect {
         read_metadata: "SELECT value FROM adk_internal_metadata WHERE key = $1",
         insert_metadata: "INSERT INTO adk_internal_metadata (key, value) VALUES ($1, $2)
             ON CONFLICT (key) DO NOTHING",
-        load_session: "SELECT s.update_time, s.state::text, a.state::text, u.state::text
+        load_session: "SELECT s.update_time::timestamp, s.state::text, a.state::text, u.state::text
             FROM sessions s
             LEFT JOIN app_states a ON a.app_name = s.app_name
             LEFT JOIN user_states u ON u.app_name = s.app_name AND u.user_id = s.user_id
@@ -254,8 +257,15 @@ impl Dialect for PostgresDialect {
 
     async fn connect(url: &str, pool: PoolOptions<Postgres>) -> Result<PgPool, sqlx::Error> {
         let options: PgConnectOptions = url.parse()?;
-        pool.connect_with(options.application_name("adk-sessions"))
-            .await
+        // Times are read as `::timestamp` and written as naive UTC: with the session in
+        // UTC that is exact for `timestamp` columns (adk-python's) and `timestamptz`
+        // columns (adk-js's) alike.
+        pool.connect_with(
+            options
+                .application_name("adk-sessions")
+                .options([("TimeZone", "UTC")]),
+        )
+        .await
     }
 
     async fn create(pool: &PgPool, new: &NewSession<'_>) -> Result<ScopeStates, Fail> {

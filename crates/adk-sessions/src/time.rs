@@ -180,6 +180,22 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// Epoch numbers at least this large are milliseconds, smaller ones seconds. Other ADK
+/// runtimes write both (adk-js stores integer epoch milliseconds in SQLite time columns and
+/// millisecond event timestamps): 10^11 seconds is the year 5138, 10^11 milliseconds is
+/// 1973-03-03, so no time either runtime writes is ambiguous.
+pub(crate) const EPOCH_MILLIS_FROM: f64 = 1e11;
+
+/// Float epoch seconds from an epoch number in seconds or milliseconds (see
+/// [`EPOCH_MILLIS_FROM`]).
+pub(crate) fn epoch_secs(value: f64) -> f64 {
+    if value.abs() >= EPOCH_MILLIS_FROM {
+        value / 1000.0
+    } else {
+        value
+    }
+}
+
 /// Parses an RFC 3339 date-time (as ADK-Go writes timestamps) into float epoch seconds.
 pub(crate) fn parse_rfc3339_secs(text: &str) -> Option<f64> {
     DateTime::parse_from_rfc3339(text)

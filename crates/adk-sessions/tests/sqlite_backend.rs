@@ -783,3 +783,72 @@ async fn mixed_load_through_few_readers_and_a_tiny_cache_loses_nothing() {
     }
     let _ = std::fs::remove_dir_all(path.parent().unwrap());
 }
+
+/// Rows as adk-js's `DatabaseSessionService` writes them on SQLite — integer epoch
+/// milliseconds in every time column and a millisecond `timestamp` inside `event_data` —
+/// are read as the right instants, the revision we return is accepted back, and our next
+/// append writes a proper time (before: `lastUpdateTime` 1796064049278 "seconds", a 422
+/// on it, then `update_time = '58885-01-03 …'` and a 503 on the next get). adk-go's
+/// zoned text (`…-05:00`) is read as its instant too.
+#[tokio::test]
+async fn other_runtimes_time_spellings_are_read_and_never_corrupted() {
+    let path = temp_db("js-times");
+    drop(open(&path).await);
+    let conn = Connection::open(&path).unwrap();
+    conn.execute_batch(
+        r#"INSERT INTO app_states VALUES ('app', '{}', 1796032800000);
+           INSERT INTO user_states VALUES ('app', 'u', '{}', 1796032800000);
+           INSERT INTO sessions VALUES ('app', 'u', 'js', '{"k": 1}', 1796032800000, 1796032800250);
+           INSERT INTO events VALUES ('e1', 'app', 'u', 'js', 'inv-1', 1796032800250,
+             '{"id": "e1", "invocation_id": "inv-1", "author": "user", "timestamp": 1796032800250, "actions": {"state_delta": {"k": 1}}}');
+           INSERT INTO sessions VALUES ('app', 'u', 'go', '{}', '2026-11-30 05:00:00.1-05:00', '2026-11-30 05:00:00.5-05:00');"#,
+    )
+    .unwrap();
+    let service = open(&path).await;
+    let js = service
+        .get(&SessionKey::new("app", "u", "js"), GetFilter::all())
+        .await
+        .expect("an adk-js session");
+    assert_eq!(js.last_update_time(), 1_796_032_800.25);
+    assert_eq!(js.events().get(0).unwrap().timestamp, 1_796_032_800.25);
+    let go = service
+        .get(&SessionKey::new("app", "u", "go"), GetFilter::all())
+        .await
+        .expect("an adk-go session");
+    assert_eq!(go.last_update_time(), 1_796_032_800.5);
+    // The revision we return is the stored one: an append through this handle succeeds
+    // and writes our own time text.
+    let mut event = Event::new("inv-2", "agent").with_state("k", json!(2));
+    event.timestamp = 1_796_032_801.0;
+    service
+        .append_event(&js, event)
+        .await
+        .expect("append to an adk-js row");
+    let stored: String = conn
+        .query_row(
+            "SELECT update_time FROM sessions WHERE id = 'js'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, "2026-11-30 10:00:01.000000");
+    let again = service
+        .get(&SessionKey::new("app", "u", "js"), GetFilter::all())
+        .await
+        .unwrap();
+    assert_eq!(again.revision(), js.revision());
+    assert_eq!(again.events().len(), 2);
+    assert_eq!(again.state().get("k"), Some(json!(2)));
+    // A handle that fell behind an adk-js write is still refused.
+    conn.execute(
+        "UPDATE sessions SET update_time = 1796032802000 WHERE id = 'js'",
+        [],
+    )
+    .unwrap();
+    assert!(matches!(
+        service
+            .append_event(&again, Event::new("inv-3", "agent"))
+            .await,
+        Err(Error::Stale { .. })
+    ));
+}

@@ -84,6 +84,11 @@ impl Event {
                 Some(fixed) => serde_json::from_str(&fixed),
                 None => Err(e),
             })
+            .map(|mut event: Event| {
+                // adk-js stores event timestamps in epoch milliseconds.
+                event.timestamp = crate::time::epoch_secs(event.timestamp);
+                event
+            })
             .map_err(|e| Error::storage(format!("stored event_data is not a valid event: {e}")))
     }
 

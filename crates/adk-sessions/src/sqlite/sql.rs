@@ -149,13 +149,19 @@ pub fn time_text(t: Timestamp) -> String {
     t.to_sql_text()
 }
 
-/// Reads a `DATETIME` value: text with or without a fraction (or a `T` separator), or a
-/// number of epoch seconds. `None` when it is none of these.
+/// Reads a `DATETIME` value as every ADK runtime writes it: naive UTC text with or
+/// without a fraction (adk-python, this crate), text with a zone offset (adk-go:
+/// `2006-01-02 15:04:05.999999999-07:00`; RFC 3339), or an epoch number — integer or
+/// real, seconds or milliseconds by magnitude (adk-js writes integer milliseconds; see
+/// `EPOCH_MILLIS_FROM`). `None` when it is none of these.
 pub fn parse_time(value: ValueRef<'_>) -> Option<Timestamp> {
     match value {
         ValueRef::Text(bytes) => parse_time_text(std::str::from_utf8(bytes).ok()?),
-        ValueRef::Integer(secs) => Some(Timestamp(secs.checked_mul(1_000_000)?)),
-        ValueRef::Real(secs) => Timestamp::from_secs_f64(secs),
+        ValueRef::Integer(n) if (n.unsigned_abs() as f64) < crate::time::EPOCH_MILLIS_FROM => {
+            Some(Timestamp(n.checked_mul(1_000_000)?))
+        }
+        ValueRef::Integer(ms) => Some(Timestamp(ms.checked_mul(1_000)?)),
+        ValueRef::Real(n) => Timestamp::from_secs_f64(crate::time::epoch_secs(n)),
         _ => None,
     }
 }
@@ -166,10 +172,29 @@ pub fn parse_time_text(text: &str) -> Option<Timestamp> {
     if let Some(t) = Timestamp::parse_sql_text(text) {
         return Some(t);
     }
-    ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
+    if let Some(t) = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f"]
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(text, f).ok())
-        .map(Timestamp::from_naive)
+    {
+        return Some(Timestamp::from_naive(t));
+    }
+    // With a zone offset: adk-go's `…-07:00` (also `Z`, `+0000`), with a space or a `T`.
+    let zoned = [
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+        "%Y-%m-%dT%H:%M:%S%.f%:z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+    ]
+    .iter()
+    .find_map(|f| chrono::DateTime::parse_from_str(text, f).ok())
+    .or_else(|| chrono::DateTime::parse_from_rfc3339(text).ok());
+    if let Some(t) = zoned {
+        return Some(Timestamp(t.timestamp_micros()));
+    }
+    // A number written as text.
+    text.parse::<f64>()
+        .ok()
+        .and_then(|n| Timestamp::from_secs_f64(crate::time::epoch_secs(n)))
 }
 
 #[cfg(test)]
@@ -186,5 +211,31 @@ mod tests {
             Some(Timestamp(1_795_653_845_000_000))
         );
         assert_eq!(parse_time_text("not a time"), None);
+    }
+
+    #[test]
+    fn every_runtimes_time_spelling_is_the_same_instant() {
+        // 2026-11-30T10:00:00.25Z
+        let want = Some(Timestamp(1_796_032_800_250_000));
+        for text in [
+            "2026-11-30 10:00:00.25",       // adk-python / ours (naive UTC)
+            "2026-11-30T10:00:00.250000",   // naive with T
+            "2026-11-30 05:00:00.25-05:00", // adk-go, writer's local zone
+            "2026-11-30 11:00:00.250000000+01:00",
+            "2026-11-30T10:00:00.25Z", // RFC 3339
+            "2026-11-30 10:00:00.25+0000",
+            "1796032800250", // epoch ms as text
+            "1796032800.25", // epoch seconds as text
+        ] {
+            assert_eq!(parse_time_text(text), want, "{text}");
+        }
+        // adk-js: integer epoch milliseconds; reals in either unit.
+        assert_eq!(parse_time(ValueRef::Integer(1_796_032_800_250)), want);
+        assert_eq!(parse_time(ValueRef::Real(1_796_032_800_250.0)), want);
+        assert_eq!(parse_time(ValueRef::Real(1_796_032_800.25)), want);
+        assert_eq!(
+            parse_time(ValueRef::Integer(1_796_032_800)),
+            Some(Timestamp(1_796_032_800_000_000))
+        );
     }
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use adk_sessions::{
-    CreateOptions, Error, Event, GetFilter, OpenOptions, SessionKey, SessionService,
+    CreateOptions, Error, Event, GetFilter, OpenOptions, Session, SessionKey, SessionService,
 };
 use serde_json::{json, Value};
 
@@ -325,6 +325,68 @@ pub async fn look_alike_keys_never_reach_an_adk_python_session(server: Server) {
             "the original changed through {what}"
         );
     }
+}
+
+/// PostgreSQL: time columns of type `timestamptz`, as adk-js's `DatabaseSessionService`
+/// creates them, are read as the right instants and written back exactly, whatever the
+/// time zone of the connection that wrote them (MySQL: nothing to check).
+pub async fn timestamptz_columns_are_read_and_written_exactly(server: Server) {
+    if server != Server::Postgres {
+        return;
+    }
+    let Some(db) = TestDb::create(server).await else {
+        return;
+    };
+    drop(db.open().await);
+    db.exec(
+        "ALTER TABLE sessions
+            ALTER COLUMN create_time TYPE timestamptz USING create_time AT TIME ZONE 'UTC',
+            ALTER COLUMN update_time TYPE timestamptz USING update_time AT TIME ZONE 'UTC';
+         ALTER TABLE events ALTER COLUMN timestamp TYPE timestamptz USING timestamp AT TIME ZONE 'UTC';
+         ALTER TABLE app_states ALTER COLUMN update_time TYPE timestamptz USING update_time AT TIME ZONE 'UTC';
+         ALTER TABLE user_states ALTER COLUMN update_time TYPE timestamptz USING update_time AT TIME ZONE 'UTC';
+         SET TIME ZONE 'America/New_York';
+         INSERT INTO app_states VALUES ('app', '{}', '2026-11-30 05:00:00-05');
+         INSERT INTO user_states VALUES ('app', 'u', '{}', '2026-11-30 05:00:00-05');
+         INSERT INTO sessions VALUES ('app', 'u', 'js', '{\"k\": 1}', '2026-11-30 05:00:00-05', '2026-11-30 05:00:00.250000-05');",
+    )
+    .await;
+    let service = db.open().await;
+    let key = SessionKey::new("app", "u", "js");
+    let s = service.get(&key, GetFilter::all()).await.unwrap();
+    // 2026-11-30T10:00:00.25Z
+    assert_eq!(s.last_update_time(), 1_796_032_800.25);
+    let listed = service
+        .list("app", Some("u"), &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(listed.sessions[0].last_update_time(), 1_796_032_800.25);
+    let mut event = Event::new("inv", "agent").with_state("k", json!(2));
+    event.timestamp = 1_796_032_801.5;
+    service
+        .append_event(&s, event)
+        .await
+        .expect("append to an adk-js row");
+    assert_eq!(s.last_update_time(), 1_796_032_801.5);
+    let stored = db
+        .strings("SELECT extract(epoch FROM update_time)::text FROM sessions WHERE id = 'js'")
+        .await;
+    assert_eq!(stored, ["1796032801.500000"]);
+    let again = service.get(&key, GetFilter::all()).await.unwrap();
+    assert_eq!(again.revision(), s.revision());
+    assert_eq!(again.state().get("k"), Some(json!(2)));
+    // A stale handle is still refused, a fresh session still works.
+    let stale = Event::new("inv2", "agent");
+    assert!(matches!(
+        service
+            .append_event(&Session::clone(&listed.sessions[0]), stale)
+            .await,
+        Err(Error::Stale { .. })
+    ));
+    service
+        .create("app", "u", CreateOptions::new().session_id("new"))
+        .await
+        .unwrap();
 }
 
 /// Every `list` statement of the service (with and without a user, first page and after

@@ -485,6 +485,11 @@ macro_rules! server_backend_tests {
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn timestamptz_columns_are_read_and_written_exactly() {
+            cases::timestamptz_columns_are_read_and_written_exactly($server).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn list_queries_use_our_index() {
             cases::list_queries_use_our_index($server).await;
         }
