@@ -526,10 +526,15 @@ async fn append_with_a_stale_expected_update_time_is_409_and_stores_nothing() {
         )
         .await;
     assert_eq!(stale.status, 409);
-    assert!(stale.json["detail"]
-        .as_str()
-        .unwrap()
-        .contains("expectedLastUpdateTime"));
+    // One text for every stale append, whether caught before or during the write.
+    assert!(
+        stale.json["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("stale session \"c\": stored revision"),
+        "{}",
+        stale.json
+    );
     let now = ok.json["lastUpdateTime"].as_f64().unwrap();
     let again = srv
         .send(

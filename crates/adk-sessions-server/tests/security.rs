@@ -174,3 +174,99 @@ async fn unconditional_appends_and_patches_never_conflict() {
     }
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Findings 12 and 14: an event without an author is 422 (adk-python requires one); a
+/// timestamp the stores cannot keep exactly (from 2100 on) is 422; and every
+/// `lastUpdateTime` the server returns is accepted back as `expectedLastUpdateTime`, also
+/// at the edge of the accepted range.
+#[tokio::test]
+async fn authorless_and_far_future_events_are_422_and_returned_times_are_accepted_back() {
+    let srv = server().await;
+    assert_eq!(
+        srv.send("POST", S, Some(&json!({"sessionId": "edge"})))
+            .await
+            .status,
+        200
+    );
+    let events = format!("{S}/edge/events");
+    for (body, what) in [
+        (json!({"invocationId": "i"}), "no author"),
+        (json!({"author": ""}), "empty author"),
+        (
+            json!({"author": "user", "timestamp": 9.0e9}),
+            "timestamp 9e9",
+        ),
+        (
+            json!({"author": "user", "timestamp": 4_102_444_800.0}),
+            "2100-01-01",
+        ),
+    ] {
+        let r = srv.send("POST", &events, Some(&body)).await;
+        assert_eq!(r.status, 422, "{what}: {}", r.json);
+    }
+    let got = srv.get(&format!("{S}/edge")).await;
+    assert_eq!(got.json["events"], json!([]), "a refused event was stored");
+    // The latest accepted time, then an older one (the revision moves a µs past it):
+    // each returned lastUpdateTime is accepted back.
+    let mut last = got.json["lastUpdateTime"].as_f64().unwrap();
+    for ts in [4_102_444_799.999_999, 1.0] {
+        let r = srv
+            .send(
+                "POST",
+                &format!("{events}?expectedLastUpdateTime={last}"),
+                Some(&json!({"author": "user", "timestamp": ts})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "append at {ts} after {last}: {}", r.json);
+        last = r.json["lastUpdateTime"].as_f64().unwrap();
+    }
+    assert!(last > 4_102_444_799.999_999);
+}
+
+/// `expectedLastUpdateTime` in the body is the precondition too (never stored as an
+/// unknown event field), and a stale one is 409 with the same text as a lost race.
+#[tokio::test]
+async fn expected_last_update_time_in_the_body_is_the_precondition() {
+    let srv = server().await;
+    let created = srv.send("POST", S, Some(&json!({"sessionId": "b"}))).await;
+    let first = created.json["lastUpdateTime"].as_f64().unwrap();
+    let events = format!("{S}/b/events");
+    let r = srv
+        .send(
+            "POST",
+            &events,
+            Some(&json!({"author": "user", "expectedLastUpdateTime": first})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.json);
+    assert!(r.json["event"].get("expectedLastUpdateTime").is_none());
+    let stale = srv
+        .send(
+            "POST",
+            &events,
+            Some(&json!({"author": "user", "expectedLastUpdateTime": first})),
+        )
+        .await;
+    assert_eq!(stale.status, 409, "{}", stale.json);
+    assert!(
+        stale.json["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with("stale session"),
+        "{}",
+        stale.json
+    );
+    let got = srv.get(&format!("{S}/b")).await;
+    assert_eq!(got.json["events"].as_array().unwrap().len(), 1);
+    assert!(got.json["events"][0]
+        .get("expectedLastUpdateTime")
+        .is_none());
+    let both = srv
+        .send(
+            "POST",
+            &format!("{events}?expectedLastUpdateTime=1"),
+            Some(&json!({"author": "user", "expectedLastUpdateTime": 2})),
+        )
+        .await;
+    assert_eq!(both.status, 422);
+}

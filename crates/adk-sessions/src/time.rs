@@ -180,6 +180,11 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
+/// Event timestamps must be before 2100-01-01T00:00:00Z: every revision derived from
+/// them (at most a few µs later) then stays exact as float seconds and within what each
+/// store and the REST API accept back.
+pub const MAX_EVENT_SECS: f64 = 4_102_444_800.0;
+
 /// Epoch numbers at least this large are milliseconds, smaller ones seconds. Other ADK
 /// runtimes write both (adk-js stores integer epoch milliseconds in SQLite time columns and
 /// millisecond event timestamps): 10^11 seconds is the year 5138, 10^11 milliseconds is

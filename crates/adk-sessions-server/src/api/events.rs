@@ -5,11 +5,10 @@
 //! is appended to whatever is current in one transaction
 //! ([`adk_sessions::SessionService::append_to_current`]): other writers never make it fail.
 
-use adk_sessions::GetFilter;
+use adk_sessions::{Session, Timestamp};
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -43,9 +42,8 @@ pub async fn append(
     bytes: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Appended>, ApiError> {
     let q = QueryParams::from(query)?;
-    let expected = q.seconds("expectedLastUpdateTime")?;
-    let want = q.timestamp("expectedLastUpdateTime")?;
-    let Some(value) = body(bytes)? else {
+    let mut expected = q.timestamp("expectedLastUpdateTime")?;
+    let Some(mut value) = body(bytes)? else {
         return Err(ApiError::invalid(
             "missing",
             vec![json!("body")],
@@ -53,29 +51,57 @@ pub async fn append(
             Value::Null,
         ));
     };
+    // The precondition may also come in the body, next to the event's members; it is
+    // never part of the stored event.
+    if let Some(obj) = value.as_object_mut() {
+        for name in ["expectedLastUpdateTime", "expected_last_update_time"] {
+            let Some(v) = obj.remove(name) else { continue };
+            let loc = vec![json!("body"), json!(name)];
+            let t = v
+                .as_f64()
+                .filter(|t| t.is_finite() && (0.0..=9.0e9).contains(t))
+                .and_then(Timestamp::from_secs_f64)
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "float_type",
+                        loc.clone(),
+                        "Input should be a finite number of epoch seconds between 0 and 9e9",
+                        v.clone(),
+                    )
+                })?;
+            if expected.is_some_and(|q| q != t) {
+                return Err(ApiError::invalid(
+                    "value_error",
+                    loc,
+                    "expectedLastUpdateTime differs between the query and the body",
+                    v,
+                ));
+            }
+            expected = Some(t);
+        }
+    }
     let event = parse_event_value(&st, value, vec![json!("body")])?;
-    let no_events = GetFilter::recent(0);
+    let key = ids.key();
     let (stored, last_update_time) = match expected {
         // No precondition: one transaction appends to whatever is current; it never
         // fails because of other writers.
         None => {
-            let appended = st.service.append_to_current(&ids.key(), event).await?;
+            let appended = st.service.append_to_current(&key, event).await?;
             (appended.event, appended.revision.as_secs_f64())
         }
-        Some(expected) => {
-            let session = st.service.get(&ids.key(), no_events).await?;
-            if Some(session.revision()) != want {
-                return Err(ApiError::new(
-                    StatusCode::CONFLICT,
-                    format!(
-                        "Session was updated at {} since expectedLastUpdateTime {}; reload it and retry",
-                        session.last_update_time(),
-                        expected
-                    ),
-                ));
-            }
-            let stored = st.service.append_event(&session, event).await?;
-            (stored, session.last_update_time())
+        // A precondition: a handle at the revision the client saw; the backend's append
+        // transaction refuses it with `Stale` (409) when the stored session moved on.
+        Some(revision) => {
+            let handle = Session::from_parts(
+                key.app_name(),
+                key.user_id(),
+                key.session_id(),
+                Default::default(),
+                Vec::new(),
+                revision,
+            );
+            let stored = st.service.append_event(&handle, event).await?;
+            (stored, handle.last_update_time())
         }
     };
     Ok(Json(Appended {

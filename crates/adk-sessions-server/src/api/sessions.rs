@@ -145,14 +145,6 @@ pub(crate) fn parse_event_value(
     if event.invocation_id.is_empty() {
         event.invocation_id = format!("e-{}", uuid::Uuid::new_v4());
     }
-    if event.timestamp > 9.0e9 {
-        return Err(ApiError::invalid(
-            "value_error",
-            loc,
-            "event.timestamp is after the year 2255; send float epoch seconds",
-            json!(event.timestamp),
-        ));
-    }
     event.validate(st.policy).map_err(|e| {
         let msg = match e {
             adk_sessions::Error::InvalidArgument(m) => m,

@@ -109,7 +109,8 @@ impl Event {
     }
 
     /// Checks what a stored event must satisfy: ids present and within the schema's
-    /// lengths, a finite timestamp, and (unless lenient) no field inside `actions` or the
+    /// lengths, an author, a finite timestamp before 2100 (so every revision derived from it
+    /// is exact in every store and in float seconds), and (unless lenient) no field inside `actions` or the
     /// content model that adk-python would refuse.
     pub fn validate(&self, policy: EventPolicy) -> Result<()> {
         if self.id.is_empty() {
@@ -126,10 +127,22 @@ impl Event {
                 "event.invocation_id is longer than 256 characters",
             ));
         }
+        if self.author.is_empty() {
+            return Err(Error::invalid(
+                "event.author is empty: ADK requires the author of every event",
+            ));
+        }
         if !self.timestamp.is_finite() || self.timestamp < 0.0 {
             return Err(Error::invalid(format!(
                 "event.timestamp {} is not a finite, non-negative number of seconds",
                 self.timestamp
+            )));
+        }
+        if self.timestamp >= crate::time::MAX_EVENT_SECS {
+            return Err(Error::invalid(format!(
+                "event.timestamp {} is not before 2100-01-01 (epoch seconds {}); send float epoch seconds",
+                self.timestamp,
+                crate::time::MAX_EVENT_SECS
             )));
         }
         self.check_fields(policy.lenient_unknown_fields)

@@ -141,7 +141,13 @@ pub async fn bad_events_are_refused_and_change_nothing(service: Arc<dyn SessionS
     inf_time.timestamp = f64::INFINITY;
     let mut long_id = event_with("i", json!({"k": 1}));
     long_id.id = "e".repeat(129);
+    let mut no_author = event_with("i", json!({"k": 1}));
+    no_author.author.clear();
+    let mut far_future = event_with("i", json!({"k": 1}));
+    far_future.timestamp = 9.0e9;
     for (event, what) in [
+        (no_author, "event without author"),
+        (far_future, "timestamp after 2100"),
         (no_id, "event without id"),
         (no_inv, "event without invocation id"),
         (nan_time, "NaN timestamp"),
