@@ -442,8 +442,8 @@ export class RemoteSessionService extends BaseSessionService {
     }
     if (answer.status === 409) {
       const detail = detailOf(answer.body);
-      // The server's pre-check ("Session was updated at …") or the store's own check when
-      // another writer slipped in between ("stale session …: stored revision …").
+      // Every stale append answers "stale session …: stored revision …" (servers before
+      // this change also answered "Session was updated at …" when they caught it early).
       if (typeof detail === 'string' && /^(Session was updated at|stale session)/.test(detail)) {
         throw new StaleSessionError(appName, userId, sessionId, session.lastUpdateTime, detail);
       }

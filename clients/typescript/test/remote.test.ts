@@ -75,7 +75,7 @@ for (const backend of backends()) {
         assert.equal(e.name, 'StaleSessionError');
         assert.equal(e.sessionId, 's1');
         assert.match(e.message, /Reload the session with getSession and retry/);
-        assert.match(e.detail, /^Session was updated at \d+\.\d+ since expectedLastUpdateTime \d+\.\d+/);
+        assert.match(e.detail, /^stale session \"s1\": stored revision \d+\.\d+ is not the handle's \d+\.\d+/);
         return true;
       });
       // Nothing stored, the losing handle and its event untouched.
