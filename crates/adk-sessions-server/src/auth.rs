@@ -4,14 +4,19 @@
 //! ```json
 //! {"tokens": [
 //!   {"token": "s3cret-for-support", "apps": ["support_bot"]},
+//!   {"token": "s3cret-dashboard", "apps": ["support_bot"], "access": "read"},
 //!   {"token": "s3cret-admin", "apps": ["*"]}
 //! ]}
 //! ```
 //!
-//! Every route under `/apps/{app_name}/…` then needs `Authorization: Bearer <token>`:
-//! 401 without a token or with an unknown one, 403 when the token does not name the app
-//! (`"*"` names every app). `/healthz`, `/readyz`, `/metrics` and `/openapi.json` stay
-//! open. Tokens are compared in constant time.
+//! Every route under `/apps/{app_name}/…` then needs `Authorization: Bearer <token>` (the
+//! scheme in any case): 401 without a token or with an unknown one, 400 with two
+//! `Authorization` headers, 403 when the token does not name the app (`"*"` names every
+//! app) or when a read-only token (`"access": "read"`; the default is `"write"`) asks for
+//! anything but GET or HEAD. `/healthz`, `/readyz`, `/metrics` and `/openapi.json` stay
+//! open. Tokens are compared in constant time. A file with a token shorter than 8
+//! characters, with whitespace or control characters, or listed twice, is refused when
+//! the server starts, naming the entry.
 
 use std::collections::HashSet;
 use std::path::Path;
@@ -28,7 +33,7 @@ use crate::api::ApiError;
 /// The tokens a server accepts.
 #[derive(Debug, Clone, Default)]
 pub struct Tokens {
-    entries: Vec<(String, Apps)>,
+    entries: Vec<(String, Apps, bool)>,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +53,19 @@ struct File {
 struct Entry {
     token: String,
     apps: Vec<String>,
+    #[serde(default)]
+    access: AccessMode,
+}
+
+/// What a token may do in its apps.
+#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+enum AccessMode {
+    /// Read and write (the default).
+    #[default]
+    Write,
+    /// GET and HEAD only.
+    Read,
 }
 
 /// What a token may do for an app.
@@ -55,6 +73,8 @@ struct Entry {
 pub enum Access {
     /// Known token, app allowed.
     Allowed,
+    /// Known token, app allowed for reading only.
+    ReadOnly,
     /// Known token, another app.
     Forbidden,
     /// No such token.
@@ -66,11 +86,26 @@ impl Tokens {
     pub fn parse(text: &str) -> Result<Tokens, String> {
         let file: File =
             serde_json::from_str(text).map_err(|e| format!("tokens file is not valid: {e}"))?;
-        let mut entries = Vec::new();
+        let mut entries: Vec<(String, Apps, bool)> = Vec::new();
         for (i, e) in file.tokens.into_iter().enumerate() {
-            if e.token.trim().len() < 8 {
+            if e.token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                return Err(format!(
+                    "tokens[{i}].token holds whitespace or a control character; a client could not send it as it is"
+                ));
+            }
+            if e.token.len() < 8 {
                 return Err(format!(
                     "tokens[{i}].token is shorter than 8 characters; use a long random token"
+                ));
+            }
+            if let Some(j) = entries.iter().position(|(t, _, _)| *t == e.token) {
+                return Err(format!(
+                    "tokens[{i}].token is the same as tokens[{j}].token; give each client its own"
+                ));
+            }
+            if e.apps.is_empty() {
+                return Err(format!(
+                    "tokens[{i}].apps is empty; name the apps (or \"*\" for every app)"
                 ));
             }
             let apps = if e.apps.iter().any(|a| a == "*") {
@@ -78,7 +113,7 @@ impl Tokens {
             } else {
                 Apps::Some(e.apps.into_iter().collect())
             };
-            entries.push((e.token, apps));
+            entries.push((e.token, apps, e.access == AccessMode::Read));
         }
         Ok(Tokens { entries })
     }
@@ -93,15 +128,22 @@ impl Tokens {
     /// What `token` may do for `app`.
     pub fn check(&self, token: &str, app: &str) -> Access {
         let mut found = None;
-        for (t, apps) in &self.entries {
+        for (t, apps, read_only) in &self.entries {
             if constant_time_eq(t.as_bytes(), token.as_bytes()) {
-                found = Some(apps);
+                found = Some((apps, *read_only));
             }
         }
+        let allowed = |read_only: bool| {
+            if read_only {
+                Access::ReadOnly
+            } else {
+                Access::Allowed
+            }
+        };
         match found {
             None => Access::Unknown,
-            Some(Apps::All) => Access::Allowed,
-            Some(Apps::Some(set)) if set.contains(app) => Access::Allowed,
+            Some((Apps::All, ro)) => allowed(ro),
+            Some((Apps::Some(set), ro)) if set.contains(app) => allowed(ro),
             Some(_) => Access::Forbidden,
         }
     }
@@ -134,15 +176,17 @@ pub async fn require_token(
     let Some(app) = app else {
         return next.run(req).await;
     };
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
+    let mut headers = req.headers().get_all(header::AUTHORIZATION).iter();
+    let first = headers.next();
+    if headers.next().is_some() {
+        return ApiError::bad_request("more than one Authorization header").into_response();
+    }
+    // `Bearer <token>`, the scheme in any case (RFC 9110 §11.1).
+    let token = first
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim);
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
     let unauthorized = |msg: &str| {
         let mut e = ApiError::new(StatusCode::UNAUTHORIZED, msg);
         e.bearer_challenge = true;
@@ -152,6 +196,19 @@ pub async fn require_token(
         None => unauthorized("Not authenticated: send Authorization: Bearer <token>"),
         Some(t) => match tokens.check(t, &app) {
             Access::Allowed => next.run(req).await,
+            Access::ReadOnly
+                if matches!(
+                    *req.method(),
+                    axum::http::Method::GET | axum::http::Method::HEAD
+                ) =>
+            {
+                next.run(req).await
+            }
+            Access::ReadOnly => ApiError::new(
+                StatusCode::FORBIDDEN,
+                format!("This token may only read app {app:?}"),
+            )
+            .into_response(),
             Access::Unknown => unauthorized("Invalid token"),
             Access::Forbidden => ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -181,5 +238,47 @@ mod tests {
     #[test]
     fn short_tokens_are_refused() {
         assert!(Tokens::parse(r#"{"tokens":[{"token":"x","apps":["a"]}]}"#).is_err());
+    }
+
+    #[test]
+    fn bad_token_files_are_refused_naming_the_entry() {
+        for (text, needle) in [
+            (
+                r#"{"tokens":[{"token":"aaaa aaaa","apps":["a"]}]}"#,
+                "whitespace",
+            ),
+            (
+                r#"{"tokens":[{"token":"aaaaaaaa\n","apps":["a"]}]}"#,
+                "whitespace",
+            ),
+            (
+                r#"{"tokens":[{"token":"aaaaaaaa\u0001","apps":["a"]}]}"#,
+                "control",
+            ),
+            (
+                r#"{"tokens":[{"token":"aaaaaaaaaa","apps":["a"]},{"token":"aaaaaaaaaa","apps":["b"]}]}"#,
+                "tokens[1].token is the same as tokens[0]",
+            ),
+            (
+                r#"{"tokens":[{"token":"aaaaaaaaaa","apps":[]}]}"#,
+                "apps is empty",
+            ),
+            (
+                r#"{"tokens":[{"token":"aaaaaaaaaa","apps":["a"],"access":"admin"}]}"#,
+                "unknown variant `admin`",
+            ),
+        ] {
+            let err = Tokens::parse(text).unwrap_err();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn read_only_tokens_read() {
+        let t =
+            Tokens::parse(r#"{"tokens":[{"token":"rrrrrrrrrr","apps":["a"],"access":"read"}]}"#)
+                .unwrap();
+        assert_eq!(t.check("rrrrrrrrrr", "a"), Access::ReadOnly);
+        assert_eq!(t.check("rrrrrrrrrr", "b"), Access::Forbidden);
     }
 }

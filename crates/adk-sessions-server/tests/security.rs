@@ -270,3 +270,58 @@ async fn expected_last_update_time_in_the_body_is_the_precondition() {
         .await;
     assert_eq!(both.status, 422);
 }
+
+/// Finding 13 and token scopes: the `Bearer` scheme in any case; two `Authorization`
+/// headers are refused; a read-only token reads and is 403 on every write.
+#[tokio::test]
+async fn auth_scheme_any_case_one_header_and_read_only_tokens() {
+    let tokens = adk_sessions_server::auth::Tokens::parse(
+        r#"{"tokens": [{"token": "writer-token-1", "apps": ["app"]},
+                       {"token": "reader-token-1", "apps": ["app"], "access": "read"}]}"#,
+    )
+    .unwrap();
+    let srv = spawn(ServerConfig {
+        auth: Some(std::sync::Arc::new(tokens)),
+        ..ServerConfig::default()
+    })
+    .await;
+    let url = |p: &str| format!("{}{p}", srv.base);
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let r = srv
+            .client
+            .post(url(S))
+            .header("authorization", format!("{scheme} writer-token-1"))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{scheme}");
+    }
+    let two = srv
+        .client
+        .get(url(S))
+        .header("authorization", "Bearer writer-token-1")
+        .header("authorization", "Bearer reader-token-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(two.status(), 400);
+    let read = srv
+        .client
+        .get(url(S))
+        .bearer_auth("reader-token-1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let write = srv
+        .client
+        .post(url(S))
+        .bearer_auth("reader-token-1")
+        .json(&json!({"sessionId": "r"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(write.status(), 403);
+    assert_eq!(srv.get(&format!("{S}/r")).await.status, 401);
+}
