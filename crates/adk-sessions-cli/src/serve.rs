@@ -10,7 +10,7 @@ use std::time::Duration;
 use adk_sessions::{EventPolicy, OpenOptions};
 
 use adk_sessions_server::auth::Tokens;
-use adk_sessions_server::{router, ServerConfig};
+use adk_sessions_server::{router, HostCheck, ServerConfig};
 
 /// Flags of `adk-sessions serve`.
 #[derive(Debug, Clone, clap::Args)]
@@ -44,6 +44,11 @@ pub struct ServeArgs {
     /// SQLite: MiB of event_data whose decoded events are kept for later reads (0 = off).
     #[arg(long, env = "ADK_SESSIONS_EVENT_CACHE_MB", default_value_t = 8)]
     pub event_cache_mb: usize,
+    /// Answer requests whatever their Host/Origin when listening on loopback without auth
+    /// (behind a reverse proxy that forwards another Host). Off: such a server answers
+    /// only requests addressed to loopback, so a web page cannot reach it by DNS rebinding.
+    #[arg(long, env = "ADK_SESSIONS_ALLOW_ANY_HOST")]
+    pub allow_any_host: bool,
     /// Write logs as JSON lines (one object per event) instead of text.
     #[arg(long, env = "ADK_SESSIONS_LOG_JSON")]
     pub log_json: bool,
@@ -80,6 +85,16 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     if !args.request_timeout.is_finite() || args.request_timeout < 0.0 {
         return Err("--request-timeout must be a non-negative number of seconds".into());
     }
+    let addr: SocketAddr = args
+        .addr
+        .parse()
+        .map_err(|e| format!("--addr {:?} is not HOST:PORT: {e}", args.addr))?;
+    // On loopback without auth, only requests made to loopback (no DNS rebinding).
+    let host_check = if addr.ip().is_loopback() && auth.is_none() && !args.allow_any_host {
+        HostCheck::Loopback
+    } else {
+        HostCheck::Any
+    };
     let config = ServerConfig {
         event_policy: policy,
         auth,
@@ -88,6 +103,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             .then(|| Duration::from_secs_f64(args.request_timeout)),
         metrics: true,
         max_create_events: args.max_create_events,
+        host_check,
     };
     let options = OpenOptions::default()
         .policy(policy)
@@ -96,10 +112,6 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let service = adk_sessions::open(&args.db, &options)
         .await
         .map_err(|e| format!("cannot open {shown}: {e}"))?;
-    let addr: SocketAddr = args
-        .addr
-        .parse()
-        .map_err(|e| format!("--addr {:?} is not HOST:PORT: {e}", args.addr))?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;

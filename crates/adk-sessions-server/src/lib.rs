@@ -18,4 +18,4 @@ pub mod auth;
 pub mod metrics;
 pub mod openapi;
 
-pub use api::{router, ServerConfig, DEFAULT_MAX_CREATE_EVENTS};
+pub use api::{router, HostCheck, ServerConfig, DEFAULT_MAX_CREATE_EVENTS};

@@ -132,9 +132,10 @@ fn event_schema(form: Form) -> Value {
     let mut props = json!({
         "id": {"type": "string", "minLength": 1, "maxLength": 128},
         "invocationId": {"type": "string", "minLength": 1, "maxLength": 256},
-        "author": {"type": "string"},
-        "timestamp": {"type": "number", "minimum": 0, "maximum": 9.0e9,
-                      "description": "Float epoch seconds (an RFC 3339 string is accepted too)."},
+        "author": {"type": "string", "minLength": 1},
+        "timestamp": {"type": "number", "minimum": 0, "maximum": 4_102_444_800u64,
+                      "exclusiveMaximum": true,
+                      "description": "Float epoch seconds before 2100-01-01 (an RFC 3339 string is accepted too)."},
         "content": {"$ref": "#/components/schemas/Content"},
         "nodeInfo": {"$ref": "#/components/schemas/NodeInfo"},
         "partial": {"type": "boolean"},
@@ -167,9 +168,15 @@ fn event_schema(form: Form) -> Value {
                 p["nullable"] = json!(true);
             }
         }
+        // ADK requires the author of every event.
+        props["author"] = json!({"type": "string", "minLength": 1});
     }
-    json!({"type": "object", "additionalProperties": true, "properties": props,
-           "description": "An ADK event, camelCase (snake_case is accepted too). Fields the server does not model are kept at the top level; id, invocationId and timestamp are filled in when absent."})
+    let mut schema = json!({"type": "object", "additionalProperties": true, "properties": props,
+           "description": "An ADK event, camelCase (snake_case is accepted too). Fields the server does not model are kept at the top level; id, invocationId and timestamp are filled in when absent."});
+    if form != Form::Output {
+        schema["required"] = json!(["author"]);
+    }
+    schema
 }
 
 /// Helpers building the operations of the route table.
@@ -216,7 +223,10 @@ pub mod ops {
             err("Invalid argument (e.g. an id over 128 characters)"),
         );
         responses.insert("401".into(), err("Missing or unknown bearer token"));
-        responses.insert("403".into(), err("The token may not access this app"));
+        responses.insert(
+            "403".into(),
+            err("The token may not access this app (or only read it), or the Host/Origin is not loopback on a loopback server without auth"),
+        );
         responses.insert("422".into(), err("Validation error (FastAPI's format)"));
         responses.insert(
             "503".into(),
@@ -233,6 +243,7 @@ pub mod ops {
             op["requestBody"] = json!({"required": required, "content": {
                 "application/json": {"schema": schema}}});
             op["responses"]["413"] = err("Request body too large");
+            op["responses"]["415"] = err("The body is not sent as Content-Type: application/json");
         }
         Op(op)
     }

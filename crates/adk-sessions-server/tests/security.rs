@@ -325,3 +325,69 @@ async fn auth_scheme_any_case_one_header_and_read_only_tokens() {
     assert_eq!(write.status(), 403);
     assert_eq!(srv.get(&format!("{S}/r")).await.status, 401);
 }
+
+/// Finding 6: bodies must be JSON by their Content-Type (forms and text/plain are what a
+/// foreign page can send without asking) — 415, nothing created; and with the loopback
+/// host check, a foreign Host (DNS rebinding) or Origin is 403.
+#[tokio::test]
+async fn non_json_bodies_are_415_and_foreign_hosts_403_on_loopback() {
+    let srv = spawn(ServerConfig {
+        host_check: adk_sessions_server::HostCheck::Loopback,
+        ..ServerConfig::default()
+    })
+    .await;
+    let url = format!("{}{S}", srv.base);
+    for (ctype, body) in [
+        (Some("text/plain"), r#"{"sessionId": "csrf"}"#),
+        (
+            Some("application/x-www-form-urlencoded"),
+            r#"{"sessionId": "csrf"}"#,
+        ),
+        (
+            Some("multipart/form-data; boundary=x"),
+            r#"{"sessionId": "csrf"}"#,
+        ),
+        (None, r#"{"sessionId": "csrf"}"#),
+    ] {
+        let mut req = srv.client.post(&url).body(body);
+        if let Some(c) = ctype {
+            req = req.header("content-type", c);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 415, "{ctype:?}");
+    }
+    assert_eq!(srv.get(&format!("{S}/csrf")).await.status, 404);
+    // JSON (also with a charset) works; an empty POST creates as before.
+    let ok = srv
+        .client
+        .post(&url)
+        .header("content-type", "application/json; charset=utf-8")
+        .body(r#"{"sessionId": "ok"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    assert_eq!(srv.client.post(&url).send().await.unwrap().status(), 200);
+    // DNS rebinding and foreign pages.
+    for (name, value) in [
+        ("host", "evil.example:8000"),
+        ("origin", "http://evil.example"),
+    ] {
+        let r = srv
+            .client
+            .get(&url)
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{name}: {value}");
+    }
+    let local = srv
+        .client
+        .get(&url)
+        .header("origin", "http://localhost:3000")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(local.status(), 200);
+}

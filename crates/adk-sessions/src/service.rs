@@ -36,7 +36,7 @@ pub struct CreateOptions {
     /// transaction as the session: all of them or, when any is refused, nothing. They are
     /// stored as they are (`temp:` keys removed from their deltas); their state deltas are
     /// not applied again (the initial state is [`CreateOptions::state`]). Partial events
-    /// and two events with one id are refused.
+    /// are skipped, as an append skips them; two events with one id are refused.
     pub events: Vec<Event>,
 }
 

@@ -260,9 +260,8 @@ pub fn prepare_create(
     for (i, event) in options.events.iter().enumerate() {
         let mut event = event.clone();
         if event.is_partial() {
-            return Err(Error::invalid(format!(
-                "initial event {i} is partial; a partial event is never stored"
-            )));
+            // As with an append: a partial event is not stored, and not an error.
+            continue;
         }
         event.validate(policy)?;
         take_temp(&mut event.actions.state_delta);

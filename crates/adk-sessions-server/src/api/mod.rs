@@ -6,6 +6,8 @@
 //! session logic.
 
 mod create_body;
+mod guard;
+pub use guard::HostCheck;
 pub mod errors;
 mod events;
 pub mod json;
@@ -52,6 +54,9 @@ pub struct ServerConfig {
     pub request_timeout: Option<Duration>,
     /// Serve `/metrics` and record request and database metrics.
     pub metrics: bool,
+    /// Which `Host` / `Origin` requests may carry ([`HostCheck::Any`] by default;
+    /// `adk-sessions serve` uses [`HostCheck::Loopback`] on loopback without auth).
+    pub host_check: HostCheck,
     /// Most events a create may restore into a new session (10 000 by default); a body
     /// with more is refused (422) before any event is decoded.
     pub max_create_events: usize,
@@ -66,6 +71,7 @@ impl Default for ServerConfig {
             request_timeout: Some(Duration::from_secs(30)),
             metrics: true,
             max_create_events: DEFAULT_MAX_CREATE_EVENTS,
+            host_check: HostCheck::Any,
         }
     }
 }
@@ -197,6 +203,10 @@ pub fn router(service: Arc<dyn SessionService>, config: ServerConfig) -> Router 
     }
     let mut router = router
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            config.host_check,
+            guard::guard,
+        ))
         .with_state(state);
     if let Some(limit) = config.request_timeout {
         router = router.layer(middleware::from_fn_with_state(limit, timeout));
