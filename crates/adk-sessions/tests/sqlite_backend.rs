@@ -109,7 +109,7 @@ async fn times_and_state_are_stored_like_adk_python() {
         .await
         .unwrap();
     let mut e = Event::new("inv", "agent");
-    e.timestamp = 4_102_444_800.123_456; // 2100-01-01, later than the create
+    e.timestamp = 4_102_444_799.123_456; // 2099-12-31, later than the create
     service.append_event(&s, e.clone()).await.unwrap();
     let conn = Connection::open(&path).unwrap();
     let (state, update): (String, String) = conn
@@ -121,7 +121,7 @@ async fn times_and_state_are_stored_like_adk_python() {
         serde_json::from_str::<Value>(&state).unwrap(),
         json!({"c": 3})
     );
-    assert_eq!(update, "2100-01-01 00:00:00.123456");
+    assert_eq!(update, "2099-12-31 23:59:59.123456");
     let app: String = conn
         .query_row("SELECT state FROM app_states", [], |r| r.get(0))
         .unwrap();
@@ -134,10 +134,10 @@ async fn times_and_state_are_stored_like_adk_python() {
             Ok((r.get(0)?, r.get(1)?))
         })
         .unwrap();
-    assert_eq!(ts, "2100-01-01 00:00:00.123456");
+    assert_eq!(ts, "2099-12-31 23:59:59.123456");
     let data: Value = serde_json::from_str(&data).unwrap();
     assert_eq!(data["invocation_id"], json!("inv"));
-    assert_eq!(data["timestamp"], json!(4_102_444_800.123_456));
+    assert_eq!(data["timestamp"], json!(4_102_444_799.123_456));
 }
 
 /// What adk-python 2.13 leaves in a file after `create_session` and one `append_event`
@@ -851,4 +851,39 @@ async fn other_runtimes_time_spellings_are_read_and_never_corrupted() {
             .await,
         Err(Error::Stale { .. })
     ));
+}
+
+/// Security findings 9 and 10: a file holding another application's `sessions` table,
+/// or adk-python's v0 layout, is refused at open naming what was found — and left byte
+/// for byte as it was (no WAL switch, no tables, no version row, no `-wal` file).
+#[tokio::test]
+async fn refused_files_are_left_byte_for_byte() {
+    for (tag, ddl, needle) in [
+        (
+            "foreign",
+            "CREATE TABLE sessions (id INTEGER PRIMARY KEY, name TEXT, expires INTEGER);
+             INSERT INTO sessions VALUES (1, 'cookie', 0);",
+            "\"sessions\" that is not an ADK session table",
+        ),
+        (
+            "v0",
+            "CREATE TABLE sessions (app_name VARCHAR(128), user_id VARCHAR(128), id VARCHAR(128), state TEXT, create_time DATETIME, update_time DATETIME);
+             CREATE TABLE events (id VARCHAR(128), app_name VARCHAR(128), user_id VARCHAR(128), session_id VARCHAR(128), invocation_id VARCHAR(256), author VARCHAR(256), actions BLOB, timestamp DATETIME);",
+            "adk migrate session",
+        ),
+    ] {
+        let path = temp_db(tag);
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(ddl).unwrap();
+        }
+        let before = std::fs::read(&path).unwrap();
+        let message = storage_message(
+            SqliteSessionService::open_with(Some(&path), &OpenOptions::default()).await,
+        );
+        assert!(message.contains(needle), "{tag}: {message}");
+        assert_eq!(std::fs::read(&path).unwrap(), before, "{tag}: the file changed");
+        let wal = path.with_extension("db-wal");
+        assert!(!wal.exists(), "{tag}: a WAL file was left");
+    }
 }

@@ -35,7 +35,42 @@ pub struct SchemaFacts {
     pub events_has_actions: bool,
     /// A `sessions` table exists.
     pub has_sessions_table: bool,
+    /// The columns of each of the four session tables that exist (by table name).
+    pub columns: Vec<(String, Vec<String>)>,
 }
+
+/// The columns of adk-python's schema v1, table by table (what this crate reads and
+/// writes).
+pub const V1_COLUMNS: [(&str, &[&str]); 4] = [
+    (
+        "sessions",
+        &[
+            "app_name",
+            "user_id",
+            "id",
+            "state",
+            "create_time",
+            "update_time",
+        ],
+    ),
+    (
+        "events",
+        &[
+            "id",
+            "app_name",
+            "user_id",
+            "session_id",
+            "invocation_id",
+            "timestamp",
+            "event_data",
+        ],
+    ),
+    ("app_states", &["app_name", "state", "update_time"]),
+    (
+        "user_states",
+        &["app_name", "user_id", "state", "update_time"],
+    ),
+];
 
 /// What to do with a database, decided from its [`SchemaFacts`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +98,27 @@ pub fn decide_schema(facts: &SchemaFacts, where_: &str) -> Result<SchemaAction> 
             "{where_} holds adk-python's schema version 0 (an events table with an actions column); \
              migrate it first with `adk migrate session` from google-adk, then open it again"
         )));
+    }
+    // Without a version row, every session table that exists must have the v1 columns;
+    // anything else is another application's table, and the database is refused before
+    // anything is written to it.
+    for (table, columns) in &facts.columns {
+        let Some((_, wanted)) = V1_COLUMNS.iter().find(|(t, _)| t == table) else {
+            continue;
+        };
+        let missing: Vec<&str> = wanted
+            .iter()
+            .filter(|c| !columns.iter().any(|have| have == *c))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::storage(format!(
+                "{where_} has a table {table:?} that is not an ADK session table (it lacks {}; it has {}) and no adk_internal_metadata schema version; \
+                 use a database of its own for adk-sessions",
+                missing.join(", "),
+                columns.join(", ")
+            )));
+        }
     }
     if facts.has_events_table || facts.has_sessions_table {
         // Tables of v1 shape without the metadata row (an adk-python release that predates

@@ -14,6 +14,7 @@ use super::sql;
 use crate::error::{Error, Result};
 use crate::sql::common::{
     decide_schema, SchemaAction, SchemaFacts, SqliteSync, SCHEMA_VERSION, SCHEMA_VERSION_KEY,
+    V1_COLUMNS,
 };
 use crate::sql::OpenOptions;
 
@@ -63,8 +64,10 @@ fn cause(e: &rusqlite::Error) -> String {
 pub fn open_writer(loc: &Location, options: &OpenOptions) -> Result<Connection> {
     let Some(path) = &loc.path else {
         let conn = Connection::open_in_memory().map_err(|e| loc.error("opening", e))?;
-        configure(&conn, loc, options, false)?;
+        conn.busy_timeout(options.busy_timeout)
+            .map_err(|e| loc.error("setting the busy timeout", e))?;
         prepare_schema(&conn, loc)?;
+        configure(&conn, loc, options, false)?;
         return Ok(conn);
     };
     check_path(path, loc)?;
@@ -102,8 +105,12 @@ fn open_file(path: &Path, loc: &Location, options: &OpenOptions) -> Result<Conne
             loc.label
         )));
     }
-    configure(&conn, loc, options, true)?;
+    // The schema is checked (and, in an empty file, created) first: a database this
+    // backend refuses is left exactly as it was — no WAL switch, no pragma written.
+    conn.busy_timeout(options.busy_timeout)
+        .map_err(|e| loc.error("setting the busy timeout", e))?;
     prepare_schema(&conn, loc)?;
+    configure(&conn, loc, options, true)?;
     Ok(conn)
 }
 
@@ -271,15 +278,21 @@ pub fn detect(conn: &Connection, loc: &Location) -> Result<SchemaFacts> {
             })
             .map_err(|e| loc.error("reading the schema version", e))?;
     }
-    if facts.has_events_table {
+    for (table, _) in V1_COLUMNS {
+        if !has(table) {
+            continue;
+        }
         let read = || -> rusqlite::Result<Vec<String>> {
-            let mut stmt = conn.prepare(sql::EVENTS_COLUMNS)?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            let mut stmt = conn.prepare(sql::TABLE_COLUMNS)?;
+            let rows = stmt.query_map([table], |r| r.get::<_, String>(0))?;
             rows.collect()
         };
-        let cols = read().map_err(|e| loc.error("reading the events columns", e))?;
-        facts.events_has_event_data = cols.iter().any(|c| c == "event_data");
-        facts.events_has_actions = cols.iter().any(|c| c == "actions");
+        let cols = read().map_err(|e| loc.error(&format!("reading the {table} columns"), e))?;
+        if table == "events" {
+            facts.events_has_event_data = cols.iter().any(|c| c == "event_data");
+            facts.events_has_actions = cols.iter().any(|c| c == "actions");
+        }
+        facts.columns.push((table.to_owned(), cols));
     }
     Ok(facts)
 }

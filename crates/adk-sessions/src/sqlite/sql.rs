@@ -56,8 +56,8 @@ pub const LIST_INDEXES: [(&str, &str); 2] = [
 /// Every table and index in `sqlite_master` that the schema knows: `(type, name)`.
 pub const SELECT_MASTER: &str =
     "SELECT type, name FROM sqlite_master WHERE type IN ('table', 'index')";
-/// The columns of the events table.
-pub const EVENTS_COLUMNS: &str = "SELECT name FROM pragma_table_info('events')";
+/// `(table)` → the names of its columns.
+pub const TABLE_COLUMNS: &str = "SELECT name FROM pragma_table_info(?1)";
 /// The stored schema version.
 pub const SELECT_VERSION: &str = "SELECT value FROM adk_internal_metadata WHERE \"key\" = ?1";
 /// Records the schema version (kept if present).

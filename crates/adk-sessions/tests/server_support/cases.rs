@@ -327,6 +327,26 @@ pub async fn look_alike_keys_never_reach_an_adk_python_session(server: Server) {
     }
 }
 
+/// A database holding another application's `sessions` table is refused at open,
+/// naming the table, and nothing is added to it (no tables, no version row).
+pub async fn foreign_sessions_table_is_refused_and_untouched(server: Server) {
+    let Some(db) = TestDb::create(server).await else {
+        return;
+    };
+    db.exec("CREATE TABLE sessions (id INTEGER PRIMARY KEY, name VARCHAR(64), expires INTEGER)")
+        .await;
+    let before = db.columns().await;
+    let Err(err) = adk_sessions::open(&db.url, &super::test_options()).await else {
+        panic!("a foreign sessions table must be refused");
+    };
+    assert!(
+        err.to_string()
+            .contains("\"sessions\" that is not an ADK session table"),
+        "{err}"
+    );
+    assert_eq!(db.columns().await, before, "the refused database changed");
+}
+
 /// PostgreSQL: time columns of type `timestamptz`, as adk-js's `DatabaseSessionService`
 /// creates them, are read as the right instants and written back exactly, whatever the
 /// time zone of the connection that wrote them (MySQL: nothing to check).

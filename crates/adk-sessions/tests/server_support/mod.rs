@@ -485,6 +485,11 @@ macro_rules! server_backend_tests {
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn foreign_sessions_table_is_refused_and_untouched() {
+            cases::foreign_sessions_table_is_refused_and_untouched($server).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn timestamptz_columns_are_read_and_written_exactly() {
             cases::timestamptz_columns_are_read_and_written_exactly($server).await;
         }

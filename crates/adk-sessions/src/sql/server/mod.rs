@@ -37,7 +37,7 @@ use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool,
 
 use super::common::{
     decide_schema, state_from_json, LoadedSession, OpenOptions, SchemaAction, SchemaFacts,
-    SCHEMA_VERSION, SCHEMA_VERSION_KEY,
+    SCHEMA_VERSION, SCHEMA_VERSION_KEY, V1_COLUMNS,
 };
 use super::url::redact_in;
 use crate::error::{Error, Result};
@@ -236,29 +236,28 @@ where
                 None => None,
             };
         }
-        let event_cols: Vec<String> = conn
-            .fetch_all(columns("events"))
-            .await
-            .map_err(|e| self.storage(e))?
-            .iter()
-            .map(|r| r.try_get::<String, _>(0))
-            .collect::<std::result::Result<_, _>>()
-            .map_err(|e| self.storage(e))?;
-        facts.has_events_table = !event_cols.is_empty();
-        facts.events_has_event_data = event_cols.iter().any(|c| c == "event_data");
-        facts.events_has_actions = event_cols.iter().any(|c| c == "actions");
-        facts.has_sessions_table = !conn
-            .fetch_all(columns("sessions"))
-            .await
-            .map_err(|e| self.storage(e))?
-            .is_empty();
         let mut state_tables = true;
-        for table in ["app_states", "user_states"] {
-            state_tables &= !conn
+        for (table, _) in V1_COLUMNS {
+            let cols: Vec<String> = conn
                 .fetch_all(columns(table))
                 .await
                 .map_err(|e| self.storage(e))?
-                .is_empty();
+                .iter()
+                .map(|r| r.try_get::<String, _>(0))
+                .collect::<std::result::Result<_, _>>()
+                .map_err(|e| self.storage(e))?;
+            match table {
+                "events" => {
+                    facts.has_events_table = !cols.is_empty();
+                    facts.events_has_event_data = cols.iter().any(|c| c == "event_data");
+                    facts.events_has_actions = cols.iter().any(|c| c == "actions");
+                }
+                "sessions" => facts.has_sessions_table = !cols.is_empty(),
+                _ => state_tables &= !cols.is_empty(),
+            }
+            if !cols.is_empty() {
+                facts.columns.push((table.to_owned(), cols));
+            }
         }
         let complete = facts.version.is_some()
             && facts.has_events_table
