@@ -197,9 +197,9 @@ impl SessionService for InMemorySessionService {
         let PreparedCreate {
             session_id,
             delta,
-            now: _,
             events,
             revision,
+            ..
         } = prepare_create(app_name, user_id, &options, self.policy)?;
         let stored: Vec<(Timestamp, Arc<Event>)> = events
             .iter()

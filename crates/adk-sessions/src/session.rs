@@ -14,6 +14,27 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::key::SessionKey;
+
+#[cfg(test)]
+mod nul_tests {
+    use super::json_has_nul;
+
+    #[test]
+    fn nul_escapes_are_found_and_escaped_backslashes_are_not() {
+        assert!(json_has_nul(r#"{"a":"x\u0000y"}"#));
+        assert!(json_has_nul(
+            &serde_json::json!({"k": "a\u{0}b"}).to_string()
+        ));
+        assert!(json_has_nul(&serde_json::json!({"a\u{0}": 1}).to_string()));
+        assert!(!json_has_nul(
+            &serde_json::json!({"k": "C:\\u0000"}).to_string()
+        ));
+        assert!(!json_has_nul(
+            &serde_json::json!({"k": "plain \\ text"}).to_string()
+        ));
+        assert!(!json_has_nul(r#"{"k":"\u0001"}"#));
+    }
+}
 use crate::model::{Event, EventPolicy, JsonMap};
 use crate::service::CreateOptions;
 use crate::state::{apply_delta, take_temp, ScopedDelta};
@@ -221,6 +242,8 @@ pub struct PreparedAppend {
     /// a precondition the backend stores the later of this and one µs past the stored
     /// revision, inside its transaction (see [`PreparedAppend::revision_after`]).
     pub update_time: Timestamp,
+    /// The event as adk-python stores it in `event_data` (snake_case JSON text), made once.
+    pub storage_json: Arc<str>,
 }
 
 /// A create, checked and split, ready for a backend to persist.
@@ -235,6 +258,8 @@ pub struct PreparedCreate {
     /// The initial events, checked (`temp:` keys removed), ordered by timestamp then id as
     /// every `get` returns them.
     pub events: Vec<Arc<Event>>,
+    /// Their `event_data` JSON text, in the same order.
+    pub events_json: Vec<Arc<str>>,
     /// The first revision: `now`, or the latest initial event's time when that is later.
     pub revision: Timestamp,
 }
@@ -253,6 +278,12 @@ pub fn prepare_create(
         None => uuid::Uuid::new_v4().to_string(),
     };
     crate::validate::check_key(app_name, user_id, &session_id)?;
+    if let Some(state) = &state {
+        check_no_nul(
+            &crate::sql::common::state_to_json(state),
+            "the initial state",
+        )?;
+    }
     let now = Timestamp::now();
     let mut revision = now;
     let mut events = Vec::with_capacity(options.events.len());
@@ -274,15 +305,20 @@ pub fn prepare_create(
             )));
         }
         revision = revision.max(at);
-        events.push((at, Arc::new(event)));
+        let json = storage_text(&event).map_err(|e| match e {
+            Error::InvalidArgument(m) => Error::invalid(format!("initial event {i}: {m}")),
+            other => other,
+        })?;
+        events.push((at, Arc::new(event), json));
     }
-    events.sort_by(|(a, x), (b, y)| (a, x.id.as_str()).cmp(&(b, y.id.as_str())));
-    let events = events.into_iter().map(|(_, e)| e).collect();
+    events.sort_by(|(a, x, _), (b, y, _)| (a, x.id.as_str()).cmp(&(b, y.id.as_str())));
+    let (events, events_json) = events.into_iter().map(|(_, e, j)| (e, j)).unzip();
     Ok(PreparedCreate {
         session_id,
         delta: ScopedDelta::split(&state.unwrap_or_default()),
         now,
         events,
+        events_json,
         revision,
     })
 }
@@ -348,13 +384,52 @@ fn prepare(mut event: Event, policy: EventPolicy, expected: Option<Timestamp>) -
         Some(expected) => event_time.max(expected.succ()),
         None => event_time,
     };
+    let storage_json = storage_text(&event)?;
     Ok(Prepared::Append(Box::new(PreparedAppend {
+        storage_json,
         event: Arc::new(event),
         delta,
         temp,
         expected_revision: expected,
         update_time,
     })))
+}
+
+/// The event's `event_data` text, refused when it holds U+0000: PostgreSQL cannot store
+/// NUL in text or JSONB, so no backend stores it (one behaviour everywhere, a clear
+/// `InvalidArgument` instead of a storage error).
+fn storage_text(event: &Event) -> Result<Arc<str>> {
+    let text = event.to_storage_json();
+    check_no_nul(&text, "the event")?;
+    Ok(Arc::from(text))
+}
+
+/// Refuses JSON text holding a `\u0000` escape (U+0000 in a string or key).
+fn check_no_nul(json: &str, what: &str) -> Result<()> {
+    if json_has_nul(json) {
+        return Err(Error::invalid(format!(
+            "{what} holds the character U+0000 (NUL), which a session store cannot keep (PostgreSQL refuses it in text)"
+        )));
+    }
+    Ok(())
+}
+
+/// True when JSON text (as serde_json writes it) escapes U+0000: a `\u0000` that is an
+/// escape, not an escaped backslash followed by `u0000`.
+fn json_has_nul(json: &str) -> bool {
+    let b = json.as_bytes();
+    let mut i = 0;
+    while let Some(pos) = b[i..].iter().position(|&c| c == b'\\') {
+        let at = i + pos;
+        if b.get(at + 1) == Some(&b'u') && b.get(at + 2..at + 6) == Some(b"0000") {
+            return true;
+        }
+        i = at + 2;
+        if i >= b.len() {
+            break;
+        }
+    }
+    false
 }
 
 /// The error for a handle whose revision is not the stored one.

@@ -12,6 +12,11 @@ pub fn check_id(what: &str, value: &str) -> Result<()> {
     if value.is_empty() {
         return Err(Error::invalid(format!("{what} is empty")));
     }
+    if value.contains('\0') {
+        return Err(Error::invalid(format!(
+            "{what} holds the character U+0000 (NUL), which a session store cannot keep"
+        )));
+    }
     // Fast path: a string of at most 128 bytes has at most 128 characters.
     if value.len() <= MAX_ID_CHARS {
         return Ok(());

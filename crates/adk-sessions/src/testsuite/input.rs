@@ -16,8 +16,12 @@ pub async fn bad_ids_are_refused_and_change_nothing(service: Arc<dyn SessionServ
     let app = fresh_app("bad-ids");
     let long = "x".repeat(129);
     let ok128 = "é".repeat(128);
-    let cases: [(&str, &str, &str, &str); 6] = [
+    let nul_app = format!("{app}\0x");
+    let cases: [(&str, &str, &str, &str); 9] = [
         ("", "u", "s", "app_name"),
+        (&nul_app, "u", "s", "app_name"),
+        (&app, "u\0", "s", "user_id"),
+        (&app, "u", "s\0", "session_id"),
         (&app, "", "s", "user_id"),
         (&app, "u", "", "session_id"),
         (&long, "u", "s", "app_name"),
@@ -118,7 +122,13 @@ pub async fn bad_events_are_refused_and_change_nothing(service: Arc<dyn SessionS
         is_invalid,
         "NaN in a state delta",
     );
-    for bad_state in [json!([1]), json!("text"), json!(3)] {
+    for bad_state in [
+        json!([1]),
+        json!("text"),
+        json!(3),
+        json!({"k": "nul \u{0} inside"}),
+        json!({"app:k\u{0}": 1}),
+    ] {
         assert_err(
             service
                 .create(
@@ -128,7 +138,7 @@ pub async fn bad_events_are_refused_and_change_nothing(service: Arc<dyn SessionS
                 )
                 .await,
             is_invalid,
-            "non-object state",
+            "non-object state, or U+0000 in it",
         );
     }
     let mut no_id = event_with("i", json!({"k": 1}));
@@ -141,12 +151,17 @@ pub async fn bad_events_are_refused_and_change_nothing(service: Arc<dyn SessionS
     inf_time.timestamp = f64::INFINITY;
     let mut long_id = event_with("i", json!({"k": 1}));
     long_id.id = "e".repeat(129);
+    let mut nul_text = event_with("i", json!({"k": 1}));
+    nul_text.content = Some(crate::Content::text("user", "a\u{0}b"));
+    let nul_delta = event_with("i", json!({"k": "a\u{0}b"}));
     let mut no_author = event_with("i", json!({"k": 1}));
     no_author.author.clear();
     let mut far_future = event_with("i", json!({"k": 1}));
     far_future.timestamp = 9.0e9;
     for (event, what) in [
         (no_author, "event without author"),
+        (nul_text, "U+0000 in the event's text"),
+        (nul_delta, "U+0000 in a state delta"),
         (far_future, "timestamp after 2100"),
         (no_id, "event without id"),
         (no_inv, "event without invocation id"),
