@@ -124,6 +124,12 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         .await
         .map_err(|e| format!("server error: {e}"))?;
     tracing::info!("stopped accepting; in-flight requests finished; closing the database");
+    // SQLite: the WAL is merged into the database file, so a copy of the .db file made
+    // after a clean stop is complete.
+    service
+        .close()
+        .await
+        .map_err(|e| format!("closing {shown}: {e}"))?;
     drop(service);
     Ok(())
 }

@@ -242,3 +242,84 @@ async fn the_binary_exports_imports_inspects_and_deletes_between_sqlite_files() 
     assert!(!ok && err.contains("not found"), "{err}");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Security finding 15: after a clean stop (SIGTERM) the SQLite WAL is merged, so a copy
+/// of the `.db` file alone holds every acknowledged write; `schema init` leaves a complete
+/// file too.
+#[cfg(unix)]
+#[tokio::test]
+async fn a_clean_stop_leaves_a_complete_db_file() {
+    let dir = temp_dir();
+    let db = dir.join("served.db");
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_adk-sessions"))
+        .args([
+            "serve",
+            "--db",
+            &format!("sqlite://{}", db.display()),
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for i in 0..20 {
+        let r = client
+            .post(format!("{base}/apps/app/users/u/sessions"))
+            .json(&serde_json::json!({"sessionId": format!("s{i}"), "state": {"i": i}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let pid = child.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    assert!(
+        child.wait().unwrap().success(),
+        "serve did not stop cleanly"
+    );
+    // Only the .db file, as an operator copying it would.
+    let copy_dir = temp_dir();
+    let copy = copy_dir.join("copy.db");
+    std::fs::copy(&db, &copy).unwrap();
+    let service = adk_sessions::open(&format!("sqlite://{}", copy.display()), &Default::default())
+        .await
+        .unwrap();
+    let listed = service
+        .list("app", Some("u"), &Default::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        listed.sessions.len(),
+        20,
+        "the copied .db file lacks writes"
+    );
+    let init = copy_dir.join("init.db");
+    let (ok, _, err) = bin(&[
+        "schema",
+        "init",
+        "--db",
+        &format!("sqlite://{}", init.display()),
+    ]);
+    assert!(ok, "{err}");
+    let wal = std::fs::metadata(init.with_extension("db-wal"))
+        .map(|m| m.len())
+        .unwrap_or(0);
+    assert_eq!(wal, 0, "schema init left its schema in the WAL");
+}

@@ -190,6 +190,10 @@ impl SessionService for Instrumented {
         timed(b, "get_app_state", self.inner.get_app_state(app_name)).await
     }
 
+    async fn close(&self) -> Result<()> {
+        self.inner.close().await
+    }
+
     async fn ping(&self) -> Result<()> {
         let b = self.inner.backend_name();
         timed(b, "ping", self.inner.ping()).await

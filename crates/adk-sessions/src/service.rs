@@ -262,6 +262,14 @@ pub trait SessionService: Send + Sync {
     /// The app-scoped state (keys without prefix); empty when nothing is stored.
     async fn get_app_state(&self, app_name: &str) -> Result<JsonMap>;
 
+    /// Before a process stops: makes what is stored complete on its own and releases what
+    /// the backend holds. SQLite merges its write-ahead log into the database file (so a
+    /// copy of the `.db` file alone is complete); PostgreSQL and MySQL close their
+    /// connection pools. Calls after it may fail. The default does nothing.
+    async fn close(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Checks that the storage answers (for readiness probes).
     async fn ping(&self) -> Result<()> {
         Ok(())

@@ -143,6 +143,10 @@ pub async fn run(args: ImportArgs) -> Result<(), String> {
     let lines = reader.lines().map(|l| l.map_err(|e| e.to_string()));
     let summary = import_lines(service.as_ref(), lines, policy, || bar.inc(1)).await;
     bar.finish_and_clear();
+    service
+        .close()
+        .await
+        .map_err(|e| format!("closing the database: {e}"))?;
     let summary = summary?;
     for c in &summary.conflicts {
         eprintln!("conflict: {c}");

@@ -33,6 +33,11 @@ pub async fn run(cmd: SchemaCommand) -> Result<(), String> {
         }
         SchemaCommand::Init(db) => {
             let service = open(&db.db, EventPolicy::default()).await?;
+            // SQLite: merge the WAL, so the new file alone holds the schema.
+            service
+                .close()
+                .await
+                .map_err(|e| format!("closing the database: {e}"))?;
             println!(
                 "ok: schema ready in {} ({})",
                 adk_sessions::redact_url(&db.db),

@@ -18,14 +18,17 @@ use std::time::{Duration, Instant};
 
 /// The latency tuning of the SQLite backend, all in one place, from
 /// [`crate::SqliteLatency`]: how long a lone operation polls for its reply on its own task
-/// before it sleeps ([`Tuning::reply_spin`]), and how long the reader thread that finished
-/// last polls its queue before it sleeps ([`Tuning::reader_spin`]). Zero means never poll.
+/// before it sleeps ([`Tuning::reply_spin`]), how long the reader thread that finished
+/// last polls its queue ([`Tuning::reader_spin`]) and how long the writer thread polls for
+/// its next job ([`Tuning::writer_spin`]) before they sleep. Zero means never poll.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Tuning {
     /// Polling of a lone operation's reply, on the caller's task (between yields).
     pub reply_spin: Duration,
     /// Polling of the read queue by the reader thread that finished last.
     pub reader_spin: Duration,
+    /// Polling of the write queue by the writer thread before it sleeps.
+    pub writer_spin: Duration,
 }
 
 impl From<crate::SqliteLatency> for Tuning {
@@ -34,10 +37,12 @@ impl From<crate::SqliteLatency> for Tuning {
             crate::SqliteLatency::LowLatency => Tuning {
                 reply_spin: Duration::from_millis(1),
                 reader_spin: Duration::from_micros(50),
+                writer_spin: Duration::from_micros(50),
             },
             crate::SqliteLatency::NoBusyWait => Tuning {
                 reply_spin: Duration::ZERO,
                 reader_spin: Duration::ZERO,
+                writer_spin: Duration::ZERO,
             },
         }
     }

@@ -331,6 +331,13 @@ impl SessionService for SqliteSessionService {
         Ok(Appended::new(prepared.event.clone(), revision))
     }
 
+    async fn close(&self) -> Result<()> {
+        if self.loc.path.is_some() {
+            self.writer.checkpoint().await?;
+        }
+        Ok(())
+    }
+
     async fn get_user_state(&self, app_name: &str, user_id: &str) -> Result<JsonMap> {
         check_id("app_name", app_name)?;
         check_id("user_id", user_id)?;

@@ -39,8 +39,6 @@ use crate::time::Timestamp;
 pub const MAX_BATCH: usize = 512;
 /// Longest wait for more jobs before a batch starts (see [`run`]).
 const MAX_GATHER: Duration = Duration::from_millis(2);
-/// How long the idle thread polls for a job before it sleeps (see [`next_job`]).
-const SPIN: Duration = Duration::from_micros(50);
 /// Jobs that may wait in the queue before senders wait.
 const QUEUE: usize = 4096;
 
@@ -164,6 +162,7 @@ impl Writer {
     /// that is done (or failed).
     pub async fn start(loc: Location, options: OpenOptions) -> Result<Writer> {
         let latency = options.sqlite_latency;
+        let spin = super::handoff::Tuning::from(latency).writer_spin;
         let (tx, rx) = mpsc::channel(QUEUE);
         let (ready_tx, ready_rx) = oneshot::channel();
         let label = loc.label.clone();
@@ -172,7 +171,7 @@ impl Writer {
             .spawn(move || match open_writer(&loc, &options) {
                 Ok(conn) => {
                     let _ = ready_tx.send(Ok(()));
-                    run(&conn, &loc, rx);
+                    run(&conn, &loc, rx, spin);
                 }
                 Err(e) => {
                     let _ = ready_tx.send(Err(e));
@@ -196,6 +195,26 @@ impl Writer {
         let ticket = self.in_flight.enter();
         self.send(Job::Write(job, tx)).await?;
         ticket.wait(rx).await.map_err(|_| self.stopped())?
+    }
+
+    /// Merges the WAL into the database file and truncates it (`PRAGMA
+    /// wal_checkpoint(TRUNCATE)`), between write batches: afterwards the `.db` file alone
+    /// is a complete copy. Busy readers of other processes may keep part of the WAL; that
+    /// is reported, not an error.
+    pub async fn checkpoint(&self) -> Result<()> {
+        let label = self.label.clone();
+        self.read(move |conn| {
+            let (busy, log, done): (i64, i64, i64) = conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+                .map_err(|e| Error::storage(format!("{label}: checkpointing the WAL: {e}")))?;
+            if busy != 0 || done < log {
+                tracing::warn!(db = %label, log, done, "WAL only partly merged: another connection is reading");
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Runs `f` on the write connection (in-memory databases only).
@@ -227,12 +246,12 @@ impl Writer {
 /// fsync, halving the batch size. So when the last batch had several writers, the
 /// thread waits a little (at most a quarter of the last commit's duration, and never
 /// more than [`MAX_GATHER`]) for as many jobs as that batch had.
-fn run(conn: &Connection, loc: &Location, mut rx: mpsc::Receiver<Job>) {
+fn run(conn: &Connection, loc: &Location, mut rx: mpsc::Receiver<Job>, spin: Duration) {
     let mut writes = Vec::new();
     let mut reads = Vec::new();
     let mut last_writes = 0usize;
     let mut last_commit = Duration::ZERO;
-    while let Some(first) = next_job(&mut rx) {
+    while let Some(first) = next_job(&mut rx, spin) {
         let take = |job: Job, writes: &mut Vec<_>, reads: &mut Vec<ReadJob>| match job {
             Job::Write(w, reply) => writes.push((w, reply)),
             Job::Read(r) => reads.push(r),
@@ -267,8 +286,8 @@ fn run(conn: &Connection, loc: &Location, mut rx: mpsc::Receiver<Job>) {
 /// The next job: polled for a few microseconds first (yielding the CPU in between), so
 /// a caller that sends its next write right after its reply does not pay for a sleep and
 /// a wake-up of this thread; then waits.
-fn next_job(rx: &mut mpsc::Receiver<Job>) -> Option<Job> {
-    let until = Instant::now() + SPIN;
+fn next_job(rx: &mut mpsc::Receiver<Job>, spin: Duration) -> Option<Job> {
+    let until = Instant::now() + spin;
     while Instant::now() < until {
         match rx.try_recv() {
             Ok(job) => return Some(job),

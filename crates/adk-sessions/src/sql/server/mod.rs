@@ -720,6 +720,11 @@ where
         self.read_state(D::SQL.app_state, app_name, None).await
     }
 
+    async fn close(&self) -> Result<()> {
+        self.pool.close().await;
+        Ok(())
+    }
+
     async fn ping(&self) -> Result<()> {
         self.pool
             .execute(sqlx::query::<D::DB>("SELECT 1"))
@@ -835,6 +840,9 @@ macro_rules! server_backend {
             }
             async fn get_app_state(&self, app_name: &str) -> $crate::Result<$crate::JsonMap> {
                 self.0.get_app_state(app_name).await
+            }
+            async fn close(&self) -> $crate::Result<()> {
+                self.0.close().await
             }
             async fn ping(&self) -> $crate::Result<()> {
                 self.0.ping().await
