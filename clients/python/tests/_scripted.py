@@ -13,6 +13,9 @@ from google.adk.models.llm_response import LlmResponse
 from google.adk.tools.tool_context import ToolContext
 from google.genai import types
 
+_USAGE = types.GenerateContentResponseUsageMetadata(
+    prompt_token_count=42, candidates_token_count=7, total_token_count=49
+)
 
 def _last_user_text(request: LlmRequest) -> str:
   for content in reversed(request.contents or []):
@@ -24,7 +27,7 @@ def _last_user_text(request: LlmRequest) -> str:
 
 
 def _last_function_response(request: LlmRequest) -> types.FunctionResponse | None:
-  last = (request.contents or [])[-1:] 
+  last = (request.contents or [])[-1:]
   for content in last:
     for part in content.parts or []:
       if part.function_response is not None:
@@ -58,6 +61,7 @@ class ScriptedLlm(BaseLlm):
       yield LlmResponse(
           content=types.Content(role="model", parts=[types.Part(text=text)]),
           turn_complete=True,
+          usage_metadata=_USAGE,
       )
       return
     city = _last_user_text(llm_request).rsplit(" ", 1)[-1].strip("?") or "nowhere"
@@ -73,7 +77,8 @@ class ScriptedLlm(BaseLlm):
                     )
                 )
             ],
-        )
+        ),
+        usage_metadata=_USAGE,
     )
 
 
