@@ -3,5 +3,6 @@
 //! all calling the [`adk_sessions`] library. The binary is a thin `main` over [`cli::main`].
 
 pub mod cli;
+pub mod listener;
 pub mod ops;
 pub mod serve;

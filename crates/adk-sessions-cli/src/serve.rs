@@ -34,6 +34,13 @@ pub struct ServeArgs {
     /// Most events one create may restore into a new session.
     #[arg(long, env = "ADK_SESSIONS_MAX_CREATE_EVENTS", default_value_t = adk_sessions_server::DEFAULT_MAX_CREATE_EVENTS)]
     pub max_create_events: usize,
+    /// Seconds a connection may take to send a complete request head, and may stay idle
+    /// between requests, before it is closed.
+    #[arg(long, env = "ADK_SESSIONS_HEADER_TIMEOUT", default_value_t = 10.0)]
+    pub header_timeout: f64,
+    /// Most connections served at once; more are closed when accepted.
+    #[arg(long, env = "ADK_SESSIONS_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
     /// Per-request timeout in seconds (0 = none).
     #[arg(long, env = "ADK_SESSIONS_REQUEST_TIMEOUT", default_value_t = 30.0)]
     pub request_timeout: f64,
@@ -85,6 +92,12 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     if !args.request_timeout.is_finite() || args.request_timeout < 0.0 {
         return Err("--request-timeout must be a non-negative number of seconds".into());
     }
+    if !args.header_timeout.is_finite() || !(0.1..=3600.0).contains(&args.header_timeout) {
+        return Err("--header-timeout must be between 0.1 and 3600 seconds".into());
+    }
+    if args.max_connections == 0 {
+        return Err("--max-connections must be at least 1".into());
+    }
     let addr: SocketAddr = args
         .addr
         .parse()
@@ -119,10 +132,12 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     tracing::info!(addr = %local, db = %shown, backend = service.backend_name(),
         auth = config.auth.is_some(), "adk-sessions listening");
     let app = router(service.clone(), config);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("server error: {e}"))?;
+    let limits = crate::listener::Limits {
+        header_timeout: Duration::from_secs_f64(args.header_timeout),
+        max_connections: args.max_connections,
+        drain: Duration::from_secs(30),
+    };
+    crate::listener::serve(listener, app, limits, shutdown_signal()).await;
     tracing::info!("stopped accepting; in-flight requests finished; closing the database");
     // SQLite: the WAL is merged into the database file, so a copy of the .db file made
     // after a clean stop is complete.

@@ -323,3 +323,122 @@ async fn a_clean_stop_leaves_a_complete_db_file() {
         .unwrap_or(0);
     assert_eq!(wal, 0, "schema init left its schema in the WAL");
 }
+
+/// Security finding 5: a connection that sends nothing, or its header a byte at a time,
+/// is closed after `--header-timeout`; at most `--max-connections` are served at once, and
+/// a healthy client is served again as soon as slots free up.
+#[test]
+fn silent_slow_and_surplus_connections_are_closed() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_adk-sessions"))
+        .args([
+            "serve",
+            "--db",
+            "memory://",
+            "--addr",
+            &format!("127.0.0.1:{port}"),
+            "--header-timeout",
+            "1",
+            "--max-connections",
+            "3",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}");
+    let connect = || {
+        for _ in 0..100 {
+            if let Ok(s) = TcpStream::connect(&addr) {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the server does not listen");
+    };
+    // Closed by the server: a read returns EOF or an error (reset) within `within`.
+    let closed_within = |s: &mut TcpStream, within: Duration| {
+        s.set_read_timeout(Some(within)).unwrap();
+        let mut buf = [0u8; 256];
+        match s.read(&mut buf) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(e) => !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+        }
+    };
+    let healthz = |s: &mut TcpStream| {
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            .unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 64];
+        let n = s.read(&mut buf).unwrap();
+        String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200")
+    };
+    // Wait until it serves.
+    let mut first = connect();
+    assert!(healthz(&mut first));
+    drop(first);
+    std::thread::sleep(Duration::from_millis(100));
+
+    // Silent: closed after about a second, not held.
+    let start = Instant::now();
+    let mut silent = connect();
+    assert!(
+        closed_within(&mut silent, Duration::from_secs(4)),
+        "a silent connection was held"
+    );
+    assert!(
+        start.elapsed() >= Duration::from_millis(800),
+        "closed before the timeout"
+    );
+
+    // Slow: a header a byte every 200 ms never completes; closed.
+    let mut slow = connect();
+    let start = Instant::now();
+    let mut closed = false;
+    for b in b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaa\r\n\r\n"
+    {
+        if slow.write_all(&[*b]).is_err() {
+            closed = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        if start.elapsed() > Duration::from_secs(4) {
+            break;
+        }
+    }
+    assert!(
+        closed || closed_within(&mut slow, Duration::from_secs(2)),
+        "a header trickling in was held for {:?}",
+        start.elapsed()
+    );
+
+    // Three idle connections fill the slots: a fourth is closed at once.
+    let held: Vec<TcpStream> = (0..3).map(|_| connect()).collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let mut surplus = connect();
+    let start = Instant::now();
+    assert!(
+        closed_within(&mut surplus, Duration::from_millis(800)),
+        "a fourth connection was served"
+    );
+    assert!(start.elapsed() < Duration::from_millis(800));
+    // Once the idle ones are closed by their timeout, a client is served again.
+    std::thread::sleep(Duration::from_millis(1500));
+    drop(held);
+    let mut again = connect();
+    assert!(healthz(&mut again), "not served after the slots freed up");
+
+    let _ = child.kill();
+    let _ = child.wait();
+}
