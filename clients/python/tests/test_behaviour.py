@@ -219,6 +219,8 @@ async def test_get_config_filters(impl: Impl, app: str) -> None:
   assert await texts(after_timestamp=stamps[4] + 1) == []
   assert await texts(after_timestamp=0.0) == ["m0", "m1", "m2", "m3", "m4"]
   assert await texts(after_timestamp=-5.0) == ["m0", "m1", "m2", "m3", "m4"]
+  assert await texts(after_timestamp=1e11) == []  # past the server's 9e9 bound
+  assert await texts(after_timestamp=1e11, num_recent_events=3) == []
   # num_recent_events=0 still returns the state.
   assert (await get(impl, app, "u", "s", num_recent_events=0)).id == "s"
   with pytest.raises(ValueError):

@@ -55,6 +55,7 @@ _STALE_SESSION_ERROR_MESSAGE = (
     "The session has been modified in storage since it was loaded. "
     "Please reload the session before appending more events."
 )
+_MAX_TIMESTAMP = 9.0e9  # the server's bound on afterTimestamp
 _RETRY_STATUSES = frozenset({502, 503, 504})
 _JSON_HEADERS = {"content-type": "application/json"}
 _SESSION_FIELDS = frozenset(
@@ -220,10 +221,13 @@ class RemoteSessionService(BaseSessionService):
     if config is not None:
       if config.num_recent_events is not None:
         params["numRecentEvents"] = str(config.num_recent_events)
-      # Every event is at or after a time <= 0, so the filter would keep all of them
-      # (and the server refuses negative times).
-      if config.after_timestamp is not None and config.after_timestamp > 0:
-        params["afterTimestamp"] = repr(float(config.after_timestamp))
+      after = config.after_timestamp
+      # The server takes times in [0, 9e9] only. Every event is at or after a time
+      # <= 0 (no filter), and none after 9e9 (year 2255: no events).
+      if after is not None and after > _MAX_TIMESTAMP:
+        params["numRecentEvents"] = "0"
+      elif after is not None and after > 0:
+        params["afterTimestamp"] = repr(float(after))
     path = _session_path(app_name, user_id, session_id)
     resp = await self._send("GET", path, params=params, idempotent=True)
     if resp.status_code == 404 and _is_session_not_found(resp):
