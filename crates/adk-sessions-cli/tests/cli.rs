@@ -243,7 +243,7 @@ async fn the_binary_exports_imports_inspects_and_deletes_between_sqlite_files() 
     std::fs::remove_dir_all(dir).ok();
 }
 
-/// Security finding 15: after a clean stop (SIGTERM) the SQLite WAL is merged, so a copy
+/// After a clean stop (SIGTERM) the SQLite WAL is merged, so a copy
 /// of the `.db` file alone holds every acknowledged write; `schema init` leaves a complete
 /// file too.
 #[cfg(unix)]
@@ -324,7 +324,7 @@ async fn a_clean_stop_leaves_a_complete_db_file() {
     assert_eq!(wal, 0, "schema init left its schema in the WAL");
 }
 
-/// Security finding 5: a connection that sends nothing, or its header a byte at a time,
+/// A connection that sends nothing, or its header a byte at a time,
 /// is closed after `--header-timeout`; at most `--max-connections` are served at once, and
 /// a healthy client is served again as soon as slots free up.
 #[test]

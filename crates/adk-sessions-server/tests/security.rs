@@ -120,7 +120,7 @@ async fn duplicate_initial_event_ids_are_422_and_create_nothing() {
     assert!(none, "the session exists in the store");
 }
 
-/// Finding 7: appends and PATCHes without `expectedLastUpdateTime` mean "append to
+/// Appends and PATCHes without `expectedLastUpdateTime` mean "append to
 /// whatever is current" and never fail because of other writers — on memory and on a
 /// SQLite file, with 12 concurrent clients on one session.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -175,7 +175,7 @@ async fn unconditional_appends_and_patches_never_conflict() {
     std::fs::remove_dir_all(dir).ok();
 }
 
-/// Findings 12 and 14: an event without an author is 422 (adk-python requires one); a
+/// An event without an author is 422 (adk-python requires one); a
 /// timestamp the stores cannot keep exactly (from 2100 on) is 422; and every
 /// `lastUpdateTime` the server returns is accepted back as `expectedLastUpdateTime`, also
 /// at the edge of the accepted range.
@@ -271,7 +271,7 @@ async fn expected_last_update_time_in_the_body_is_the_precondition() {
     assert_eq!(both.status, 422);
 }
 
-/// Finding 13 and token scopes: the `Bearer` scheme in any case; two `Authorization`
+/// The `Bearer` scheme in any case; two `Authorization`
 /// headers are refused; a read-only token reads and is 403 on every write.
 #[tokio::test]
 async fn auth_scheme_any_case_one_header_and_read_only_tokens() {
@@ -326,7 +326,7 @@ async fn auth_scheme_any_case_one_header_and_read_only_tokens() {
     assert_eq!(srv.get(&format!("{S}/r")).await.status, 401);
 }
 
-/// Finding 6: bodies must be JSON by their Content-Type (forms and text/plain are what a
+/// Bodies must be JSON by their Content-Type (forms and text/plain are what a
 /// foreign page can send without asking) — 415, nothing created; and with the loopback
 /// host check, a foreign Host (DNS rebinding) or Origin is 403.
 #[tokio::test]

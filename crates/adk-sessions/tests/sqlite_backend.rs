@@ -853,7 +853,7 @@ async fn other_runtimes_time_spellings_are_read_and_never_corrupted() {
     ));
 }
 
-/// Security findings 9 and 10: a file holding another application's `sessions` table,
+/// A file holding another application's `sessions` table,
 /// or adk-python's v0 layout, is refused at open naming what was found — and left byte
 /// for byte as it was (no WAL switch, no tables, no version row, no `-wal` file).
 #[tokio::test]
