@@ -17,22 +17,16 @@ use crate::key::SessionKey;
 
 #[cfg(test)]
 mod nul_tests {
-    use super::json_has_nul;
+    use super::holds_nul;
+    use serde_json::json;
 
     #[test]
-    fn nul_escapes_are_found_and_escaped_backslashes_are_not() {
-        assert!(json_has_nul(r#"{"a":"x\u0000y"}"#));
-        assert!(json_has_nul(
-            &serde_json::json!({"k": "a\u{0}b"}).to_string()
-        ));
-        assert!(json_has_nul(&serde_json::json!({"a\u{0}": 1}).to_string()));
-        assert!(!json_has_nul(
-            &serde_json::json!({"k": "C:\\u0000"}).to_string()
-        ));
-        assert!(!json_has_nul(
-            &serde_json::json!({"k": "plain \\ text"}).to_string()
-        ));
-        assert!(!json_has_nul(r#"{"k":"\u0001"}"#));
+    fn nul_in_strings_and_keys_is_found_and_lookalikes_are_not() {
+        assert!(holds_nul(&json!({"k": "a\u{0}b"})));
+        assert!(holds_nul(&json!({"a\u{0}": 1})));
+        assert!(holds_nul(&json!([1, {"deep": ["x", "\u{0}"]}])));
+        assert!(!holds_nul(&json!({"k": "C:\\u0000"})));
+        assert!(!holds_nul(&json!({"k": "\u{1}", "n": 1.5, "m": -3})));
     }
 }
 use crate::model::{Event, EventPolicy, JsonMap};
@@ -242,8 +236,6 @@ pub struct PreparedAppend {
     /// a precondition the backend stores the later of this and one µs past the stored
     /// revision, inside its transaction (see [`PreparedAppend::revision_after`]).
     pub update_time: Timestamp,
-    /// The event as adk-python stores it in `event_data` (snake_case JSON text), made once.
-    pub storage_json: Arc<str>,
 }
 
 /// A create, checked and split, ready for a backend to persist.
@@ -258,8 +250,6 @@ pub struct PreparedCreate {
     /// The initial events, checked (`temp:` keys removed), ordered by timestamp then id as
     /// every `get` returns them.
     pub events: Vec<Arc<Event>>,
-    /// Their `event_data` JSON text, in the same order.
-    pub events_json: Vec<Arc<str>>,
     /// The first revision: `now`, or the latest initial event's time when that is later.
     pub revision: Timestamp,
 }
@@ -305,20 +295,16 @@ pub fn prepare_create(
             )));
         }
         revision = revision.max(at);
-        let json = storage_text(&event).map_err(|e| match e {
-            Error::InvalidArgument(m) => Error::invalid(format!("initial event {i}: {m}")),
-            other => other,
-        })?;
-        events.push((at, Arc::new(event), json));
+        check_no_nul(&event, &format!("initial event {i}"))?;
+        events.push((at, Arc::new(event)));
     }
-    events.sort_by(|(a, x, _), (b, y, _)| (a, x.id.as_str()).cmp(&(b, y.id.as_str())));
-    let (events, events_json) = events.into_iter().map(|(_, e, j)| (e, j)).unzip();
+    events.sort_by(|(a, x), (b, y)| (a, x.id.as_str()).cmp(&(b, y.id.as_str())));
+    let events = events.into_iter().map(|(_, e)| e).collect();
     Ok(PreparedCreate {
         session_id,
         delta: ScopedDelta::split(&state.unwrap_or_default()),
         now,
         events,
-        events_json,
         revision,
     })
 }
@@ -384,9 +370,8 @@ fn prepare(mut event: Event, policy: EventPolicy, expected: Option<Timestamp>) -
         Some(expected) => event_time.max(expected.succ()),
         None => event_time,
     };
-    let storage_json = storage_text(&event)?;
+    check_no_nul(&event, "the event")?;
     Ok(Prepared::Append(Box::new(PreparedAppend {
-        storage_json,
         event: Arc::new(event),
         delta,
         temp,
@@ -395,18 +380,11 @@ fn prepare(mut event: Event, policy: EventPolicy, expected: Option<Timestamp>) -
     })))
 }
 
-/// The event's `event_data` text, refused when it holds U+0000: PostgreSQL cannot store
-/// NUL in text or JSONB, so no backend stores it (one behaviour everywhere, a clear
+/// Refuses a value any of whose strings or keys holds U+0000: PostgreSQL cannot store NUL
+/// in text or JSONB, so no backend stores it (one behaviour everywhere, a clear
 /// `InvalidArgument` instead of a storage error).
-fn storage_text(event: &Event) -> Result<Arc<str>> {
-    let text = event.to_storage_json();
-    check_no_nul(&text, "the event")?;
-    Ok(Arc::from(text))
-}
-
-/// Refuses JSON text holding a `\u0000` escape (U+0000 in a string or key).
-fn check_no_nul(json: &str, what: &str) -> Result<()> {
-    if json_has_nul(json) {
+fn check_no_nul<T: serde::Serialize + ?Sized>(value: &T, what: &str) -> Result<()> {
+    if holds_nul(value) {
         return Err(Error::invalid(format!(
             "{what} holds the character U+0000 (NUL), which a session store cannot keep (PostgreSQL refuses it in text)"
         )));
@@ -414,22 +392,38 @@ fn check_no_nul(json: &str, what: &str) -> Result<()> {
     Ok(())
 }
 
-/// True when JSON text (as serde_json writes it) escapes U+0000: a `\u0000` that is an
-/// escape, not an escaped backslash followed by `u0000`.
-fn json_has_nul(json: &str) -> bool {
-    let b = json.as_bytes();
-    let mut i = 0;
-    while let Some(pos) = b[i..].iter().position(|&c| c == b'\\') {
-        let at = i + pos;
-        if b.get(at + 1) == Some(&b'u') && b.get(at + 2..at + 6) == Some(b"0000") {
-            return true;
+/// True when a string or key of `value` holds U+0000. It walks the value with
+/// serde_json's serializer writing nowhere: the formatter only notes the `\u0000` escape
+/// and skips number formatting, so the check costs a fraction of a serialization.
+fn holds_nul<T: serde::Serialize + ?Sized>(value: &T) -> bool {
+    use std::cell::Cell;
+    use std::io::{self, Write};
+
+    use serde_json::ser::{CharEscape, Formatter};
+
+    struct Finder<'a>(&'a Cell<bool>);
+    impl Formatter for Finder<'_> {
+        fn write_char_escape<W: ?Sized + Write>(
+            &mut self,
+            _: &mut W,
+            escape: CharEscape,
+        ) -> io::Result<()> {
+            if matches!(escape, CharEscape::AsciiControl(0)) {
+                self.0.set(true);
+            }
+            Ok(())
         }
-        i = at + 2;
-        if i >= b.len() {
-            break;
+        fn write_f64<W: ?Sized + Write>(&mut self, _: &mut W, _: f64) -> io::Result<()> {
+            Ok(())
+        }
+        fn write_f32<W: ?Sized + Write>(&mut self, _: &mut W, _: f32) -> io::Result<()> {
+            Ok(())
         }
     }
-    false
+    let found = Cell::new(false);
+    let mut ser = serde_json::Serializer::with_formatter(io::sink(), Finder(&found));
+    let _ = value.serialize(&mut ser);
+    found.get()
 }
 
 /// The error for a handle whose revision is not the stored one.

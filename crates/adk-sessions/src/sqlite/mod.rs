@@ -159,7 +159,7 @@ impl SqliteSessionService {
             event_id: event.id.clone(),
             invocation_id: event.invocation_id.clone(),
             timestamp: time_text(event_time),
-            event_json: prepared.storage_json.clone(),
+            event_json: Arc::from(event.to_storage_json()),
         };
         let text = op.event_json.clone();
         let revision = match self.writer.write(WriteJob::Append(Box::new(op))).await? {
@@ -203,18 +203,17 @@ impl SessionService for SqliteSessionService {
             delta,
             now,
             events,
-            events_json,
             revision,
         } = prepare_create(app_name, user_id, &options, self.policy)?;
         let mut rows = Vec::with_capacity(events.len());
-        for (e, json) in events.iter().zip(events_json) {
+        for e in &events {
             let at = Timestamp::from_secs_f64(e.timestamp)
                 .ok_or_else(|| Error::invalid("event.timestamp is not finite"))?;
             rows.push(EventRow {
                 id: e.id.clone(),
                 invocation_id: e.invocation_id.clone(),
                 timestamp: time_text(at),
-                json,
+                json: Arc::from(e.to_storage_json()),
             });
         }
         let op = CreateOp {

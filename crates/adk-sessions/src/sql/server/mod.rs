@@ -317,7 +317,7 @@ where
             update_time: prepared.update_time.to_naive(),
             event: &prepared.event,
             event_time: event_time.to_naive(),
-            event_data: prepared.storage_json.to_string(),
+            event_data: prepared.event.to_storage_json(),
             delta: &prepared.delta,
             now: Timestamp::now().to_naive(),
         };
@@ -596,18 +596,17 @@ where
             delta,
             now,
             events,
-            events_json,
             revision,
         } = prepare_create(app_name, user_id, &options, self.policy)?;
         let mut rows = Vec::with_capacity(events.len());
-        for (e, json) in events.iter().zip(events_json) {
+        for e in &events {
             let at = Timestamp::from_secs_f64(e.timestamp)
                 .ok_or_else(|| Error::invalid("event.timestamp is not finite"))?;
             rows.push(NewEvent {
                 id: e.id.clone(),
                 invocation_id: e.invocation_id.clone(),
                 time: at.to_naive(),
-                data: json.to_string(),
+                data: e.to_storage_json(),
             });
         }
         let new = NewSession {
