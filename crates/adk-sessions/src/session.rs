@@ -269,10 +269,7 @@ pub fn prepare_create(
     };
     crate::validate::check_key(app_name, user_id, &session_id)?;
     if let Some(state) = &state {
-        check_no_nul(
-            &crate::sql::common::state_to_json(state),
-            "the initial state",
-        )?;
+        check_no_nul(state, "the initial state")?;
     }
     let now = Timestamp::now();
     let mut revision = now;
