@@ -5,7 +5,7 @@
 //! is appended to whatever is current in one transaction
 //! ([`adk_sessions::SessionService::append_to_current`]): other writers never make it fail.
 
-use adk_sessions::{Session, Timestamp};
+use adk_sessions::Session;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Query, State};
@@ -13,7 +13,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::errors::ApiError;
-use super::json::{body, Ids, QueryParams};
+use super::json::{body, epoch_timestamp, Ids, QueryParams, EPOCH_SECONDS_RANGE};
 use super::sessions::parse_event_value;
 use super::view::PublicEvent;
 use super::AppState;
@@ -57,18 +57,9 @@ pub async fn append(
         for name in ["expectedLastUpdateTime", "expected_last_update_time"] {
             let Some(v) = obj.remove(name) else { continue };
             let loc = vec![json!("body"), json!(name)];
-            let t = v
-                .as_f64()
-                .filter(|t| t.is_finite() && (0.0..=9.0e9).contains(t))
-                .and_then(Timestamp::from_secs_f64)
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        "float_type",
-                        loc.clone(),
-                        "Input should be a finite number of epoch seconds between 0 and 9e9",
-                        v.clone(),
-                    )
-                })?;
+            let t = v.as_f64().and_then(epoch_timestamp).ok_or_else(|| {
+                ApiError::invalid("float_type", loc.clone(), EPOCH_SECONDS_RANGE, v.clone())
+            })?;
             if expected.is_some_and(|q| q != t) {
                 return Err(ApiError::invalid(
                     "value_error",

@@ -219,7 +219,7 @@ impl QueryParams {
             return Ok(None);
         };
         match text.trim().parse::<f64>() {
-            Ok(v) if v.is_finite() && (0.0..=9.0e9).contains(&v) => Ok(Some(v)),
+            Ok(v) if in_seconds_range(v) => Ok(Some(v)),
             _ => Err(Self::bad_seconds(name, text)),
         }
     }
@@ -231,7 +231,7 @@ impl QueryParams {
         let Some(secs) = self.seconds(name)? else {
             return Ok(None);
         };
-        match Timestamp::from_secs_f64(secs) {
+        match epoch_timestamp(secs) {
             Some(t) => Ok(Some(t)),
             None => Err(Self::bad_seconds(name, self.get(name).unwrap_or_default())),
         }
@@ -241,7 +241,7 @@ impl QueryParams {
         ApiError::invalid(
             "float_parsing",
             vec![json!("query"), json!(name)],
-            "Input should be a finite number of epoch seconds between 0 and 9e9",
+            EPOCH_SECONDS_RANGE,
             json!(text),
         )
     }
@@ -250,4 +250,21 @@ impl QueryParams {
     pub fn string(&self, name: &str) -> Option<String> {
         self.get(name).map(str::to_owned)
     }
+}
+
+/// What a time in epoch seconds the API accepts must be (query parameters and the body's
+/// `expectedLastUpdateTime` alike).
+pub const EPOCH_SECONDS_RANGE: &str =
+    "Input should be a finite number of epoch seconds between 0 and 9e9";
+
+fn in_seconds_range(secs: f64) -> bool {
+    secs.is_finite() && (0.0..=9.0e9).contains(&secs)
+}
+
+/// `secs` as a [`Timestamp`] when it is within [`EPOCH_SECONDS_RANGE`] and the library
+/// can represent it.
+pub fn epoch_timestamp(secs: f64) -> Option<Timestamp> {
+    in_seconds_range(secs)
+        .then(|| Timestamp::from_secs_f64(secs))
+        .flatten()
 }
