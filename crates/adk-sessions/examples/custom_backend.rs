@@ -132,19 +132,18 @@ impl SessionService for MapSessionService {
             k,
             Record {
                 state: delta.session.clone(),
-                events: events
-                    .iter()
-                    .map(|e| {
-                        let at = Timestamp::from_secs_f64(e.timestamp).unwrap_or_default();
-                        (at, e.clone())
-                    })
-                    .collect(),
+                events: events.clone(),
                 update: revision,
             },
         );
         let merged = store.merged(app_name, user_id, &delta.session);
         Ok(Session::from_parts(
-            app_name, user_id, session_id, merged, events, revision,
+            app_name,
+            user_id,
+            session_id,
+            merged,
+            events.into_iter().map(|(_, e)| e).collect(),
+            revision,
         ))
     }
 
@@ -255,8 +254,7 @@ impl SessionService for MapSessionService {
             if rec.events.iter().any(|(_, e)| e.id == event.id) {
                 return Err(Error::duplicate_event(id, &event.id));
             }
-            let at = Timestamp::from_secs_f64(event.timestamp)
-                .ok_or_else(|| Error::invalid("event.timestamp is not finite"))?;
+            let at = prepared.event_time;
             let pos = rec
                 .events
                 .partition_point(|(t, e)| (*t, e.id.as_str()) <= (at, event.id.as_str()));

@@ -151,7 +151,7 @@ impl InMemorySessionService {
         let revision = prepared.revision_after(rec.update);
         rec.event_ids.insert(hash);
         apply_delta(&mut rec.state, &prepared.delta.session);
-        let at = Timestamp::from_secs_f64(prepared.event.timestamp).unwrap_or_default();
+        let at = prepared.event_time;
         let event = prepared.event.clone();
         let pos = match rec.events.last() {
             Some((t, last)) if (*t, last.id.as_str()) > (at, event.id.as_str()) => rec
@@ -201,16 +201,8 @@ impl SessionService for InMemorySessionService {
             revision,
             ..
         } = prepare_create(app_name, user_id, &options, self.policy)?;
-        let stored: Vec<(Timestamp, Arc<Event>)> = events
-            .iter()
-            .map(|e| {
-                (
-                    Timestamp::from_secs_f64(e.timestamp).unwrap_or_default(),
-                    e.clone(),
-                )
-            })
-            .collect();
-        let event_ids = events.iter().map(|e| id_hash(&e.id)).collect();
+        let handle_events = events.iter().map(|(_, e)| e.clone()).collect();
+        let event_ids = events.iter().map(|(_, e)| id_hash(&e.id)).collect();
         let mut store = self.store.write();
         let app = store.entry(app_name.to_owned()).or_default();
         let user = app.users.entry(user_id.to_owned()).or_default();
@@ -230,7 +222,7 @@ impl SessionService for InMemorySessionService {
                     session: ids.session.clone(),
                 },
                 state: delta.session.clone(),
-                events: stored,
+                events,
                 event_ids,
                 update: revision,
             },
@@ -240,7 +232,12 @@ impl SessionService for InMemorySessionService {
         apply_delta(&mut app.state, &delta.app);
         let merged = merge(&app.state, &user_state, &delta.session);
         Ok(Session::from_parts(
-            app_name, user_id, session_id, merged, events, revision,
+            app_name,
+            user_id,
+            session_id,
+            merged,
+            handle_events,
+            revision,
         ))
     }
 

@@ -236,6 +236,8 @@ pub struct PreparedAppend {
     /// a precondition the backend stores the later of this and one µs past the stored
     /// revision, inside its transaction (see [`PreparedAppend::revision_after`]).
     pub update_time: Timestamp,
+    /// The event's timestamp in µs (as its column stores it).
+    pub event_time: Timestamp,
 }
 
 /// A create, checked and split, ready for a backend to persist.
@@ -247,9 +249,9 @@ pub struct PreparedCreate {
     pub delta: ScopedDelta,
     /// The create time.
     pub now: Timestamp,
-    /// The initial events, checked (`temp:` keys removed), ordered by timestamp then id as
-    /// every `get` returns them.
-    pub events: Vec<Arc<Event>>,
+    /// The initial events, checked (`temp:` keys removed), each with its timestamp in µs
+    /// (as its column stores it), ordered by timestamp then id as every `get` returns them.
+    pub events: Vec<(Timestamp, Arc<Event>)>,
     /// The first revision: `now`, or the latest initial event's time when that is later.
     pub revision: Timestamp,
 }
@@ -296,7 +298,6 @@ pub fn prepare_create(
         events.push((at, Arc::new(event)));
     }
     events.sort_by(|(a, x), (b, y)| (a, x.id.as_str()).cmp(&(b, y.id.as_str())));
-    let events = events.into_iter().map(|(_, e)| e).collect();
     Ok(PreparedCreate {
         session_id,
         delta: ScopedDelta::split(&state.unwrap_or_default()),
@@ -374,6 +375,7 @@ fn prepare(mut event: Event, policy: EventPolicy, expected: Option<Timestamp>) -
         temp,
         expected_revision: expected,
         update_time,
+        event_time,
     })))
 }
 

@@ -143,8 +143,7 @@ impl SqliteSessionService {
         // Everything but the SQL is done here, off the writer thread.
         let delta = std::mem::take(&mut prepared.delta);
         let event = &prepared.event;
-        let event_time = Timestamp::from_secs_f64(event.timestamp)
-            .ok_or_else(|| Error::invalid("event.timestamp is not finite"))?;
+        let event_time = prepared.event_time;
         let op = AppendOp {
             key: key(
                 session_key.app_name(),
@@ -206,13 +205,11 @@ impl SessionService for SqliteSessionService {
             revision,
         } = prepare_create(app_name, user_id, &options, self.policy)?;
         let mut rows = Vec::with_capacity(events.len());
-        for e in &events {
-            let at = Timestamp::from_secs_f64(e.timestamp)
-                .ok_or_else(|| Error::invalid("event.timestamp is not finite"))?;
+        for (at, e) in &events {
             rows.push(EventRow {
                 id: e.id.clone(),
                 invocation_id: e.invocation_id.clone(),
-                timestamp: time_text(at),
+                timestamp: time_text(*at),
                 json: Arc::from(e.to_storage_json()),
             });
         }
@@ -234,7 +231,7 @@ impl SessionService for SqliteSessionService {
                 user_id,
                 session_id,
                 merge(&app_state, &user_state, &delta.session),
-                events,
+                events.into_iter().map(|(_, e)| e).collect(),
                 revision,
             )),
             _ => Err(Error::storage(format!(

@@ -307,8 +307,7 @@ where
         key: &SessionKey,
         prepared: &PreparedAppend,
     ) -> Result<AppendOutcome> {
-        let event_time = Timestamp::from_secs_f64(prepared.event.timestamp)
-            .ok_or_else(|| Error::invalid("event.timestamp is not finite"))?;
+        let event_time = prepared.event_time;
         let row = AppendRow {
             app_name: key.app_name(),
             user_id: key.user_id(),
@@ -599,9 +598,7 @@ where
             revision,
         } = prepare_create(app_name, user_id, &options, self.policy)?;
         let mut rows = Vec::with_capacity(events.len());
-        for e in &events {
-            let at = Timestamp::from_secs_f64(e.timestamp)
-                .ok_or_else(|| Error::invalid("event.timestamp is not finite"))?;
+        for (at, e) in &events {
             rows.push(NewEvent {
                 id: e.id.clone(),
                 invocation_id: e.invocation_id.clone(),
@@ -636,7 +633,7 @@ where
             user_id,
             session_id,
             merge(&states.app, &states.user, &delta.session),
-            events,
+            events.into_iter().map(|(_, e)| e).collect(),
             revision,
         ))
     }
