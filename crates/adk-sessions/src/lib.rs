@@ -100,7 +100,9 @@ pub use mysql::MysqlSessionService;
 pub use postgres::PostgresSessionService;
 pub use service::{Appended, CreateOptions, GetFilter, PageRequest, SessionPage, SessionService};
 pub use session::{EventsView, Session, StateView};
-pub use sql::{open, redact_url, redact_url_in, DbUrl, OpenOptions, SqliteLatency, SqliteSync};
+pub use sql::{
+    open, redact_url, redact_url_in, DbUrl, OpenOptions, SqliteLatency, SqliteSync, StorageLayout,
+};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteSessionService;
 pub use state::{APP_PREFIX, TEMP_PREFIX, USER_PREFIX};

@@ -42,7 +42,8 @@ use crate::error::Error;
 use crate::model::JsonMap;
 use crate::sql::common::state_from_json;
 use crate::sql::server::{
-    delta_json, AppendOutcome, AppendRow, Dialect, Fail, NewSession, ScopeStates, Statements,
+    bind_go_event, delta_json, AppendOutcome, AppendRow, Dialect, Fail, GoStatements, NewSession,
+    ScopeStates, Statements, StoredEvent,
 };
 use crate::state::apply_delta;
 use crate::time::Timestamp;
@@ -162,6 +163,86 @@ const LOCK_SESSION: &str = "SELECT update_time, state FROM sessions
 const INSERT_EVENT: &str = "INSERT INTO events
     (id, app_name, user_id, session_id, invocation_id, `timestamp`, event_data)
     VALUES (?, ?, ?, ?, ?, ?, ?)";
+/// adk-go's tables as GORM's AutoMigrate creates them (adk-go v2.2, gorm.io/driver/mysql),
+/// except the collation: keys compare byte for byte here as in every table we create.
+const GO_TABLES: &[(&str, &str)] = &[
+    (
+        "sessions",
+        table!(
+            "CREATE TABLE IF NOT EXISTS `sessions` (`app_name` varchar(191),`user_id` varchar(191),`id` varchar(191),`state` LONGTEXT,`create_time` datetime(6) NULL,`update_time` datetime(6) NULL,PRIMARY KEY (`app_name`,`user_id`,`id`),
+            KEY idx_sessions_app_update_user_id (app_name, update_time, user_id, id),
+            KEY idx_sessions_app_user_update_id (app_name, user_id, update_time, id))"
+        ),
+    ),
+    (
+        "events",
+        table!(
+            "CREATE TABLE IF NOT EXISTS `events` (`id` varchar(191),`app_name` varchar(191),`user_id` varchar(191),`session_id` varchar(191),`invocation_id` longtext,`author` longtext,`actions` longblob,`long_running_tool_ids_json` LONGTEXT,`routes_json` LONGTEXT,`output_json` LONGTEXT,`node_info_json` LONGTEXT,`requested_input_json` LONGTEXT,`branch` longtext,`isolation_scope` longtext,`timestamp` datetime(6) NULL,`content` LONGTEXT,`grounding_metadata` LONGTEXT,`custom_metadata` LONGTEXT,`usage_metadata` LONGTEXT,`citation_metadata` LONGTEXT,`partial` boolean,`turn_complete` boolean,`error_code` longtext,`error_message` longtext,`interrupted` boolean,PRIMARY KEY (`id`,`app_name`,`user_id`,`session_id`),
+            KEY idx_events_app_user_session_ts_id (app_name, user_id, session_id, `timestamp` DESC, id DESC),
+            CONSTRAINT `fk_sessions_events` FOREIGN KEY (`app_name`,`user_id`,`session_id`) REFERENCES `sessions`(`app_name`,`user_id`,`id`) ON DELETE CASCADE)"
+        ),
+    ),
+    (
+        "app_states",
+        table!(
+            "CREATE TABLE IF NOT EXISTS `app_states` (`app_name` varchar(191),`state` LONGTEXT,`update_time` datetime(6) NULL,PRIMARY KEY (`app_name`))"
+        ),
+    ),
+    (
+        "user_states",
+        table!(
+            "CREATE TABLE IF NOT EXISTS `user_states` (`app_name` varchar(191),`user_id` varchar(191),`state` LONGTEXT,`update_time` datetime(6) NULL,PRIMARY KEY (`app_name`,`user_id`))"
+        ),
+    ),
+];
+
+/// Inserts one adk-go event row (bound by `bind_go_event`).
+const INSERT_GO_EVENT: &str = "INSERT INTO events (id, app_name, user_id, session_id,
+        invocation_id, author, actions, long_running_tool_ids_json, routes_json, output_json,
+        node_info_json, requested_input_json, branch, isolation_scope, `timestamp`, content,
+        grounding_metadata, custom_metadata, usage_metadata, citation_metadata, `partial`,
+        turn_complete, error_code, error_message, interrupted)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+macro_rules! select_go_events {
+    ($where:literal) => {
+        concat!(
+            "SELECT id, invocation_id, author, actions, long_running_tool_ids_json, routes_json,
+            output_json, node_info_json, requested_input_json, branch, isolation_scope,
+            `timestamp`, content, grounding_metadata, custom_metadata, usage_metadata,
+            citation_metadata, `partial`, turn_complete, error_code, error_message, interrupted
+        FROM events
+        WHERE app_name = CAST(? AS BINARY) AND user_id = CAST(? AS BINARY) AND session_id = CAST(? AS BINARY)",
+            $where,
+            " ORDER BY `timestamp` DESC, id DESC LIMIT ?"
+        )
+    };
+}
+
+/// Inserts an event row of either layout in `conn`'s transaction.
+async fn insert_event(
+    conn: &mut MySqlConnection,
+    keys: [&str; 3],
+    id: &str,
+    invocation_id: &str,
+    time: NaiveDateTime,
+    stored: &StoredEvent,
+) -> Result<(), sqlx::Error> {
+    let [app, user, session] = keys;
+    let query = match stored {
+        StoredEvent::Python(data) => sqlx::query(INSERT_EVENT)
+            .bind(id)
+            .bind(app)
+            .bind(user)
+            .bind(session)
+            .bind(invocation_id)
+            .bind(time)
+            .bind(data.as_str()),
+        StoredEvent::Go(g) => bind_go_event(sqlx::query(INSERT_GO_EVENT), keys, time, g),
+    };
+    conn.execute(query).await.map(|_| ())
+}
+
 const SET_SESSION_TIME: &str = "UPDATE sessions SET update_time = ?
     WHERE app_name = CAST(? AS BINARY) AND user_id = CAST(? AS BINARY) AND id = CAST(? AS BINARY)";
 const UPDATE_SESSION: &str = "UPDATE sessions SET state = ?, update_time = ?
@@ -297,11 +378,15 @@ impl Dialect for MysqlDialect {
         app_state: "SELECT state FROM app_states WHERE app_name = CAST(? AS BINARY)",
     };
 
-    fn ddl(server_version: &str) -> Vec<String> {
-        let collation = exact_collation(server_version);
-        DDL.iter()
-            .map(|sql| sql.replace(collation_placeholder!(), collation))
-            .collect()
+    const GO: GoStatements = GoStatements {
+        tables: GO_TABLES,
+        indexes: &[],
+        events_newest: select_go_events!(""),
+        events_newest_after: select_go_events!(" AND `timestamp` >= ?"),
+    };
+
+    fn adapt_ddl(ddl: &str, server_version: &str) -> String {
+        ddl.replace(collation_placeholder!(), exact_collation(server_version))
     }
 
     async fn connect(url: &str, pool: PoolOptions<MySql>) -> Result<MySqlPool, sqlx::Error> {
@@ -347,15 +432,13 @@ impl Dialect for MysqlDialect {
         .await?;
         // The initial events, in the same transaction: all of them or none.
         for e in new.events {
-            tx.execute(
-                sqlx::query(INSERT_EVENT)
-                    .bind(e.id.as_str())
-                    .bind(new.app_name)
-                    .bind(new.user_id)
-                    .bind(new.session_id)
-                    .bind(e.invocation_id.as_str())
-                    .bind(e.time)
-                    .bind(e.data.as_str()),
+            insert_event(
+                &mut tx,
+                [new.app_name, new.user_id, new.session_id],
+                &e.id,
+                &e.invocation_id,
+                e.time,
+                &e.stored,
             )
             .await?;
         }
@@ -400,15 +483,13 @@ impl Dialect for MysqlDialect {
                 .max(stored + chrono::Duration::microseconds(1)),
         };
         let mut state = state_from_json(&row.try_get::<String, _>(1)?, "sessions.state")?;
-        tx.execute(
-            sqlx::query(INSERT_EVENT)
-                .bind(a.event.id.as_str())
-                .bind(a.app_name)
-                .bind(a.user_id)
-                .bind(a.session_id)
-                .bind(a.event.invocation_id.as_str())
-                .bind(a.event_time)
-                .bind(a.event_data.as_str()),
+        insert_event(
+            &mut tx,
+            [a.app_name, a.user_id, a.session_id],
+            &a.event.id,
+            &a.event.invocation_id,
+            a.event_time,
+            &a.stored,
         )
         .await?;
         apply_delta(&mut state, &a.delta.session);

@@ -24,7 +24,8 @@ use sqlx::Row;
 
 use crate::sql::common::state_from_json;
 use crate::sql::server::{
-    delta_json, AppendOutcome, AppendRow, Dialect, Fail, NewSession, ScopeStates, Statements,
+    bind_go_event, delta_json, AppendOutcome, AppendRow, Dialect, Fail, GoStatements, NewSession,
+    ScopeStates, Statements, StoredEvent,
 };
 use crate::time::Timestamp;
 
@@ -170,15 +171,18 @@ const INSERT_INITIAL_EVENTS: &str = "WITH ev AS (
 /// event's time and one µs past the stored one); one statement. Returns the stored
 /// revision (NULL when the session is missing) and the new one (NULL when nothing was
 /// written).
-const APPEND: &str = "WITH cur AS (
+macro_rules! append_sql {
+    ($insert_event:literal) => {
+        concat!(
+            "WITH cur AS (
         SELECT update_time::timestamp AS update_time FROM sessions
         WHERE app_name = $1 AND user_id = $2 AND id = $3
         FOR UPDATE
     ), ok AS (
         SELECT 1 AS one FROM cur WHERE $4::timestamp IS NULL OR update_time = $4
-    ), ev AS (
-        INSERT INTO events (id, app_name, user_id, session_id, invocation_id, timestamp, event_data)
-        SELECT $5, $1, $2, $3, $6, $7, $8::jsonb FROM ok
+    ), ev AS (",
+            $insert_event,
+            "
         RETURNING 1
     ), ses AS (
         UPDATE sessions SET state = state || $9::jsonb,
@@ -202,7 +206,92 @@ const APPEND: &str = "WITH cur AS (
         RETURNING 1
     )
     SELECT (SELECT update_time FROM cur), (SELECT update_time FROM ses),
-        (SELECT count(*) FROM ev) + (SELECT count(*) FROM usr)";
+        (SELECT count(*) FROM ev) + (SELECT count(*) FROM usr)"
+        )
+    };
+}
+
+/// Append on adk-python's layout (see [`append_sql`]).
+const APPEND: &str = append_sql!(
+    "INSERT INTO events (id, app_name, user_id, session_id, invocation_id, timestamp, event_data)
+        SELECT $5, $1, $2, $3, $6, $7, $8::jsonb FROM ok"
+);
+
+/// Append on adk-go's layout: `$8` is the author, `$14`… the other event columns in
+/// `adk_go::EVENTS_COLUMNS` order.
+const APPEND_GO: &str = append_sql!(
+    "INSERT INTO events (id, app_name, user_id, session_id, invocation_id, author, actions,
+            long_running_tool_ids_json, routes_json, output_json, node_info_json,
+            requested_input_json, branch, isolation_scope, timestamp, content,
+            grounding_metadata, custom_metadata, usage_metadata, citation_metadata, partial,
+            turn_complete, error_code, error_message, interrupted)
+        SELECT $5, $1, $2, $3, $6, $8, $14, $15::jsonb, $16::jsonb, $17::jsonb, $18::jsonb,
+            $19::jsonb, $20, $21, $7, $22::jsonb, $23::jsonb, $24::jsonb, $25::jsonb,
+            $26::jsonb, $27, $28, $29, $30, $31 FROM ok"
+);
+
+/// adk-go's tables as GORM's AutoMigrate creates them (adk-go v2.2, gorm.io/driver/postgres).
+const GO_TABLES: &[(&str, &str)] = &[
+    (
+        "sessions",
+        r#"CREATE TABLE IF NOT EXISTS "sessions" ("app_name" text,"user_id" text,"id" text,"state" JSONB,"create_time" timestamptz(6),"update_time" timestamptz(6),PRIMARY KEY ("app_name","user_id","id"))"#,
+    ),
+    (
+        "events",
+        r#"CREATE TABLE IF NOT EXISTS "events" ("id" text,"app_name" text,"user_id" text,"session_id" text,"invocation_id" text,"author" text,"actions" bytea,"long_running_tool_ids_json" JSONB,"routes_json" JSONB,"output_json" JSONB,"node_info_json" JSONB,"requested_input_json" JSONB,"branch" text,"isolation_scope" text,"timestamp" timestamptz(6),"content" JSONB,"grounding_metadata" JSONB,"custom_metadata" JSONB,"usage_metadata" JSONB,"citation_metadata" JSONB,"partial" boolean,"turn_complete" boolean,"error_code" text,"error_message" text,"interrupted" boolean,PRIMARY KEY ("id","app_name","user_id","session_id"),CONSTRAINT "fk_sessions_events" FOREIGN KEY ("app_name","user_id","session_id") REFERENCES "sessions"("app_name","user_id","id") ON DELETE CASCADE)"#,
+    ),
+    (
+        "app_states",
+        r#"CREATE TABLE IF NOT EXISTS "app_states" ("app_name" text,"state" JSONB,"update_time" timestamptz(6),PRIMARY KEY ("app_name"))"#,
+    ),
+    (
+        "user_states",
+        r#"CREATE TABLE IF NOT EXISTS "user_states" ("app_name" text,"user_id" text,"state" JSONB,"update_time" timestamptz(6),PRIMARY KEY ("app_name","user_id"))"#,
+    ),
+];
+
+/// Our indexes on adk-go tables this project creates: the events of a session in time
+/// order (GORM's table has only its primary key) and the two `list` orders.
+const GO_INDEXES: &[(&str, &str)] = &[
+    ("sessions", LIST_INDEXES[0]),
+    ("sessions", LIST_INDEXES[1]),
+    (
+        "events",
+        "CREATE INDEX IF NOT EXISTS idx_events_app_user_session_ts_id
+        ON events (app_name, user_id, session_id, timestamp DESC, id DESC)",
+    ),
+];
+
+/// Inserts one adk-go event row (bound by `bind_go_event`).
+const INSERT_GO_EVENT: &str = "INSERT INTO events (id, app_name, user_id, session_id,
+        invocation_id, author, actions, long_running_tool_ids_json, routes_json, output_json,
+        node_info_json, requested_input_json, branch, isolation_scope, timestamp, content,
+        grounding_metadata, custom_metadata, usage_metadata, citation_metadata, partial,
+        turn_complete, error_code, error_message, interrupted)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10::jsonb, $11::jsonb,
+        $12::jsonb, $13, $14, $15, $16::jsonb, $17::jsonb, $18::jsonb, $19::jsonb, $20::jsonb,
+        $21, $22, $23, $24, $25)";
+
+/// Moves a new session's revision to its latest initial event.
+const SET_SESSION_TIME: &str =
+    "UPDATE sessions SET update_time = $4 WHERE app_name = $1 AND user_id = $2 AND id = $3";
+
+macro_rules! select_go_events {
+    ($where:literal, $limit:literal) => {
+        concat!(
+            "SELECT id, invocation_id, author, actions, long_running_tool_ids_json::text,
+            routes_json::text, output_json::text, node_info_json::text,
+            requested_input_json::text, branch, isolation_scope, timestamp::timestamp,
+            content::text, grounding_metadata::text, custom_metadata::text,
+            usage_metadata::text, citation_metadata::text, partial, turn_complete, error_code,
+            error_message, interrupted
+        FROM events WHERE app_name = $1 AND user_id = $2 AND session_id = $3",
+            $where,
+            " ORDER BY timestamp DESC, id DESC LIMIT ",
+            $limit
+        )
+    };
+}
 
 impl Dialect for PostgresDialect {
     type DB = Postgres;
@@ -254,6 +343,12 @@ impl Dialect for PostgresDialect {
         user_state: "SELECT state::text FROM user_states WHERE app_name = $1 AND user_id = $2",
         app_state: "SELECT state::text FROM app_states WHERE app_name = $1",
     };
+    const GO: GoStatements = GoStatements {
+        tables: GO_TABLES,
+        indexes: GO_INDEXES,
+        events_newest: select_go_events!("", "$4"),
+        events_newest_after: select_go_events!(" AND timestamp >= $4", "$5"),
+    };
 
     async fn connect(url: &str, pool: PoolOptions<Postgres>) -> Result<PgPool, sqlx::Error> {
         let options: PgConnectOptions = url.parse()?;
@@ -277,8 +372,33 @@ impl Dialect for PostgresDialect {
             .bind(delta_json(&new.delta.user))
             .bind(delta_json(&new.delta.session))
             .bind(new.now);
+        let go_events = matches!(
+            new.events.first().map(|e| &e.stored),
+            Some(StoredEvent::Go(_))
+        );
         let row = if new.events.is_empty() {
             create.fetch_one(pool).await?
+        } else if go_events {
+            // adk-go's layout: one insert per event, in the create's transaction.
+            let mut tx = pool.begin().await?;
+            let row = create.fetch_one(&mut *tx).await?;
+            for e in new.events {
+                if let StoredEvent::Go(g) = &e.stored {
+                    let keys = [new.app_name, new.user_id, new.session_id];
+                    bind_go_event(sqlx::query(INSERT_GO_EVENT), keys, e.time, g)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            sqlx::query(SET_SESSION_TIME)
+                .bind(new.app_name)
+                .bind(new.user_id)
+                .bind(new.session_id)
+                .bind(new.revision)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            row
         } else {
             // With initial events: one transaction, so a refused create leaves nothing.
             let mut tx = pool.begin().await?;
@@ -298,7 +418,10 @@ impl Dialect for PostgresDialect {
                 .bind(
                     new.events
                         .iter()
-                        .map(|e| e.data.as_str())
+                        .map(|e| match &e.stored {
+                            StoredEvent::Python(data) => data.as_str(),
+                            StoredEvent::Go(_) => "null",
+                        })
                         .collect::<Vec<_>>(),
                 )
                 .bind(new.revision)
@@ -316,7 +439,11 @@ impl Dialect for PostgresDialect {
     }
 
     async fn append(pool: &PgPool, a: &AppendRow<'_>) -> Result<AppendOutcome, Fail> {
-        let row = sqlx::query(APPEND)
+        let (sql, eighth) = match &a.stored {
+            StoredEvent::Python(data) => (APPEND, data.as_str()),
+            StoredEvent::Go(g) => (APPEND_GO, g.author.as_str()),
+        };
+        let mut query = sqlx::query(sql)
             .bind(a.app_name)
             .bind(a.user_id)
             .bind(a.session_id)
@@ -324,14 +451,34 @@ impl Dialect for PostgresDialect {
             .bind(a.event.id.as_str())
             .bind(a.event.invocation_id.as_str())
             .bind(a.event_time)
-            .bind(a.event_data.as_str())
+            .bind(eighth)
             .bind(delta_json(&a.delta.session))
             .bind(a.update_time)
             .bind(delta_json(&a.delta.app))
             .bind(delta_json(&a.delta.user))
-            .bind(a.now)
-            .fetch_one(pool)
-            .await?;
+            .bind(a.now);
+        if let StoredEvent::Go(g) = &a.stored {
+            query = query
+                .bind(g.actions.as_slice())
+                .bind(g.long_running_tool_ids_json.as_deref())
+                .bind(g.routes_json.as_deref())
+                .bind(g.output_json.as_deref())
+                .bind(g.node_info_json.as_deref())
+                .bind(g.requested_input_json.as_deref())
+                .bind(g.branch.as_deref())
+                .bind(g.isolation_scope.as_deref())
+                .bind(g.content.as_deref())
+                .bind(g.grounding_metadata.as_deref())
+                .bind(g.custom_metadata.as_deref())
+                .bind(g.usage_metadata.as_deref())
+                .bind(g.citation_metadata.as_deref())
+                .bind(g.partial)
+                .bind(g.turn_complete)
+                .bind(g.error_code.as_deref())
+                .bind(g.error_message.as_deref())
+                .bind(g.interrupted);
+        }
+        let row = query.fetch_one(pool).await?;
         let stored: Option<chrono::NaiveDateTime> = row.try_get(0)?;
         let written: Option<chrono::NaiveDateTime> = row.try_get(1)?;
         Ok(match (stored, written) {

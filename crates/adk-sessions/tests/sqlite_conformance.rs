@@ -1,5 +1,6 @@
 //! The whole conformance suite against the SQLite backend: once on a fresh file (WAL,
-//! reader pool) and once on `sqlite::memory:` (reads through the writer thread).
+//! reader pool), once on `sqlite::memory:` (reads through the writer thread) and once on a
+//! fresh file in adk-go's layout.
 
 #[path = "support/sqlite_files.rs"]
 mod sqlite_files;
@@ -8,7 +9,7 @@ use sqlite_files::temp_db;
 use std::sync::Arc;
 
 use adk_sessions::SqliteSessionService;
-use adk_sessions::{EventPolicy, OpenOptions, SessionService};
+use adk_sessions::{EventPolicy, OpenOptions, SessionService, StorageLayout};
 
 async fn file_service(policy: EventPolicy) -> Arc<dyn SessionService> {
     let options = OpenOptions::default().policy(policy);
@@ -16,6 +17,17 @@ async fn file_service(policy: EventPolicy) -> Arc<dyn SessionService> {
         SqliteSessionService::open_with(Some(&temp_db("conf-file")), &options)
             .await
             .expect("open a fresh SQLite file"),
+    )
+}
+
+async fn go_file_service(policy: EventPolicy) -> Arc<dyn SessionService> {
+    let options = OpenOptions::default()
+        .policy(policy)
+        .layout(StorageLayout::AdkGo);
+    Arc::new(
+        SqliteSessionService::open_with(Some(&temp_db("conf-go")), &options)
+            .await
+            .expect("open a fresh SQLite file in adk-go's layout"),
     )
 }
 
@@ -40,4 +52,10 @@ adk_sessions::conformance_tests!(
     sqlite_memory,
     memory_service(EventPolicy::default()),
     memory_service(LENIENT)
+);
+
+adk_sessions::conformance_tests!(
+    sqlite_file_adk_go,
+    go_file_service(EventPolicy::default()),
+    go_file_service(LENIENT)
 );

@@ -72,20 +72,91 @@ pub const V1_COLUMNS: [(&str, &[&str]); 4] = [
     ),
 ];
 
+/// Which ADK runtime's table layout a SQL database holds. Both use the table names
+/// `sessions`, `events`, `app_states` and `user_states`, with other columns in `events`,
+/// so one database holds one layout. The layout of an existing database is detected when
+/// it is opened; a fresh database gets [`StorageLayout::AdkPython`] unless
+/// [`OpenOptions::layout`] (or `schema=adk-go` in the URL) asks for the other.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum StorageLayout {
+    /// adk-python's `DatabaseSessionService` schema version 1 (`adk_internal_metadata`,
+    /// the whole event as JSON in `events.event_data`). Also what adk-js writes.
+    #[default]
+    AdkPython,
+    /// adk-go's `session/database` layout as GORM's AutoMigrate creates it (adk-go v2.2):
+    /// one `events` column per event field, no metadata table.
+    AdkGo,
+}
+
+impl StorageLayout {
+    /// The name used in URLs, flags and messages: `adk-python` or `adk-go`.
+    pub fn name(self) -> &'static str {
+        match self {
+            StorageLayout::AdkPython => "adk-python",
+            StorageLayout::AdkGo => "adk-go",
+        }
+    }
+
+    /// Parses [`StorageLayout::name`].
+    pub fn parse(text: &str) -> Option<StorageLayout> {
+        match text {
+            "adk-python" => Some(StorageLayout::AdkPython),
+            "adk-go" => Some(StorageLayout::AdkGo),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for StorageLayout {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// What to do with a database, decided from its [`SchemaFacts`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SchemaAction {
-    /// Nothing there yet: create the tables and the version row.
-    Create,
-    /// A v1 database (ours or adk-python's): use it as is (creating any missing table).
-    Use,
+    /// Nothing there yet: create the tables (and, for adk-python's layout, the version
+    /// row) of this layout.
+    Create(StorageLayout),
+    /// A database of this layout: use it as is (creating any missing table).
+    Use(StorageLayout),
 }
 
-/// Decides whether a database can be used; any other version is refused with a message
-/// that says what it is and what to do. `where_` names the database (redacted).
-pub fn decide_schema(facts: &SchemaFacts, where_: &str) -> Result<SchemaAction> {
+impl SchemaAction {
+    /// The layout decided on.
+    pub fn layout(self) -> StorageLayout {
+        match self {
+            SchemaAction::Create(l) | SchemaAction::Use(l) => l,
+        }
+    }
+}
+
+/// Decides whether a database can be used, and in which layout; anything else is refused
+/// with a message that says what it is and what to do. `where_` names the database
+/// (redacted); `wanted` is the layout the caller asked for, if any: a fresh database gets
+/// it, an existing database of the other layout is refused.
+pub fn decide_schema(
+    facts: &SchemaFacts,
+    where_: &str,
+    wanted: Option<StorageLayout>,
+) -> Result<SchemaAction> {
+    let action = decide_layout(facts, where_, wanted.unwrap_or_default())?;
+    match (action, wanted) {
+        (SchemaAction::Use(found), Some(wanted)) if found != wanted => {
+            Err(Error::storage(format!(
+                "{where_} holds {found}'s session tables, but schema={wanted} was asked for; \
+                 the layout is chosen only for a fresh database (leave the setting out to use this one)"
+            )))
+        }
+        _ => Ok(action),
+    }
+}
+
+fn decide_layout(facts: &SchemaFacts, where_: &str, fresh: StorageLayout) -> Result<SchemaAction> {
     match facts.version.as_deref() {
-        Some(SCHEMA_VERSION) => return Ok(SchemaAction::Use),
+        Some(SCHEMA_VERSION) => return Ok(SchemaAction::Use(StorageLayout::AdkPython)),
         Some(other) => {
             return Err(Error::storage(format!(
                 "{where_} has adk session schema version {other:?}; this adk-sessions speaks version {SCHEMA_VERSION}"
@@ -93,19 +164,65 @@ pub fn decide_schema(facts: &SchemaFacts, where_: &str) -> Result<SchemaAction> 
         }
         None => {}
     }
+    let events_columns = facts
+        .columns
+        .iter()
+        .find(|(t, _)| t == "events")
+        .map(|(_, c)| c.as_slice())
+        .unwrap_or_default();
+    let has = |c: &str| events_columns.iter().any(|have| have == c);
+    if facts.has_events_table && facts.events_has_actions && !has(super::adk_go::V0_ONLY_COLUMN) {
+        let missing: Vec<&str> = super::adk_go::EVENTS_COLUMNS
+            .iter()
+            .filter(|c| !has(c))
+            .copied()
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::storage(format!(
+                "{where_} has an events table with an actions column but without all of adk-go v2.2's columns (it lacks {}): \
+                 adk-python's schema version 0 (migrate it with `adk migrate session` from google-adk) \
+                 or an adk-go older than v2.2 (open it once with adk-go v2.2's database.AutoMigrate); then open it again",
+                missing.join(", ")
+            )));
+        }
+        return check_state_tables(facts, where_).map(|()| SchemaAction::Use(StorageLayout::AdkGo));
+    }
     if facts.has_events_table && (facts.events_has_actions || !facts.events_has_event_data) {
         return Err(Error::storage(format!(
             "{where_} holds adk-python's schema version 0 (an events table with an actions column); \
              migrate it first with `adk migrate session` from google-adk, then open it again"
         )));
     }
-    // Without a version row, every session table that exists must have the v1 columns;
-    // anything else is another application's table, and the database is refused before
-    // anything is written to it.
+    if !facts.has_events_table && fresh == StorageLayout::AdkGo {
+        // No events table yet: the other tables have the same columns in both layouts.
+        check_state_tables(facts, where_)?;
+        return Ok(if facts.has_sessions_table {
+            SchemaAction::Use(StorageLayout::AdkGo)
+        } else {
+            SchemaAction::Create(StorageLayout::AdkGo)
+        });
+    }
+    check_state_tables(facts, where_)?;
+    if facts.has_events_table || facts.has_sessions_table {
+        // Tables of v1 shape without the metadata row (an adk-python release that predates
+        // the row): use them and record the version.
+        return Ok(SchemaAction::Use(StorageLayout::AdkPython));
+    }
+    Ok(SchemaAction::Create(StorageLayout::AdkPython))
+}
+
+/// Without a version row, every session table that exists must have the v1 columns
+/// (`events`: of its layout, checked by the caller); anything else is another
+/// application's table, and the database is refused before anything is written to it.
+fn check_state_tables(facts: &SchemaFacts, where_: &str) -> Result<()> {
+    let go_events = facts.events_has_actions;
     for (table, columns) in &facts.columns {
         let Some((_, wanted)) = V1_COLUMNS.iter().find(|(t, _)| t == table) else {
             continue;
         };
+        if go_events && table == "events" {
+            continue;
+        }
         let missing: Vec<&str> = wanted
             .iter()
             .filter(|c| !columns.iter().any(|have| have == *c))
@@ -120,12 +237,7 @@ pub fn decide_schema(facts: &SchemaFacts, where_: &str) -> Result<SchemaAction> 
             )));
         }
     }
-    if facts.has_events_table || facts.has_sessions_table {
-        // Tables of v1 shape without the metadata row (an adk-python release that predates
-        // the row): use them and record the version.
-        return Ok(SchemaAction::Use);
-    }
-    Ok(SchemaAction::Create)
+    Ok(())
 }
 
 /// Encodes a state map for a JSON / TEXT column.
@@ -222,7 +334,7 @@ pub enum SqliteLatency {
 /// How to open a backend. `Default` is the documented default of every knob; set what
 /// you need with the builder methods, or in the database URL given to [`crate::open`]
 /// (`sqlite://sessions.db?sync=normal&pool_size=4`; keys `pool_size`, `connect_timeout`,
-/// `busy_timeout`, `sync`, `latency`, `event_cache_mb`, `lenient_events`):
+/// `busy_timeout`, `sync`, `latency`, `event_cache_mb`, `lenient_events`, `schema`):
 ///
 /// ```
 /// use adk_sessions::{OpenOptions, SqliteLatency, SqliteSync};
@@ -250,6 +362,9 @@ pub struct OpenOptions {
     pub event_cache_bytes: usize,
     /// How the SQLite backend waits for replies (busy-waiting or not).
     pub sqlite_latency: SqliteLatency,
+    /// The table layout to create in a fresh database, and to insist on in an existing
+    /// one; `None` (the default): use the layout found, adk-python's for a fresh database.
+    pub layout: Option<StorageLayout>,
 }
 
 impl OpenOptions {
@@ -288,6 +403,11 @@ impl OpenOptions {
         self.sqlite_latency = latency;
         self
     }
+    /// Sets [`OpenOptions::layout`].
+    pub fn layout(mut self, layout: StorageLayout) -> Self {
+        self.layout = Some(layout);
+        self
+    }
 }
 
 impl Default for OpenOptions {
@@ -300,6 +420,7 @@ impl Default for OpenOptions {
             connect_timeout: Duration::from_secs(5),
             event_cache_bytes: DEFAULT_EVENT_CACHE_BYTES,
             sqlite_latency: SqliteLatency::LowLatency,
+            layout: None,
         }
     }
 }
@@ -308,12 +429,31 @@ impl Default for OpenOptions {
 mod tests {
     use super::*;
 
+    fn events_with(columns: &[&str]) -> SchemaFacts {
+        SchemaFacts {
+            has_events_table: true,
+            events_has_actions: columns.contains(&"actions"),
+            events_has_event_data: columns.contains(&"event_data"),
+            has_sessions_table: true,
+            columns: vec![(
+                "events".into(),
+                columns.iter().map(|c| (*c).to_owned()).collect(),
+            )],
+            ..Default::default()
+        }
+    }
+
     #[test]
     fn schema_versions_are_decided() {
         let w = "db";
+        let python = StorageLayout::AdkPython;
         assert_eq!(
-            decide_schema(&SchemaFacts::default(), w).unwrap(),
-            SchemaAction::Create
+            decide_schema(&SchemaFacts::default(), w, None).unwrap(),
+            SchemaAction::Create(python)
+        );
+        assert_eq!(
+            decide_schema(&SchemaFacts::default(), w, Some(StorageLayout::AdkGo)).unwrap(),
+            SchemaAction::Create(StorageLayout::AdkGo)
         );
         let v1 = SchemaFacts {
             has_metadata_table: true,
@@ -323,22 +463,47 @@ mod tests {
             has_sessions_table: true,
             ..Default::default()
         };
-        assert_eq!(decide_schema(&v1, w).unwrap(), SchemaAction::Use);
-        let v0 = SchemaFacts {
-            has_events_table: true,
-            events_has_actions: true,
-            has_sessions_table: true,
-            ..Default::default()
-        };
-        let e = decide_schema(&v0, w).unwrap_err().to_string();
+        assert_eq!(
+            decide_schema(&v1, w, None).unwrap(),
+            SchemaAction::Use(python)
+        );
+        let e = decide_schema(&v1, w, Some(StorageLayout::AdkGo))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("adk-python's session tables") && e.contains("schema=adk-go"),
+            "{e}"
+        );
+        let v0 = events_with(&["id", "actions", "author", "input_transcription"]);
+        let e = decide_schema(&v0, w, None).unwrap_err().to_string();
         assert!(e.contains("adk migrate session"), "{e}");
         let v2 = SchemaFacts {
             version: Some("2".into()),
             ..v1
         };
-        assert!(decide_schema(&v2, w)
+        assert!(decide_schema(&v2, w, None)
             .unwrap_err()
             .to_string()
             .contains("\"2\""));
+    }
+
+    #[test]
+    fn adk_go_tables_are_detected_and_older_ones_refused() {
+        let w = "db";
+        let go = events_with(&super::super::adk_go::EVENTS_COLUMNS);
+        assert_eq!(
+            decide_schema(&go, w, None).unwrap(),
+            SchemaAction::Use(StorageLayout::AdkGo)
+        );
+        let e = decide_schema(&go, w, Some(StorageLayout::AdkPython))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("adk-go's session tables"), "{e}");
+        let old = events_with(&["id", "app_name", "actions", "author", "timestamp"]);
+        let e = decide_schema(&old, w, None).unwrap_err().to_string();
+        assert!(
+            e.contains("routes_json") && e.contains("AutoMigrate"),
+            "{e}"
+        );
     }
 }

@@ -1,6 +1,8 @@
 //! The SQL backends, on adk-python's `DatabaseSessionService` schema (version 1), and
 //! [`open`], which picks a backend from a URL.
 
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub(crate) mod adk_go;
 #[cfg_attr(
     not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
     allow(dead_code)
@@ -13,7 +15,7 @@ pub(crate) mod server;
 mod url;
 pub(crate) mod url_options;
 
-pub use common::{OpenOptions, SqliteLatency, SqliteSync};
+pub use common::{OpenOptions, SqliteLatency, SqliteSync, StorageLayout};
 pub use url::{redact as redact_url, redact_in as redact_url_in, DbUrl};
 
 use std::sync::Arc;
@@ -35,6 +37,9 @@ pub async fn open(url: &str, options: &OpenOptions) -> Result<Arc<dyn SessionSer
     let options = &options;
     let parsed = DbUrl::parse(&url)?;
     match parsed {
+        DbUrl::Memory if options.layout.is_some() => Err(Error::invalid(
+            "schema (the table layout) applies to SQL databases, not to memory://",
+        )),
         DbUrl::Memory => Ok(Arc::new(InMemorySessionService::with_policy(
             options.policy,
         ))),

@@ -11,6 +11,7 @@
 //! | `latency` | `low` or `no_busy_wait` | [`OpenOptions::sqlite_latency`] (SQLite) |
 //! | `event_cache_mb` | integer MiB, `0` = off | [`OpenOptions::event_cache_bytes`] (SQLite) |
 //! | `lenient_events` | `true` or `false` | [`crate::EventPolicy::lenient_unknown_fields`] |
+//! | `schema` | `adk-python` or `adk-go` | [`OpenOptions::layout`] (SQL backends) |
 //!
 //! These keys are taken out of the URL; any other key is left for the driver (PostgreSQL's
 //! `sslmode`, MySQL's `ssl-mode`, …), except on SQLite and `memory://`, where an unknown key
@@ -18,11 +19,11 @@
 
 use std::time::Duration;
 
-use super::common::{OpenOptions, SqliteLatency, SqliteSync};
+use super::common::{OpenOptions, SqliteLatency, SqliteSync, StorageLayout};
 use crate::error::{Error, Result};
 
 /// The keys this crate reads.
-const KEYS: [&str; 7] = [
+const KEYS: [&str; 8] = [
     "pool_size",
     "connect_timeout",
     "busy_timeout",
@@ -30,6 +31,7 @@ const KEYS: [&str; 7] = [
     "latency",
     "event_cache_mb",
     "lenient_events",
+    "schema",
 ];
 
 /// Splits `url` into the URL without our keys and `base` with them applied. `foreign_keys_ok`:
@@ -111,6 +113,10 @@ fn apply(options: &mut OpenOptions, key: &str, value: &str) -> Result<()> {
                 _ => return Err(bad("true or false")),
             }
         }
+        "schema" => {
+            options.layout =
+                Some(StorageLayout::parse(value).ok_or_else(|| bad("adk-python or adk-go"))?)
+        }
         _ => unreachable!("only KEYS reach apply"),
     }
     Ok(())
@@ -133,6 +139,10 @@ mod tests {
         assert_eq!(o.pool_size, 3);
         assert_eq!(o.connect_timeout, Duration::from_millis(1500));
         assert!(o.policy.lenient_unknown_fields);
+        let (_, o) = take("postgres://u@h/db?schema=adk-go", &base, true).unwrap();
+        assert_eq!(o.layout, Some(StorageLayout::AdkGo));
+        let e = take("sqlite://x.db?schema=go", &base, false).unwrap_err();
+        assert!(e.to_string().contains("adk-python or adk-go"), "{e}");
         let (url, o) = take(
             "sqlite://x.db?sync=normal&latency=no_busy_wait&event_cache_mb=0&busy_timeout=2",
             &base,

@@ -47,8 +47,9 @@ use async_trait::async_trait;
 
 use self::read::{EventSelect, Readers};
 use self::schema::Location;
-use self::sql::time_text;
-use self::writer::{AppendOp, CreateOp, EventRow, Outcome, SessionKey, WriteJob, Writer};
+use self::writer::{
+    AppendOp, CreateOp, EventBody, EventRow, Outcome, SessionKey, WriteJob, Writer,
+};
 use crate::error::{Error, Result};
 use crate::model::{Event, EventPolicy, JsonMap};
 use crate::page::check_list_request;
@@ -60,9 +61,10 @@ use crate::session::{
     prepare_append, prepare_append_to_current, prepare_create, Prepared, PreparedAppend,
     PreparedCreate, Session,
 };
+use crate::sql::adk_go::GoEventRow;
 use crate::sql::common::state_to_json;
 use crate::sql::event_cache::{EventCache, RowKey};
-use crate::sql::OpenOptions;
+use crate::sql::{OpenOptions, StorageLayout};
 use crate::state::merge;
 use crate::time::Timestamp;
 use crate::validate::{check_id, check_key};
@@ -103,8 +105,9 @@ impl SqliteSessionService {
     /// [`Error::Storage`] naming the file and the cause; a file this call created is
     /// removed again when it fails.
     pub async fn open_with(path: Option<&Path>, options: &OpenOptions) -> Result<Self> {
-        let loc = Location::new(path);
+        let mut loc = Location::new(path);
         let writer = Writer::start(loc.clone(), options.clone()).await?;
+        loc.layout = writer.layout();
         let readers = match path {
             Some(_) => Readers::pool(loc.clone(), options.clone()),
             None => Readers::Writer(writer.clone()),
@@ -121,6 +124,26 @@ impl SqliteSessionService {
     /// The file, or `None` in memory.
     pub fn path(&self) -> Option<&Path> {
         self.loc.path.as_deref()
+    }
+
+    /// The table layout the database holds (adk-python's or adk-go's).
+    pub fn layout(&self) -> StorageLayout {
+        self.loc.layout
+    }
+
+    /// The `events` row of `event` stored at `time`, in the database's layout.
+    fn event_row(&self, event: &Event, time: Timestamp) -> EventRow {
+        EventRow {
+            id: event.id.clone(),
+            invocation_id: event.invocation_id.clone(),
+            timestamp: self.loc.time_text(time),
+            body: match self.loc.layout {
+                StorageLayout::AdkGo => {
+                    EventBody::Go(Box::new(GoEventRow::from_event(event, time)))
+                }
+                _ => EventBody::Python(Arc::from(event.to_storage_json())),
+            },
+        }
     }
 }
 
@@ -155,12 +178,12 @@ impl SqliteSessionService {
             session_delta: delta.session,
             app_delta: delta.app,
             user_delta: delta.user,
-            event_id: event.id.clone(),
-            invocation_id: event.invocation_id.clone(),
-            timestamp: time_text(event_time),
-            event_json: Arc::from(event.to_storage_json()),
+            event: self.event_row(event, event_time),
         };
-        let text = op.event_json.clone();
+        let text = match &op.event.body {
+            EventBody::Python(text) => Some(text.clone()),
+            EventBody::Go(_) => None,
+        };
         let revision = match self.writer.write(WriteJob::Append(Box::new(op))).await? {
             Outcome::Appended(revision) => revision,
             _ => {
@@ -171,6 +194,9 @@ impl SqliteSessionService {
             }
         };
         // What a later read of this row decodes to is the stored event itself.
+        let Some(text) = text else {
+            return Ok(revision);
+        };
         let row = RowKey {
             id: &event.id,
             invocation_id: &event.invocation_id,
@@ -206,12 +232,7 @@ impl SessionService for SqliteSessionService {
         } = prepare_create(app_name, user_id, &options, self.policy)?;
         let mut rows = Vec::with_capacity(events.len());
         for (at, e) in &events {
-            rows.push(EventRow {
-                id: e.id.clone(),
-                invocation_id: e.invocation_id.clone(),
-                timestamp: time_text(*at),
-                json: Arc::from(e.to_storage_json()),
-            });
+            rows.push(self.event_row(e, *at));
         }
         let op = CreateOp {
             key: key(app_name, user_id, &session_id),

@@ -22,15 +22,17 @@ use tokio::sync::oneshot;
 use super::handoff::InFlight;
 use super::reader_threads::ReaderThreads;
 use super::schema::Location;
-use super::sql::{self, parse_time, time_text};
+use super::sql::{self, parse_time};
 use super::writer::{optional, SessionKey, Writer};
 use crate::error::{Error, Result};
 use crate::model::{Event, JsonMap};
 use crate::page::ListCursor;
 use crate::session::Session;
+use crate::sql::adk_go::GoEventRow;
 use crate::sql::common::{state_from_json, LoadedSession};
 use crate::sql::event_cache::{EventCache, RowKey};
 use crate::sql::OpenOptions;
+use crate::sql::StorageLayout;
 use crate::state::merge;
 use crate::time::Timestamp;
 
@@ -140,8 +142,9 @@ pub fn load_session(
             loc.label, key.id
         ))
     })?;
-    let events = match select.limit {
-        Some(0) => Vec::new(),
+    let events = match (select.limit, loc.layout) {
+        (Some(0), _) => Vec::new(),
+        (_, StorageLayout::AdkGo) => load_go_events(conn, loc, key, select)?,
         _ => load_events(conn, loc, key, select, cache)?,
     };
     Ok(Some(LoadedSession {
@@ -177,7 +180,13 @@ fn load_events(
         }
         Some(after) => {
             stmt = conn.prepare_cached(sql::SELECT_EVENTS_AFTER).map_err(err)?;
-            stmt.query(params![key.app, key.user, key.id, limit, time_text(after)])
+            stmt.query(params![
+                key.app,
+                key.user,
+                key.id,
+                limit,
+                loc.time_text(after)
+            ])
         }
     }
     .map_err(err)?;
@@ -221,6 +230,120 @@ fn load_events(
     }
     rows_read.reverse();
     decode_all(rows_read, loc, key, cache)
+}
+
+/// The selected events of adk-go's layout, oldest first (see [`load_events`]).
+fn load_go_events(
+    conn: &Connection,
+    loc: &Location,
+    key: &SessionKey,
+    select: EventSelect,
+) -> Result<Vec<Arc<Event>>> {
+    let err = |e| loc.error("reading events", e);
+    let limit = select
+        .limit
+        .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+    let mut stmt;
+    let mut rows = match select.after {
+        None => {
+            stmt = conn.prepare_cached(sql::SELECT_GO_EVENTS).map_err(err)?;
+            stmt.query(params![key.app, key.user, key.id, limit])
+        }
+        Some(after) => {
+            stmt = conn
+                .prepare_cached(sql::SELECT_GO_EVENTS_AFTER)
+                .map_err(err)?;
+            stmt.query(params![
+                key.app,
+                key.user,
+                key.id,
+                limit,
+                loc.time_text(after)
+            ])
+        }
+    }
+    .map_err(err)?;
+    let mut events = Vec::new();
+    while let Some(row) = rows.next().map_err(err)? {
+        let go = go_event_row(row, loc, key).map_err(|e| match e {
+            GoRowError::Sql(e) => err(e),
+            GoRowError::Lib(e) => e,
+        })?;
+        events.push(Arc::new(go.into_event(&key.id)?));
+    }
+    events.reverse();
+    Ok(events)
+}
+
+enum GoRowError {
+    Sql(rusqlite::Error),
+    Lib(Error),
+}
+
+impl From<rusqlite::Error> for GoRowError {
+    fn from(e: rusqlite::Error) -> Self {
+        GoRowError::Sql(e)
+    }
+}
+
+/// Reads the columns of [`sql::SELECT_GO_EVENTS`]. Text columns may hold blobs and the
+/// reverse (SQLite does not enforce column types); booleans are 0/1 or NULL.
+fn go_event_row(
+    row: &rusqlite::Row<'_>,
+    loc: &Location,
+    key: &SessionKey,
+) -> std::result::Result<GoEventRow, GoRowError> {
+    let text = |i: usize| -> std::result::Result<Option<String>, GoRowError> {
+        Ok(match row.get_ref(i)? {
+            ValueRef::Null => None,
+            ValueRef::Text(b) | ValueRef::Blob(b) => Some(String::from_utf8_lossy(b).into_owned()),
+            ValueRef::Integer(n) => Some(n.to_string()),
+            ValueRef::Real(n) => Some(n.to_string()),
+        })
+    };
+    let flag = |i: usize| -> std::result::Result<bool, GoRowError> {
+        Ok(match row.get_ref(i)? {
+            ValueRef::Integer(n) => n != 0,
+            ValueRef::Real(n) => n != 0.0,
+            ValueRef::Text(b) => matches!(b, b"1" | b"true" | b"TRUE"),
+            _ => false,
+        })
+    };
+    let id = text(0)?.unwrap_or_default();
+    let timestamp = parse_time(row.get_ref(11)?).ok_or_else(|| {
+        GoRowError::Lib(Error::storage(format!(
+            "{}: event {id:?} of session {:?}: events.timestamp is not a time",
+            loc.label, key.id
+        )))
+    })?;
+    let actions = match row.get_ref(3)? {
+        ValueRef::Blob(b) | ValueRef::Text(b) => b.to_vec(),
+        _ => Vec::new(),
+    };
+    Ok(GoEventRow {
+        invocation_id: text(1)?.unwrap_or_default(),
+        author: text(2)?.unwrap_or_default(),
+        actions,
+        long_running_tool_ids_json: text(4)?,
+        routes_json: text(5)?,
+        output_json: text(6)?,
+        node_info_json: text(7)?,
+        requested_input_json: text(8)?,
+        branch: text(9)?,
+        isolation_scope: text(10)?,
+        timestamp,
+        content: text(12)?,
+        grounding_metadata: text(13)?,
+        custom_metadata: text(14)?,
+        usage_metadata: text(15)?,
+        citation_metadata: text(16)?,
+        partial: flag(17)?,
+        turn_complete: flag(18)?,
+        error_code: text(19)?,
+        error_message: text(20)?,
+        interrupted: flag(21)?,
+        id,
+    })
 }
 
 /// A row read: already decoded (a cache hit) or not yet.
@@ -388,7 +511,7 @@ pub fn list(
     let limit = page_size.map_or(-1, |n| i64::try_from(n.saturating_add(1)).unwrap_or(-1));
     let sql_text = sql::list_sql(user.is_some(), after.is_some());
     let mut stmt = conn.prepare_cached(&sql_text).map_err(err)?;
-    let cursor_time = after.map(|c| time_text(Timestamp(c.t)));
+    let cursor_time = after.map(|c| loc.time_text(Timestamp(c.t)));
     let mut values: Vec<&dyn rusqlite::ToSql> = vec![&app, &limit];
     if let Some(u) = &user {
         values.push(u);

@@ -13,10 +13,10 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 use super::sql;
 use crate::error::{Error, Result};
 use crate::sql::common::{
-    decide_schema, SchemaAction, SchemaFacts, SqliteSync, SCHEMA_VERSION, SCHEMA_VERSION_KEY,
-    V1_COLUMNS,
+    decide_schema, SchemaFacts, SqliteSync, SCHEMA_VERSION, SCHEMA_VERSION_KEY, V1_COLUMNS,
 };
-use crate::sql::OpenOptions;
+use crate::sql::{OpenOptions, StorageLayout};
+use crate::time::Timestamp;
 
 /// Where the database lives, for connections and error messages.
 #[derive(Debug, Clone)]
@@ -25,6 +25,8 @@ pub struct Location {
     pub path: Option<PathBuf>,
     /// How errors name it: `SQLite database "<path>"` or `SQLite database :memory:`.
     pub label: String,
+    /// The table layout the database holds (known once the writer opened it).
+    pub layout: StorageLayout,
 }
 
 impl Location {
@@ -37,7 +39,13 @@ impl Location {
         Location {
             path: path.map(Path::to_path_buf),
             label,
+            layout: StorageLayout::default(),
         }
+    }
+
+    /// The text this database's layout stores for a time.
+    pub fn time_text(&self, t: Timestamp) -> String {
+        sql::layout_time_text(self.layout, t)
     }
 
     /// A `Storage` error naming this database, what was being done and the cause.
@@ -59,16 +67,16 @@ fn cause(e: &rusqlite::Error) -> String {
     }
 }
 
-/// Opens the write connection and makes the schema ready. The caller runs this on the
-/// writer thread.
-pub fn open_writer(loc: &Location, options: &OpenOptions) -> Result<Connection> {
+/// Opens the write connection and makes the schema ready; returns it with the layout
+/// the database holds. The caller runs this on the writer thread.
+pub fn open_writer(loc: &Location, options: &OpenOptions) -> Result<(Connection, StorageLayout)> {
     let Some(path) = &loc.path else {
         let conn = Connection::open_in_memory().map_err(|e| loc.error("opening", e))?;
         conn.busy_timeout(options.busy_timeout)
             .map_err(|e| loc.error("setting the busy timeout", e))?;
-        prepare_schema(&conn, loc)?;
+        let layout = prepare_schema(&conn, loc, options.layout)?;
         configure(&conn, loc, options, false)?;
-        return Ok(conn);
+        return Ok((conn, layout));
     };
     check_path(path, loc)?;
     // Creating the file ourselves (atomically) tells whether this call made it: only
@@ -94,7 +102,11 @@ pub fn open_writer(loc: &Location, options: &OpenOptions) -> Result<Connection> 
     result
 }
 
-fn open_file(path: &Path, loc: &Location, options: &OpenOptions) -> Result<Connection> {
+fn open_file(
+    path: &Path,
+    loc: &Location,
+    options: &OpenOptions,
+) -> Result<(Connection, StorageLayout)> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -109,9 +121,9 @@ fn open_file(path: &Path, loc: &Location, options: &OpenOptions) -> Result<Conne
     // backend refuses is left exactly as it was — no WAL switch, no pragma written.
     conn.busy_timeout(options.busy_timeout)
         .map_err(|e| loc.error("setting the busy timeout", e))?;
-    prepare_schema(&conn, loc)?;
+    let layout = prepare_schema(&conn, loc, options.layout)?;
     configure(&conn, loc, options, true)?;
-    Ok(conn)
+    Ok((conn, layout))
 }
 
 /// A path whose directory is missing or which is a directory is refused up front, so no
@@ -205,11 +217,16 @@ pub fn open_reader(loc: &Location, options: &OpenOptions) -> Result<Connection> 
     Ok(conn)
 }
 
-/// Detects the schema and creates or refuses it, in one write transaction.
-fn prepare_schema(conn: &Connection, loc: &Location) -> Result<()> {
+/// Detects the schema and creates or refuses it, in one write transaction; returns the
+/// layout.
+fn prepare_schema(
+    conn: &Connection,
+    loc: &Location,
+    wanted: Option<StorageLayout>,
+) -> Result<StorageLayout> {
     conn.execute_batch(sql::BEGIN_IMMEDIATE)
         .map_err(|e| loc.error("locking the database to check its schema", e))?;
-    let result = detect_and_create(conn, loc);
+    let result = detect_and_create(conn, loc, wanted);
     let end = if result.is_ok() {
         sql::COMMIT
     } else {
@@ -218,16 +235,25 @@ fn prepare_schema(conn: &Connection, loc: &Location) -> Result<()> {
     let ended = conn
         .execute_batch(end)
         .map_err(|e| loc.error("committing the schema", e));
-    result.and(ended)
+    let layout = result?;
+    ended.map(|()| layout)
 }
 
-fn detect_and_create(conn: &Connection, loc: &Location) -> Result<()> {
+fn detect_and_create(
+    conn: &Connection,
+    loc: &Location,
+    wanted: Option<StorageLayout>,
+) -> Result<StorageLayout> {
     let facts = detect(conn, loc)?;
+    let action = decide_schema(&facts, &loc.label, wanted)?;
+    let existing = existing_objects(conn, loc)?;
+    if action.layout() == StorageLayout::AdkGo {
+        create_go_tables(conn, loc, &existing)?;
+        return Ok(StorageLayout::AdkGo);
+    }
     // A fresh file gets every table; a v1 file (ours or adk-python's) keeps its tables
     // and gets any that are missing. Our list indexes come with a `sessions` table this
     // call creates (same transaction), so a file adk-python made gets no DDL at all.
-    let (SchemaAction::Create | SchemaAction::Use) = decide_schema(&facts, &loc.label)?;
-    let existing = existing_objects(conn, loc)?;
     for (ddl, name) in sql::DDL.iter().zip(sql::DDL_NAMES) {
         if !existing.iter().any(|n| n == name) {
             conn.execute_batch(ddl)
@@ -243,6 +269,31 @@ fn detect_and_create(conn: &Connection, loc: &Location) -> Result<()> {
     if facts.version.is_none() {
         conn.execute(sql::INSERT_VERSION, [SCHEMA_VERSION_KEY, SCHEMA_VERSION])
             .map_err(|e| loc.error("recording the schema version", e))?;
+    }
+    Ok(StorageLayout::AdkPython)
+}
+
+/// Creates the adk-go tables that are missing (GORM's DDL), with our indexes on the
+/// tables this call creates; a file GORM made gets no DDL.
+fn create_go_tables(conn: &Connection, loc: &Location, existing: &[String]) -> Result<()> {
+    let run = |name: &str, ddl: &str| {
+        conn.execute_batch(ddl)
+            .map_err(|e| loc.error(&format!("creating {name}"), e))
+    };
+    for (name, ddl) in sql::GO_DDL {
+        if existing.iter().any(|n| n == name) {
+            continue;
+        }
+        run(name, ddl)?;
+        match name {
+            "sessions" => {
+                for (index, ddl) in sql::LIST_INDEXES {
+                    run(index, ddl)?;
+                }
+            }
+            "events" => run(sql::GO_EVENTS_INDEX.0, sql::GO_EVENTS_INDEX.1)?,
+            _ => {}
+        }
     }
     Ok(())
 }

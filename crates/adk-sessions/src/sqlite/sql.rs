@@ -9,6 +9,7 @@
 use chrono::NaiveDateTime;
 use rusqlite::types::ValueRef;
 
+use crate::sql::StorageLayout;
 use crate::time::Timestamp;
 
 /// The tables and index of schema version 1, in creation order (parents first).
@@ -52,6 +53,59 @@ pub const LIST_INDEXES: [(&str, &str); 2] = [
         "CREATE INDEX idx_sessions_app_user_update_id ON sessions (app_name, user_id, update_time, id)",
     ),
 ];
+
+/// adk-go's tables, `(name, DDL)`, exactly as GORM's AutoMigrate creates them with the
+/// glebarez SQLite driver from adk-go v2.2's `session/database` (parents first).
+pub const GO_DDL: [(&str, &str); 4] = [
+    (
+        "sessions",
+        "CREATE TABLE `sessions` (`app_name` text,`user_id` text,`id` text,`state` text,`create_time` datetime,`update_time` datetime,PRIMARY KEY (`app_name`,`user_id`,`id`))",
+    ),
+    (
+        "events",
+        "CREATE TABLE `events` (`id` text,`app_name` text,`user_id` text,`session_id` text,`invocation_id` text,`author` text,`actions` blob,`long_running_tool_ids_json` text,`routes_json` text,`output_json` text,`node_info_json` text,`requested_input_json` text,`branch` text,`isolation_scope` text,`timestamp` datetime,`content` text,`grounding_metadata` text,`custom_metadata` text,`usage_metadata` text,`citation_metadata` text,`partial` numeric,`turn_complete` numeric,`error_code` text,`error_message` text,`interrupted` numeric,PRIMARY KEY (`id`,`app_name`,`user_id`,`session_id`),CONSTRAINT `fk_sessions_events` FOREIGN KEY (`app_name`,`user_id`,`session_id`) REFERENCES `sessions`(`app_name`,`user_id`,`id`) ON DELETE CASCADE)",
+    ),
+    (
+        "app_states",
+        "CREATE TABLE `app_states` (`app_name` text,`state` text,`update_time` datetime,PRIMARY KEY (`app_name`))",
+    ),
+    (
+        "user_states",
+        "CREATE TABLE `user_states` (`app_name` text,`user_id` text,`state` text,`update_time` datetime,PRIMARY KEY (`app_name`,`user_id`))",
+    ),
+];
+
+/// Our index on adk-go's `events`, created with an `events` table this project creates
+/// (GORM's has only the primary key, so reading a session's events scans the table);
+/// GORM's AutoMigrate leaves an index it does not know alone.
+pub const GO_EVENTS_INDEX: (&str, &str) = (
+    "idx_events_app_user_session_ts_id",
+    "CREATE INDEX idx_events_app_user_session_ts_id ON events (app_name, user_id, session_id, timestamp DESC, id DESC)",
+);
+
+/// Inserts an adk-go `events` row: the columns of [`crate::sql::adk_go::EVENTS_COLUMNS`]
+/// in order.
+pub const INSERT_GO_EVENT: &str = "INSERT INTO events (id, app_name, user_id, session_id, invocation_id, author, actions, long_running_tool_ids_json, routes_json, output_json, node_info_json, requested_input_json, branch, isolation_scope, timestamp, content, grounding_metadata, custom_metadata, usage_metadata, citation_metadata, partial, turn_complete, error_code, error_message, interrupted) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)";
+
+/// The columns of an adk-go event row, in the order [`crate::sql::adk_go::GoEventRow`]
+/// is read (the key columns left out), then `$tail`.
+macro_rules! select_go_events {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, invocation_id, author, actions, long_running_tool_ids_json, routes_json, output_json, node_info_json, requested_input_json, branch, isolation_scope, timestamp, content, grounding_metadata, custom_metadata, usage_metadata, citation_metadata, partial, turn_complete, error_code, error_message, interrupted FROM events",
+            $tail
+        )
+    };
+}
+
+/// adk-go events of a session, newest first, at most `?4` (-1 = all).
+pub const SELECT_GO_EVENTS: &str = select_go_events!(
+    " WHERE app_name = ?1 AND user_id = ?2 AND session_id = ?3 ORDER BY timestamp DESC, id DESC LIMIT ?4"
+);
+/// adk-go events of a session at or after `?5`, newest first, at most `?4` (-1 = all).
+pub const SELECT_GO_EVENTS_AFTER: &str = select_go_events!(
+    " WHERE app_name = ?1 AND user_id = ?2 AND session_id = ?3 AND timestamp >= ?5 ORDER BY timestamp DESC, id DESC LIMIT ?4"
+);
 
 /// Every table and index in `sqlite_master` that the schema knows: `(type, name)`.
 pub const SELECT_MASTER: &str =
@@ -149,6 +203,25 @@ pub fn time_text(t: Timestamp) -> String {
     t.to_sql_text()
 }
 
+/// The `datetime` text adk-go writes (Go's `2006-01-02 15:04:05.999999999-07:00`: trailing
+/// fractional zeros dropped, the zone as an offset), in UTC. Texts of one offset sort in
+/// time order (`+` sorts before `.` and the digits), which `ORDER BY` and `>=` rely on.
+pub fn go_time_text(t: Timestamp) -> String {
+    let text = t.to_sql_text();
+    let (whole, frac) = text.split_at(19);
+    let frac = frac.trim_end_matches('0');
+    let frac = if frac == "." { "" } else { frac };
+    format!("{whole}{frac}+00:00")
+}
+
+/// The text a layout stores for a time.
+pub fn layout_time_text(layout: StorageLayout, t: Timestamp) -> String {
+    match layout {
+        StorageLayout::AdkGo => go_time_text(t),
+        _ => time_text(t),
+    }
+}
+
 /// Reads a `DATETIME` value as every ADK runtime writes it: naive UTC text with or
 /// without a fraction (adk-python, this crate), text with a zone offset (adk-go:
 /// `2006-01-02 15:04:05.999999999-07:00`; RFC 3339), or an epoch number — integer or
@@ -211,6 +284,24 @@ mod tests {
             Some(Timestamp(1_795_653_845_000_000))
         );
         assert_eq!(parse_time_text("not a time"), None);
+    }
+
+    #[test]
+    fn adk_go_time_text_is_gos_format_and_sorts() {
+        let t = Timestamp(1_795_653_845_087_630);
+        assert_eq!(go_time_text(t), "2026-11-26 00:44:05.08763+00:00");
+        assert_eq!(parse_time_text(&go_time_text(t)), Some(t));
+        let whole = Timestamp(1_795_653_845_000_000);
+        assert_eq!(go_time_text(whole), "2026-11-26 00:44:05+00:00");
+        let times = [
+            whole,
+            Timestamp(1_795_653_845_000_001),
+            t,
+            Timestamp(1_795_653_845_100_000),
+        ];
+        for pair in times.windows(2) {
+            assert!(go_time_text(pair[0]) < go_time_text(pair[1]), "{pair:?}");
+        }
     }
 
     #[test]

@@ -27,11 +27,12 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::handoff::InFlight;
 use super::schema::{open_writer, Location};
-use super::sql::{self, parse_time, time_text};
+use super::sql::{self, parse_time};
 use crate::error::{Error, Result};
 use crate::model::JsonMap;
+use crate::sql::adk_go::GoEventRow;
 use crate::sql::common::{state_from_json, state_to_json};
-use crate::sql::OpenOptions;
+use crate::sql::{OpenOptions, StorageLayout};
 use crate::state::apply_delta;
 use crate::time::Timestamp;
 
@@ -81,8 +82,17 @@ pub struct EventRow {
     pub invocation_id: String,
     /// `events.timestamp`, as column text.
     pub timestamp: String,
-    /// `events.event_data`.
-    pub json: Arc<str>,
+    /// The rest of the row, by layout.
+    pub body: EventBody,
+}
+
+/// The columns of an `events` row besides id, invocation id and time.
+#[derive(Debug)]
+pub enum EventBody {
+    /// adk-python's `event_data`.
+    Python(Arc<str>),
+    /// adk-go's columns (its id, invocation id and time are the row's).
+    Go(Box<GoEventRow>),
 }
 
 /// An append, with everything the caller could compute off this thread.
@@ -100,14 +110,8 @@ pub struct AppendOp {
     pub app_delta: JsonMap,
     /// `user:` keys of the delta, unprefixed.
     pub user_delta: JsonMap,
-    /// `events.id`.
-    pub event_id: String,
-    /// `events.invocation_id`.
-    pub invocation_id: String,
-    /// `events.timestamp`, as column text.
-    pub timestamp: String,
-    /// `events.event_data`.
-    pub event_json: Arc<str>,
+    /// The event's row.
+    pub event: EventRow,
 }
 
 /// A write job.
@@ -155,12 +159,13 @@ pub struct Writer {
     tx: mpsc::Sender<Job>,
     label: String,
     in_flight: InFlight,
+    layout: StorageLayout,
 }
 
 impl Writer {
     /// Starts the thread, which opens the database and prepares the schema; returns once
     /// that is done (or failed).
-    pub async fn start(loc: Location, options: OpenOptions) -> Result<Writer> {
+    pub async fn start(mut loc: Location, options: OpenOptions) -> Result<Writer> {
         let latency = options.sqlite_latency;
         let spin = super::handoff::Tuning::from(latency).writer_spin;
         let (tx, rx) = mpsc::channel(QUEUE);
@@ -169,8 +174,9 @@ impl Writer {
         std::thread::Builder::new()
             .name("adk-sqlite-writer".into())
             .spawn(move || match open_writer(&loc, &options) {
-                Ok(conn) => {
-                    let _ = ready_tx.send(Ok(()));
+                Ok((conn, layout)) => {
+                    loc.layout = layout;
+                    let _ = ready_tx.send(Ok(layout));
                     run(&conn, &loc, rx, spin);
                 }
                 Err(e) => {
@@ -178,14 +184,20 @@ impl Writer {
                 }
             })
             .map_err(|e| Error::storage(format!("{label}: cannot start the writer thread: {e}")))?;
-        ready_rx
+        let layout = ready_rx
             .await
             .map_err(|_| Error::storage(format!("{label}: the writer thread stopped")))??;
         Ok(Writer {
             tx,
             label,
             in_flight: InFlight::new(latency.into()),
+            layout,
         })
+    }
+
+    /// The table layout the database holds.
+    pub fn layout(&self) -> StorageLayout {
+        self.layout
     }
 
     /// Runs a write job and returns its outcome (see [`super::handoff`] for how the
@@ -409,7 +421,7 @@ fn is_constraint(e: &rusqlite::Error) -> bool {
 
 fn create(conn: &Connection, loc: &Location, op: &CreateOp) -> Result<Outcome> {
     let k = &op.key;
-    let now = time_text(op.now);
+    let now = loc.time_text(op.now);
     let inserted = conn
         .prepare_cached(sql::INSERT_SESSION)
         .and_then(|mut s| s.execute(params![k.app, k.user, k.id, op.state_json, now]));
@@ -423,7 +435,29 @@ fn create(conn: &Connection, loc: &Location, op: &CreateOp) -> Result<Outcome> {
     let user_state = merge_user(conn, loc, k, &op.user_delta, &now, true)?;
     // The initial events, in the same transaction: all of them or, on any error, none.
     for e in &op.events {
-        let inserted = conn.prepare_cached(sql::INSERT_EVENT).and_then(|mut s| {
+        insert_event(conn, loc, k, e, "storing an initial event")?;
+    }
+    if op.revision != op.now {
+        conn.prepare_cached(sql::SET_SESSION_TIME)
+            .and_then(|mut s| s.execute(params![k.app, k.user, k.id, loc.time_text(op.revision)]))
+            .map_err(|e| loc.error("creating a session", e))?;
+    }
+    Ok(Outcome::Created {
+        app_state,
+        user_state,
+    })
+}
+
+/// Inserts an event row of the database's layout; a taken id is `DuplicateEvent`.
+fn insert_event(
+    conn: &Connection,
+    loc: &Location,
+    k: &SessionKey,
+    e: &EventRow,
+    doing: &str,
+) -> Result<()> {
+    let inserted = match &e.body {
+        EventBody::Python(json) => conn.prepare_cached(sql::INSERT_EVENT).and_then(|mut s| {
             s.execute(params![
                 e.id,
                 k.app,
@@ -431,24 +465,44 @@ fn create(conn: &Connection, loc: &Location, op: &CreateOp) -> Result<Outcome> {
                 k.id,
                 e.invocation_id,
                 e.timestamp,
-                e.json
+                json
             ])
-        });
-        match inserted {
-            Ok(_) => {}
-            Err(err) if is_constraint(&err) => return Err(Error::duplicate_event(&k.id, &e.id)),
-            Err(err) => return Err(loc.error("storing an initial event", err)),
-        }
+        }),
+        EventBody::Go(g) => conn.prepare_cached(sql::INSERT_GO_EVENT).and_then(|mut s| {
+            s.execute(params![
+                e.id,
+                k.app,
+                k.user,
+                k.id,
+                e.invocation_id,
+                g.author,
+                g.actions,
+                g.long_running_tool_ids_json,
+                g.routes_json,
+                g.output_json,
+                g.node_info_json,
+                g.requested_input_json,
+                g.branch,
+                g.isolation_scope,
+                e.timestamp,
+                g.content,
+                g.grounding_metadata,
+                g.custom_metadata,
+                g.usage_metadata,
+                g.citation_metadata,
+                g.partial,
+                g.turn_complete,
+                g.error_code,
+                g.error_message,
+                g.interrupted
+            ])
+        }),
+    };
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(err) if is_constraint(&err) => Err(Error::duplicate_event(&k.id, &e.id)),
+        Err(err) => Err(loc.error(doing, err)),
     }
-    if op.revision != op.now {
-        conn.prepare_cached(sql::SET_SESSION_TIME)
-            .and_then(|mut s| s.execute(params![k.app, k.user, k.id, time_text(op.revision)]))
-            .map_err(|e| loc.error("creating a session", e))?;
-    }
-    Ok(Outcome::Created {
-        app_state,
-        user_state,
-    })
 }
 
 fn stale_error(key: &SessionKey, expected: Timestamp, stored: Timestamp) -> Error {
@@ -491,8 +545,8 @@ fn append(conn: &Connection, loc: &Location, op: &AppendOp) -> Result<Timestamp>
                         k.app,
                         k.user,
                         k.id,
-                        time_text(op.update_time),
-                        time_text(expected)
+                        loc.time_text(op.update_time),
+                        loc.time_text(expected)
                     ])
                 })
                 .map_err(err)?,
@@ -511,7 +565,7 @@ fn append(conn: &Connection, loc: &Location, op: &AppendOp) -> Result<Timestamp>
             revision = check(revision_of(loc, row.get_ref(0).map_err(err)?)?)?;
             drop(rows);
             conn.prepare_cached(sql::SET_SESSION_TIME)
-                .and_then(|mut s| s.execute(params![k.app, k.user, k.id, time_text(revision)]))
+                .and_then(|mut s| s.execute(params![k.app, k.user, k.id, loc.time_text(revision)]))
                 .map_err(err)?;
         }
     } else {
@@ -532,28 +586,13 @@ fn append(conn: &Connection, loc: &Location, op: &AppendOp) -> Result<Timestamp>
                     k.user,
                     k.id,
                     state_to_json(&state),
-                    time_text(revision)
+                    loc.time_text(revision)
                 ])
             })
             .map_err(err)?;
     }
-    let inserted = conn.prepare_cached(sql::INSERT_EVENT).and_then(|mut s| {
-        s.execute(params![
-            op.event_id,
-            k.app,
-            k.user,
-            k.id,
-            op.invocation_id,
-            op.timestamp,
-            op.event_json
-        ])
-    });
-    match inserted {
-        Ok(_) => {}
-        Err(e) if is_constraint(&e) => return Err(Error::duplicate_event(&k.id, &op.event_id)),
-        Err(e) => return Err(err(e)),
-    }
-    let now = time_text(Timestamp::now());
+    insert_event(conn, loc, k, &op.event, "appending an event")?;
+    let now = loc.time_text(Timestamp::now());
     if !op.app_delta.is_empty() {
         merge_app(conn, loc, &k.app, &op.app_delta, &now, false)?;
     }

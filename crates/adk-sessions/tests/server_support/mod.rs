@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use adk_sessions::{OpenOptions, SessionService};
+use adk_sessions::{OpenOptions, SessionService, StorageLayout};
 use sqlx::Connection;
 
 /// A server under test.
@@ -404,6 +404,7 @@ pub fn test_options() -> OpenOptions {
 pub fn shared_db_url(
     server: Server,
     cell: &'static std::sync::OnceLock<Option<String>>,
+    layout: StorageLayout,
 ) -> Option<String> {
     cell.get_or_init(|| {
         std::thread::spawn(move || {
@@ -414,7 +415,11 @@ pub fn shared_db_url(
             rt.block_on(async {
                 let db = TestDb::create(server).await?;
                 // Create the schema once, before the tests open it in parallel.
-                drop(db.open().await);
+                drop(
+                    adk_sessions::open(&db.url, &test_options().layout(layout))
+                        .await
+                        .unwrap_or_else(|e| panic!("open {}: {e}", db.name)),
+                );
                 let url = db.url.clone();
                 std::mem::forget(db);
                 Some(url)
@@ -431,10 +436,11 @@ pub fn shared_db_url(
 pub async fn shared_service(
     server: Server,
     cell: &'static std::sync::OnceLock<Option<String>>,
+    layout: StorageLayout,
     lenient: bool,
 ) -> Option<Arc<dyn SessionService>> {
-    let url = shared_db_url(server, cell)?;
-    let mut options = test_options();
+    let url = shared_db_url(server, cell, layout)?;
+    let mut options = test_options().layout(layout);
     options.policy.lenient_unknown_fields = lenient;
     Some(
         adk_sessions::open(&url, &options)
@@ -456,17 +462,31 @@ macro_rules! server_backend_tests {
         use server_support::cases;
 
         static SHARED_DB: OnceLock<Option<String>> = OnceLock::new();
+        static SHARED_GO_DB: OnceLock<Option<String>> = OnceLock::new();
 
         /// The conformance suite's service on the shared database, or `None` — skipped,
         /// after the loud message (a panic under CI): the suite's tests then return at once.
         async fn conformance_service(lenient: bool) -> Option<Arc<dyn SessionService>> {
-            server_support::shared_service($server, &SHARED_DB, lenient).await
+            let layout = adk_sessions::StorageLayout::AdkPython;
+            server_support::shared_service($server, &SHARED_DB, layout, lenient).await
+        }
+
+        /// The same on a database in adk-go's layout.
+        async fn conformance_service_adk_go(lenient: bool) -> Option<Arc<dyn SessionService>> {
+            let layout = adk_sessions::StorageLayout::AdkGo;
+            server_support::shared_service($server, &SHARED_GO_DB, layout, lenient).await
         }
 
         adk_sessions::conformance_tests!(
             conformance,
             conformance_service(false),
             conformance_service(true)
+        );
+
+        adk_sessions::conformance_tests!(
+            conformance_adk_go,
+            conformance_service_adk_go(false),
+            conformance_service_adk_go(true)
         );
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -12,6 +12,7 @@ use sqlx::{Database, Pool};
 
 use crate::error::Error;
 use crate::model::{Event, JsonMap};
+use crate::sql::adk_go::GoEventRow;
 use crate::sql::common::state_to_json;
 use crate::state::ScopedDelta;
 use crate::time::Timestamp;
@@ -85,6 +86,32 @@ pub struct Statements {
     pub app_state: &'static str,
 }
 
+/// The SQL of adk-go's layout (the statements of [`Statements`] on `sessions` and the
+/// state tables serve both layouts: their columns are the same).
+#[derive(Debug)]
+pub struct GoStatements {
+    /// `(table, CREATE TABLE)` as GORM's AutoMigrate creates them, parents first; each is
+    /// run only when its table is missing.
+    pub tables: &'static [(&'static str, &'static str)],
+    /// `(table, CREATE INDEX)`: our indexes, run right after that table was created by
+    /// this project (never on GORM's tables).
+    pub indexes: &'static [(&'static str, &'static str)],
+    /// `(app, user, id, limit)` → the event columns (see [`GoEventRow`]'s read order),
+    /// newest first.
+    pub events_newest: &'static str,
+    /// `(app, user, id, after, limit)` → the same with `timestamp >= after`.
+    pub events_newest_after: &'static str,
+}
+
+/// An event as its layout stores it.
+#[derive(Debug)]
+pub enum StoredEvent {
+    /// adk-python's `event_data` JSON text.
+    Python(String),
+    /// adk-go's columns.
+    Go(Box<GoEventRow>),
+}
+
 /// The index into [`Statements::list`].
 pub(super) fn list_variant(by_user: bool, after_cursor: bool) -> usize {
     usize::from(by_user) * 2 + usize::from(after_cursor)
@@ -118,8 +145,8 @@ pub struct NewEvent {
     pub invocation_id: String,
     /// `events.timestamp`.
     pub time: NaiveDateTime,
-    /// `events.event_data`.
-    pub data: String,
+    /// The rest of the row.
+    pub stored: StoredEvent,
 }
 
 /// The app and user state after a create merged the initial `app:`/`user:` keys.
@@ -150,8 +177,8 @@ pub struct AppendRow<'a> {
     pub event: &'a Event,
     /// Its `timestamp` column.
     pub event_time: NaiveDateTime,
-    /// Its `event_data` column.
-    pub event_data: String,
+    /// Its row, by layout.
+    pub stored: StoredEvent,
     /// The delta split by scope.
     pub delta: &'a ScopedDelta,
     /// Update time of app/user state rows.
@@ -177,12 +204,24 @@ pub trait Dialect: Send + Sync + Sized + 'static {
     const BACKEND: &'static str;
     /// The SQL of the shared operations.
     const SQL: Statements;
+    /// The SQL of adk-go's layout.
+    const GO: GoStatements;
 
-    /// The DDL to create the schema on a server reporting `server_version` (`SELECT
-    /// VERSION()`): [`Statements::ddl`] unless the dialect adapts it to the server.
+    /// The DDL to create adk-python's schema on a server reporting `server_version`
+    /// (`SELECT VERSION()`): [`Statements::ddl`], each adapted by [`Dialect::adapt_ddl`].
     fn ddl(server_version: &str) -> Vec<String> {
+        Self::SQL
+            .ddl
+            .iter()
+            .map(|s| Self::adapt_ddl(s, server_version))
+            .collect()
+    }
+
+    /// One statement of DDL adapted to the server (the MySQL dialect fills in its
+    /// collation); as is by default.
+    fn adapt_ddl(ddl: &str, server_version: &str) -> String {
         let _ = server_version;
-        Self::SQL.ddl.iter().map(|s| (*s).to_owned()).collect()
+        ddl.to_owned()
     }
 
     /// Opens a pool on `url` with the shared `pool` options plus what the dialect needs
@@ -220,4 +259,48 @@ pub(super) fn is_unique_violation(err: &Fail) -> bool {
 /// The JSON text of a delta scope, for a dialect's statements.
 pub fn delta_json(delta: &JsonMap) -> String {
     state_to_json(delta)
+}
+
+/// Binds an adk-go event row after `keys` (app, user, session) in the column order of
+/// [`GoStatements::insert_event`].
+pub fn bind_go_event<'q, DB: Database>(
+    query: sqlx::query::Query<'q, DB, <DB as Database>::Arguments>,
+    keys: [&'q str; 3],
+    time: NaiveDateTime,
+    g: &'q GoEventRow,
+) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments>
+where
+    &'q str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<&'q str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'q [u8]: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    bool: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    NaiveDateTime: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let [app, user, session] = keys;
+    query
+        .bind(g.id.as_str())
+        .bind(app)
+        .bind(user)
+        .bind(session)
+        .bind(g.invocation_id.as_str())
+        .bind(g.author.as_str())
+        .bind(g.actions.as_slice())
+        .bind(g.long_running_tool_ids_json.as_deref())
+        .bind(g.routes_json.as_deref())
+        .bind(g.output_json.as_deref())
+        .bind(g.node_info_json.as_deref())
+        .bind(g.requested_input_json.as_deref())
+        .bind(g.branch.as_deref())
+        .bind(g.isolation_scope.as_deref())
+        .bind(time)
+        .bind(g.content.as_deref())
+        .bind(g.grounding_metadata.as_deref())
+        .bind(g.custom_metadata.as_deref())
+        .bind(g.usage_metadata.as_deref())
+        .bind(g.citation_metadata.as_deref())
+        .bind(g.partial)
+        .bind(g.turn_complete)
+        .bind(g.error_code.as_deref())
+        .bind(g.error_message.as_deref())
+        .bind(g.interrupted)
 }

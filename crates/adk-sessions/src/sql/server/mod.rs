@@ -20,8 +20,8 @@
 mod dialect;
 
 pub(crate) use dialect::{
-    delta_json, AppendOutcome, AppendRow, Dialect, Fail, NewEvent, NewSession, ScopeStates,
-    Statements,
+    bind_go_event, delta_json, AppendOutcome, AppendRow, Dialect, Fail, GoStatements, NewEvent,
+    NewSession, ScopeStates, Statements, StoredEvent,
 };
 use dialect::{is_unique_violation, list_variant};
 
@@ -35,9 +35,10 @@ use chrono::NaiveDateTime;
 use sqlx::pool::PoolOptions;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Pool, Row, Type};
 
+use super::adk_go::GoEventRow;
 use super::common::{
     decide_schema, state_from_json, LoadedSession, OpenOptions, SchemaAction, SchemaFacts,
-    SCHEMA_VERSION, SCHEMA_VERSION_KEY, V1_COLUMNS,
+    StorageLayout, SCHEMA_VERSION, SCHEMA_VERSION_KEY, V1_COLUMNS,
 };
 use super::url::redact_in;
 use crate::error::{Error, Result};
@@ -71,6 +72,8 @@ pub(crate) struct ServerSessionService<D: Dialect> {
     redacted: String,
     policy: EventPolicy,
     connect_timeout: Duration,
+    /// The table layout the database holds.
+    layout: StorageLayout,
     _dialect: PhantomData<D>,
 }
 
@@ -105,6 +108,10 @@ where
     String: for<'r> Decode<'r, D::DB> + Type<D::DB>,
     NaiveDateTime: for<'a> Encode<'a, D::DB> + for<'r> Decode<'r, D::DB> + Type<D::DB>,
     i64: for<'a> Encode<'a, D::DB> + Type<D::DB>,
+    Vec<u8>: for<'r> Decode<'r, D::DB> + Type<D::DB>,
+    bool: for<'a> Encode<'a, D::DB> + for<'r> Decode<'r, D::DB> + Type<D::DB>,
+    for<'a> &'a [u8]: Encode<'a, D::DB> + Type<D::DB>,
+    for<'a> Option<&'a str>: Encode<'a, D::DB> + Type<D::DB>,
     usize: ColumnIndex<<D::DB as Database>::Row>,
 {
     /// Connects to `url` (already normalized by [`crate::DbUrl`]), checks the schema
@@ -171,16 +178,22 @@ where
         redacted: String,
         options: &OpenOptions,
     ) -> Result<Self> {
-        let service = ServerSessionService {
+        let mut service = ServerSessionService {
             pool,
             url,
             redacted,
             policy: options.policy,
             connect_timeout: options.connect_timeout,
+            layout: StorageLayout::default(),
             _dialect: PhantomData,
         };
-        service.init_schema().await?;
+        service.layout = service.init_schema(options.layout).await?;
         Ok(service)
+    }
+
+    /// The table layout the database holds.
+    pub fn layout(&self) -> StorageLayout {
+        self.layout
     }
 
     /// The `Storage` error of a driver error, password redacted.
@@ -196,19 +209,21 @@ where
     }
 
     /// Detects the schema and creates what is missing, under a server-side lock so that
-    /// processes opening one fresh database at once do not race their DDL.
-    async fn init_schema(&self) -> Result<()> {
+    /// processes opening one fresh database at once do not race their DDL; returns the
+    /// layout.
+    async fn init_schema(&self, wanted: Option<StorageLayout>) -> Result<StorageLayout> {
         let mut conn = self.pool.acquire().await.map_err(|e| self.storage(e))?;
         let result = async {
             conn.execute(sqlx::query::<D::DB>(D::SQL.schema_lock))
                 .await
                 .map_err(|e| self.storage(e))?;
-            let done = self.init_schema_locked(&mut conn).await;
+            let done = self.init_schema_locked(&mut conn, wanted).await;
             let unlocked = conn
                 .execute(sqlx::query::<D::DB>(D::SQL.schema_unlock))
                 .await
                 .map_err(|e| self.storage(e));
-            done.and(unlocked.map(|_| ()))
+            let layout = done?;
+            unlocked.map(|_| layout)
         }
         .await;
         if result.is_err() {
@@ -218,7 +233,11 @@ where
         result
     }
 
-    async fn init_schema_locked(&self, conn: &mut <D::DB as Database>::Connection) -> Result<()> {
+    async fn init_schema_locked(
+        &self,
+        conn: &mut <D::DB as Database>::Connection,
+        wanted: Option<StorageLayout>,
+    ) -> Result<StorageLayout> {
         let columns = |table: &'static str| sqlx::query::<D::DB>(D::SQL.table_columns).bind(table);
         let mut facts = SchemaFacts::default();
         let meta_cols = conn
@@ -264,15 +283,36 @@ where
             && facts.has_sessions_table
             && state_tables;
         let where_ = format!("the {} database {}", D::BACKEND, self.redacted);
-        match decide_schema(&facts, &where_)? {
-            // A complete v1 database (ours or adk-python's) is used exactly as it is.
-            SchemaAction::Use if complete => {}
-            SchemaAction::Create | SchemaAction::Use => {
-                let version: String = conn
-                    .fetch_one(sqlx::query::<D::DB>("SELECT VERSION()"))
+        let action = decide_schema(&facts, &where_, wanted)?;
+        if action.layout() == StorageLayout::AdkGo {
+            let existing: Vec<String> = facts.columns.iter().map(|(t, _)| t.clone()).collect();
+            let missing: Vec<_> = D::GO
+                .tables
+                .iter()
+                .filter(|(t, _)| !existing.iter().any(|e| e == t))
+                .collect();
+            if missing.is_empty() {
+                return Ok(StorageLayout::AdkGo);
+            }
+            let version = self.server_version(conn).await?;
+            for (table, ddl) in missing {
+                let ddl = D::adapt_ddl(ddl, &version);
+                conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(ddl)))
                     .await
-                    .and_then(|row| row.try_get(0))
                     .map_err(|e| self.storage(e))?;
+                for (_, index) in D::GO.indexes.iter().filter(|(t, _)| t == table) {
+                    conn.execute(sqlx::query::<D::DB>(*index))
+                        .await
+                        .map_err(|e| self.storage(e))?;
+                }
+            }
+            return Ok(StorageLayout::AdkGo);
+        }
+        match action {
+            // A complete v1 database (ours or adk-python's) is used exactly as it is.
+            SchemaAction::Use(_) if complete => {}
+            SchemaAction::Create(_) | SchemaAction::Use(_) => {
+                let version = self.server_version(conn).await?;
                 for ddl in D::ddl(&version) {
                     conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(ddl)))
                         .await
@@ -297,7 +337,23 @@ where
                 }
             }
         }
-        Ok(())
+        Ok(StorageLayout::AdkPython)
+    }
+
+    /// `SELECT VERSION()`.
+    async fn server_version(&self, conn: &mut <D::DB as Database>::Connection) -> Result<String> {
+        conn.fetch_one(sqlx::query::<D::DB>("SELECT VERSION()"))
+            .await
+            .and_then(|row| row.try_get::<String, _>(0))
+            .map_err(|e| self.storage(e))
+    }
+
+    /// An event's row in the database's layout.
+    fn stored_event(&self, event: &Event, time: Timestamp) -> StoredEvent {
+        match self.layout {
+            StorageLayout::AdkGo => StoredEvent::Go(Box::new(GoEventRow::from_event(event, time))),
+            _ => StoredEvent::Python(event.to_storage_json()),
+        }
     }
 
     /// Runs a prepared append's transaction, retrying deadlocks (the server rolled the
@@ -316,7 +372,7 @@ where
             update_time: prepared.update_time.to_naive(),
             event: &prepared.event,
             event_time: event_time.to_naive(),
-            event_data: prepared.event.to_storage_json(),
+            stored: self.stored_event(&prepared.event, event_time),
             delta: &prepared.delta,
             now: Timestamp::now().to_naive(),
         };
@@ -350,8 +406,8 @@ where
             Some(n) => Some(i64::try_from(n).unwrap_or(i64::MAX)),
             None => Some(i64::MAX),
         };
-        let combined = match (limit, D::SQL.load_with_events) {
-            (Some(limit), Some(sql)) => Some((limit, sql)),
+        let combined = match (limit, D::SQL.load_with_events, self.layout) {
+            (Some(limit), Some(sql), StorageLayout::AdkPython) => Some((limit, sql)),
             _ => None,
         };
         // Either one statement, or the session row first and then its events: a
@@ -394,6 +450,10 @@ where
                 ))
             })?;
             events = parsed.into_iter().map(Arc::new).collect();
+        } else if let (Some(limit), StorageLayout::AdkGo) = (limit, self.layout) {
+            events = self
+                .load_go_events([app_name, user_id, session_id], after, limit)
+                .await?;
         } else if let Some(limit) = limit {
             let query = match after {
                 None => sqlx::query::<D::DB>(D::SQL.events_newest)
@@ -434,6 +494,79 @@ where
             update_time: micros(update_time),
         }
         .into_session())
+    }
+
+    /// The newest `limit` events of adk-go's layout (at or after `after`), oldest first.
+    async fn load_go_events(
+        &self,
+        [app_name, user_id, session_id]: [&str; 3],
+        after: Option<Timestamp>,
+        limit: i64,
+    ) -> Result<Vec<Arc<Event>>> {
+        let query = match after {
+            None => sqlx::query::<D::DB>(D::GO.events_newest)
+                .bind(app_name)
+                .bind(user_id)
+                .bind(session_id)
+                .bind(limit),
+            Some(after) => sqlx::query::<D::DB>(D::GO.events_newest_after)
+                .bind(app_name)
+                .bind(user_id)
+                .bind(session_id)
+                .bind(after.to_naive())
+                .bind(limit),
+        };
+        let rows = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.storage(e))?;
+        let mut events = Vec::with_capacity(rows.len());
+        for row in rows.iter().rev() {
+            let get = |e| self.storage(e);
+            let id: String = row.try_get(0).map_err(get)?;
+            let time: Option<NaiveDateTime> = row.try_get(11).map_err(get)?;
+            let time = time.ok_or_else(|| {
+                Error::storage(format!(
+                    "event {id:?} of session {session_id:?} has no timestamp"
+                ))
+            })?;
+            let flag = |i: usize| -> Result<bool> {
+                Ok(row
+                    .try_get::<Option<bool>, _>(i)
+                    .map_err(get)?
+                    .unwrap_or(false))
+            };
+            let text = |i: usize| row.try_get::<Option<String>, _>(i).map_err(get);
+            let go = GoEventRow {
+                invocation_id: text(1)?.unwrap_or_default(),
+                author: text(2)?.unwrap_or_default(),
+                actions: row
+                    .try_get::<Option<Vec<u8>>, _>(3)
+                    .map_err(get)?
+                    .unwrap_or_default(),
+                long_running_tool_ids_json: text(4)?,
+                routes_json: text(5)?,
+                output_json: text(6)?,
+                node_info_json: text(7)?,
+                requested_input_json: text(8)?,
+                branch: text(9)?,
+                isolation_scope: text(10)?,
+                timestamp: micros(time),
+                content: text(12)?,
+                grounding_metadata: text(13)?,
+                custom_metadata: text(14)?,
+                usage_metadata: text(15)?,
+                citation_metadata: text(16)?,
+                partial: flag(17)?,
+                turn_complete: flag(18)?,
+                error_code: text(19)?,
+                error_message: text(20)?,
+                interrupted: flag(21)?,
+                id,
+            };
+            events.push(Arc::new(go.into_event(session_id)?));
+        }
+        Ok(events)
     }
 
     async fn list_page(
@@ -582,6 +715,10 @@ where
     String: for<'r> Decode<'r, D::DB> + Type<D::DB>,
     NaiveDateTime: for<'a> Encode<'a, D::DB> + for<'r> Decode<'r, D::DB> + Type<D::DB>,
     i64: for<'a> Encode<'a, D::DB> + Type<D::DB>,
+    Vec<u8>: for<'r> Decode<'r, D::DB> + Type<D::DB>,
+    bool: for<'a> Encode<'a, D::DB> + for<'r> Decode<'r, D::DB> + Type<D::DB>,
+    for<'a> &'a [u8]: Encode<'a, D::DB> + Type<D::DB>,
+    for<'a> Option<&'a str>: Encode<'a, D::DB> + Type<D::DB>,
     usize: ColumnIndex<<D::DB as Database>::Row>,
 {
     async fn create(
@@ -603,7 +740,7 @@ where
                 id: e.id.clone(),
                 invocation_id: e.invocation_id.clone(),
                 time: at.to_naive(),
-                data: e.to_storage_json(),
+                stored: self.stored_event(e, *at),
             });
         }
         let new = NewSession {
@@ -773,6 +910,11 @@ macro_rules! server_backend {
                 $crate::sql::server::ServerSessionService::from_pool(pool, options)
                     .await
                     .map(Self)
+            }
+
+            /// The table layout the database holds (adk-python's or adk-go's).
+            pub fn layout(&self) -> $crate::StorageLayout {
+                self.0.layout()
             }
 
             pub(crate) async fn open_normalized(

@@ -1,0 +1,468 @@
+//! adk-go's storage layout: the `events` row of adk-go's `session/database` service
+//! (GORM, adk-go v2.2), one column per event field, and its conversion to and from an
+//! [`Event`]. The other three tables (`sessions`, `app_states`, `user_states`) have the
+//! same column names as adk-python's schema v1, so only events need their own code; each
+//! backend holds the DDL and statements of its dialect.
+//!
+//! What is written is what adk-go itself writes and reads back:
+//! - `actions`: bytes holding the JSON of adk-go's `EventActions` with camelCase keys
+//!   (`stateDelta` and `artifactDelta` always present, the rest only when set). Keys adk-go
+//!   does not know (adk-python's `requestedAuthConfigs`, …) are kept in the same object:
+//!   adk-go ignores them, and we read them back.
+//! - `content` and the `*_metadata` columns: the camelCase JSON of the genai types, bytes
+//!   as standard base64 (Go's `[]byte` encoding).
+//! - `long_running_tool_ids_json`, `routes_json`, `output_json`, `node_info_json`,
+//!   `requested_input_json`, `custom_metadata`: JSON, or NULL when empty.
+//! - `partial`, `turn_complete`, `interrupted`: always written, false when unset; read back
+//!   as unset when false (adk-go cannot tell the two apart).
+//! - `branch`, `isolation_scope`, `error_code`, `error_message`: NULL when empty.
+//!
+//! An event field adk-go has no column for (adk-python's transcriptions, `model_version`,
+//! fields of later ADK versions, …) and an explicit `false` of the three flags are kept in
+//! the `actions` object under [`EXTRA_KEY`]: adk-go ignores the key, and we read the event
+//! back exactly as it was appended.
+//!
+//! Reading accepts both spellings of `actions` found in real adk-go databases: camelCase
+//! keys (v2.2 and later) and the Go field names older versions wrote (`StateDelta`, with
+//! `null` for empty members), matched case-insensitively as Go's `encoding/json` does.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use serde_json::Value;
+
+use crate::error::{Error, Result};
+use crate::model::{Base64Bytes, Event, EventPolicy, JsonMap};
+use crate::time::Timestamp;
+
+/// The columns of adk-go's `events` table, in GORM's order (also the insert order).
+pub const EVENTS_COLUMNS: [&str; 25] = [
+    "id",
+    "app_name",
+    "user_id",
+    "session_id",
+    "invocation_id",
+    "author",
+    "actions",
+    "long_running_tool_ids_json",
+    "routes_json",
+    "output_json",
+    "node_info_json",
+    "requested_input_json",
+    "branch",
+    "isolation_scope",
+    "timestamp",
+    "content",
+    "grounding_metadata",
+    "custom_metadata",
+    "usage_metadata",
+    "citation_metadata",
+    "partial",
+    "turn_complete",
+    "error_code",
+    "error_message",
+    "interrupted",
+];
+
+/// A column only adk-python's schema version 0 has (adk-go never had it): tells an
+/// adk-python v0 `events` table from an adk-go one.
+pub const V0_ONLY_COLUMN: &str = "input_transcription";
+
+/// The member of the stored `actions` object that holds the event fields adk-go has no
+/// column for (camelCase, as the REST API spells them).
+pub const EXTRA_KEY: &str = "adkSessionsEventFields";
+
+/// One `events` row of adk-go's layout, without the session key columns.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GoEventRow {
+    /// `id`.
+    pub id: String,
+    /// `invocation_id`.
+    pub invocation_id: String,
+    /// `author`.
+    pub author: String,
+    /// `actions`: the JSON bytes of adk-go's `EventActions`.
+    pub actions: Vec<u8>,
+    /// `long_running_tool_ids_json`.
+    pub long_running_tool_ids_json: Option<String>,
+    /// `routes_json`.
+    pub routes_json: Option<String>,
+    /// `output_json`.
+    pub output_json: Option<String>,
+    /// `node_info_json`.
+    pub node_info_json: Option<String>,
+    /// `requested_input_json`.
+    pub requested_input_json: Option<String>,
+    /// `branch`.
+    pub branch: Option<String>,
+    /// `isolation_scope`.
+    pub isolation_scope: Option<String>,
+    /// `timestamp`.
+    pub timestamp: Timestamp,
+    /// `content`.
+    pub content: Option<String>,
+    /// `grounding_metadata`.
+    pub grounding_metadata: Option<String>,
+    /// `custom_metadata`.
+    pub custom_metadata: Option<String>,
+    /// `usage_metadata`.
+    pub usage_metadata: Option<String>,
+    /// `citation_metadata`.
+    pub citation_metadata: Option<String>,
+    /// `partial`.
+    pub partial: bool,
+    /// `turn_complete`.
+    pub turn_complete: bool,
+    /// `error_code`.
+    pub error_code: Option<String>,
+    /// `error_message`.
+    pub error_message: Option<String>,
+    /// `interrupted`.
+    pub interrupted: bool,
+}
+
+/// adk-go's `EventActions` members, as its JSON names them (v2.2).
+const GO_ACTION_KEYS: [&str; 6] = [
+    "stateDelta",
+    "artifactDelta",
+    "requestedToolConfirmations",
+    "skipSummarization",
+    "transferToAgent",
+    "escalate",
+];
+
+fn is_empty(v: &Value) -> bool {
+    match v {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::String(s) => s.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        Value::Object(m) => m.is_empty(),
+        Value::Number(_) => false,
+    }
+}
+
+fn json_text(v: &Value) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "null".to_owned())
+}
+
+/// Bytes in adk-go's JSON are standard base64 (Go's `[]byte`); adk-python's are URL-safe.
+/// Re-encodes the byte fields of a content tree (`inlineData.data`, `thoughtSignature`).
+fn to_standard_base64(v: &mut Value, in_blob: bool) {
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m.iter_mut() {
+                let bytes_field = k == "thoughtSignature" || (in_blob && k == "data");
+                if bytes_field {
+                    if let Some(b) = child.as_str().and_then(Base64Bytes::decode) {
+                        *child = Value::String(STANDARD.encode(b.0));
+                    }
+                } else {
+                    to_standard_base64(child, k == "inlineData");
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|c| to_standard_base64(c, false)),
+        _ => {}
+    }
+}
+
+impl GoEventRow {
+    /// The row adk-go would write for `event` (already prepared for storage: `temp:` keys
+    /// gone), stored at `time`.
+    pub fn from_event(event: &Event, time: Timestamp) -> GoEventRow {
+        let mut camel = match event.to_camel_value() {
+            Value::Object(m) => m,
+            _ => JsonMap::new(),
+        };
+        for key in ["id", "invocationId", "author", "timestamp"] {
+            camel.remove(key);
+        }
+        // What adk-go cannot hold as given: fields without a column, and empty values and
+        // `false` flags (adk-go writes NULL / false for unset).
+        let mut extra = JsonMap::new();
+        let mut take = |key: &str| match camel.remove(key) {
+            None | Some(Value::Null) => None,
+            Some(v) if is_empty(&v) => {
+                extra.insert(key.to_owned(), v);
+                None
+            }
+            Some(v) => Some(v),
+        };
+        let text = |v: Option<Value>| v.map(|v| json_text(&v));
+        let string = |v: Option<Value>| match v {
+            Some(Value::String(s)) => Some(s),
+            Some(other) => Some(json_text(&other)),
+            None => None,
+        };
+        let flag = |v: Option<Value>| v == Some(Value::Bool(true));
+
+        let mut actions = match take("actions") {
+            Some(Value::Object(m)) => m,
+            _ => JsonMap::new(),
+        };
+        actions.retain(|k, v| GO_ACTION_KEYS[..2].contains(&k.as_str()) || !is_empty(v));
+        for key in &GO_ACTION_KEYS[..2] {
+            actions
+                .entry(*key)
+                .or_insert_with(|| Value::Object(JsonMap::new()));
+        }
+        let mut content = take("content");
+        if let Some(c) = content.as_mut() {
+            to_standard_base64(c, false);
+        }
+        let mut row = GoEventRow {
+            id: event.id.clone(),
+            invocation_id: event.invocation_id.clone(),
+            author: event.author.clone(),
+            actions: Vec::new(),
+            long_running_tool_ids_json: text(take("longRunningToolIds")),
+            routes_json: text(take("routes")),
+            output_json: text(take("output")),
+            node_info_json: text(take("nodeInfo")),
+            requested_input_json: text(take("requestedInput")),
+            branch: string(take("branch")),
+            isolation_scope: string(take("isolationScope")),
+            timestamp: time,
+            content: text(content),
+            grounding_metadata: text(take("groundingMetadata")),
+            custom_metadata: text(take("customMetadata")),
+            usage_metadata: text(take("usageMetadata")),
+            citation_metadata: text(take("citationMetadata")),
+            partial: flag(take("partial")),
+            turn_complete: flag(take("turnComplete")),
+            error_code: string(take("errorCode")),
+            error_message: string(take("errorMessage")),
+            interrupted: flag(take("interrupted")),
+        };
+        // The node info with an empty path (outside workflows) is what adk-go writes as
+        // NULL; it reads back as the same default.
+        if row.node_info_json.as_deref() == Some(r#"{"path":""}"#) {
+            row.node_info_json = None;
+        }
+        extra.extend(camel.into_iter().filter(|(_, v)| !v.is_null()));
+        if !extra.is_empty() {
+            actions.insert(EXTRA_KEY.to_owned(), Value::Object(extra));
+        }
+        row.actions = serde_json::to_vec(&actions).unwrap_or_else(|_| b"{}".to_vec());
+        row
+    }
+
+    /// The event this row holds. `session` names the session in errors.
+    pub fn into_event(self, session: &str) -> Result<Event> {
+        let bad = |column: &str, e: &dyn std::fmt::Display| {
+            Error::storage(format!(
+                "event {:?} of session {session:?}: events.{column} is not valid JSON: {e}",
+                self.id
+            ))
+        };
+        let parse = |column: &str, text: &Option<String>| -> Result<Option<Value>> {
+            match text.as_deref().map(str::trim) {
+                None | Some("") | Some("null") => Ok(None),
+                Some(t) => serde_json::from_str(t)
+                    .map(Some)
+                    .map_err(|e| bad(column, &e)),
+            }
+        };
+        let mut out = JsonMap::new();
+        out.insert("id".into(), self.id.clone().into());
+        out.insert("invocationId".into(), self.invocation_id.clone().into());
+        out.insert("author".into(), self.author.clone().into());
+        out.insert("timestamp".into(), self.timestamp.as_secs_f64().into());
+        let mut actions = if self.actions.is_empty() {
+            JsonMap::new()
+        } else {
+            match serde_json::from_slice::<Value>(&self.actions) {
+                Ok(Value::Object(m)) => go_actions(m),
+                Ok(Value::Null) => JsonMap::new(),
+                Ok(_) => return Err(bad("actions", &"not a JSON object")),
+                Err(e) => return Err(bad("actions", &e)),
+            }
+        };
+        if let Some(Value::Object(extra)) = actions.remove(EXTRA_KEY) {
+            out.extend(extra);
+        }
+        out.insert("actions".into(), Value::Object(actions));
+        let columns = [
+            (
+                "longRunningToolIds",
+                "long_running_tool_ids_json",
+                &self.long_running_tool_ids_json,
+            ),
+            ("routes", "routes_json", &self.routes_json),
+            ("output", "output_json", &self.output_json),
+            ("nodeInfo", "node_info_json", &self.node_info_json),
+            (
+                "requestedInput",
+                "requested_input_json",
+                &self.requested_input_json,
+            ),
+            ("content", "content", &self.content),
+            (
+                "groundingMetadata",
+                "grounding_metadata",
+                &self.grounding_metadata,
+            ),
+            ("customMetadata", "custom_metadata", &self.custom_metadata),
+            ("usageMetadata", "usage_metadata", &self.usage_metadata),
+            (
+                "citationMetadata",
+                "citation_metadata",
+                &self.citation_metadata,
+            ),
+        ];
+        for (field, column, text) in columns {
+            if let Some(v) = parse(column, text)? {
+                out.insert(field.into(), v);
+            }
+        }
+        let strings = [
+            ("branch", &self.branch),
+            ("isolationScope", &self.isolation_scope),
+            ("errorCode", &self.error_code),
+            ("errorMessage", &self.error_message),
+        ];
+        for (field, value) in strings {
+            if let Some(s) = value.as_ref().filter(|s| !s.is_empty()) {
+                out.insert(field.into(), s.clone().into());
+            }
+        }
+        for (field, set) in [
+            ("partial", self.partial),
+            ("turnComplete", self.turn_complete),
+            ("interrupted", self.interrupted),
+        ] {
+            if set {
+                out.insert(field.into(), true.into());
+            }
+        }
+        Event::from_json(Value::Object(out), EventPolicy::lenient()).map_err(|e| {
+            Error::storage(format!(
+                "event {:?} of session {session:?} cannot be read: {e}",
+                self.id
+            ))
+        })
+    }
+}
+
+/// adk-go's stored actions in our camelCase: Go field names (`StateDelta`) and any other
+/// case of a known key become the camelCase key; `null`, `false` and `""` members (older
+/// adk-go wrote every member) are dropped.
+fn go_actions(stored: JsonMap) -> JsonMap {
+    let mut out = JsonMap::new();
+    for (key, value) in stored {
+        if matches!(value, Value::Null | Value::Bool(false)) || value.as_str() == Some("") {
+            continue;
+        }
+        let key = GO_ACTION_KEYS
+            .iter()
+            .find(|k| k.eq_ignore_ascii_case(&key))
+            .map_or(key, |k| (*k).to_owned());
+        out.insert(key, value);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Content, Part};
+    use serde_json::json;
+
+    fn sample() -> Event {
+        let mut e = Event::from_json(
+            json!({
+                "id": "e1", "invocationId": "inv", "author": "agent", "timestamp": 1796032800.25,
+                "branch": "root.child", "turnComplete": true, "longRunningToolIds": ["t1"],
+                "customMetadata": {"k": [1, 2]}, "usageMetadata": {"promptTokenCount": 3},
+                "errorCode": "E", "errorMessage": "m", "isolationScope": "s",
+                "routes": ["a"], "requestedInput": {"interruptId": "i"},
+                "nodeInfo": {"path": "wf/n@1", "messageAsOutput": true},
+                "actions": {"stateDelta": {"k": 1, "app:a": 2}, "transferToAgent": "b",
+                            "escalate": true, "requestedAuthConfigs": {"c": {"x": 1}}},
+            }),
+            EventPolicy::lenient(),
+        )
+        .unwrap();
+        e.content = Some(Content {
+            parts: Some(vec![Part {
+                thought_signature: Some(Base64Bytes(vec![0xfb, 0xff])),
+                ..Part::text("hi")
+            }]),
+            ..Content::text("model", "")
+        });
+        e
+    }
+
+    #[test]
+    fn an_event_round_trips_through_the_adk_go_columns() {
+        let event = sample();
+        let row = GoEventRow::from_event(&event, Timestamp::from_micros(1_796_032_800_250_000));
+        let actions: Value = serde_json::from_slice(&row.actions).unwrap();
+        assert_eq!(
+            actions,
+            json!({"stateDelta": {"k": 1, "app:a": 2}, "artifactDelta": {}, "transferToAgent": "b",
+                   "escalate": true, "requestedAuthConfigs": {"c": {"x": 1}}})
+        );
+        assert_eq!(row.branch.as_deref(), Some("root.child"));
+        assert!(row.turn_complete && !row.partial && !row.interrupted);
+        assert_eq!(row.long_running_tool_ids_json.as_deref(), Some("[\"t1\"]"));
+        assert_eq!(row.routes_json.as_deref(), Some("[\"a\"]"));
+        assert_eq!(
+            row.node_info_json.as_deref(),
+            Some("{\"messageAsOutput\":true,\"path\":\"wf/n@1\"}")
+        );
+        // Go's []byte is standard base64: `+/`, not `-_`.
+        assert!(
+            row.content.as_deref().unwrap().contains("\"+/8=\""),
+            "{row:?}"
+        );
+        let back = row.into_event("s").unwrap();
+        assert_eq!(back, event);
+    }
+
+    #[test]
+    fn an_empty_event_writes_nulls_and_false() {
+        let event = Event {
+            id: "e".into(),
+            invocation_id: "i".into(),
+            author: "user".into(),
+            timestamp: 1.5,
+            ..Default::default()
+        };
+        let row = GoEventRow::from_event(&event, Timestamp::from_micros(1_500_000));
+        assert_eq!(
+            row.actions,
+            br#"{"artifactDelta":{},"stateDelta":{}}"#.to_vec()
+        );
+        assert_eq!(row.node_info_json, None);
+        assert_eq!(row.content, None);
+        assert_eq!(row.branch, None);
+        assert_eq!(row.into_event("s").unwrap(), event);
+    }
+
+    #[test]
+    fn older_adk_go_actions_with_go_field_names_are_read() {
+        let row = GoEventRow {
+            id: "e".into(),
+            invocation_id: "i".into(),
+            author: "a".into(),
+            actions: br#"{"StateDelta":{"k":"v"},"ArtifactDelta":null,"SkipSummarization":false,"TransferToAgent":"x","Escalate":false,"RequestedToolConfirmations":null}"#.to_vec(),
+            ..Default::default()
+        };
+        let event = row.into_event("s").unwrap();
+        assert_eq!(event.actions.state_delta["k"], json!("v"));
+        assert_eq!(event.actions.transfer_to_agent.as_deref(), Some("x"));
+        assert_eq!(event.actions.escalate, None);
+    }
+
+    #[test]
+    fn a_bad_column_names_itself() {
+        let row = GoEventRow {
+            id: "e".into(),
+            content: Some("{oops".into()),
+            ..Default::default()
+        };
+        let e = row.into_event("s").unwrap_err().to_string();
+        assert!(e.contains("events.content"), "{e}");
+    }
+}
