@@ -22,6 +22,11 @@ pub struct ServeArgs {
         default_value = "sqlite://adk-sessions.db"
     )]
     pub db: String,
+    /// Table layout for a fresh SQL database: adk-python (the default) or adk-go (the
+    /// tables of adk-go's database session service). An existing database is used in the
+    /// layout it holds; naming the other one is an error.
+    #[arg(long, env = "ADK_SESSIONS_SCHEMA", value_parser = crate::ops::parse_layout)]
+    pub schema: Option<adk_sessions::StorageLayout>,
     /// Address to listen on.
     #[arg(long, env = "ADK_SESSIONS_ADDR", default_value = "127.0.0.1:8000")]
     pub addr: String,
@@ -118,9 +123,10 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         max_create_events: args.max_create_events,
         host_check,
     };
-    let options = OpenOptions::default()
+    let mut options = OpenOptions::default()
         .policy(policy)
         .event_cache_bytes(args.event_cache_mb.saturating_mul(1 << 20));
+    options.layout = args.schema;
     let shown = adk_sessions::redact_url(&args.db);
     let service = adk_sessions::open(&args.db, &options)
         .await
@@ -130,6 +136,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(addr = %local, db = %shown, backend = service.backend_name(),
+        layout = service.storage_layout().map(|l| l.name()),
         auth = config.auth.is_some(), "adk-sessions listening");
     let app = router(service.clone(), config);
     let limits = crate::listener::Limits {

@@ -277,4 +277,10 @@ pub trait SessionService: Send + Sync {
 
     /// A short name of the backend (`memory`, `sqlite`, `postgres`, `mysql`).
     fn backend_name(&self) -> &'static str;
+
+    /// The table layout of a SQL backend's database (adk-python's or adk-go's); `None`
+    /// for a store without tables (the default).
+    fn storage_layout(&self) -> Option<crate::StorageLayout> {
+        None
+    }
 }

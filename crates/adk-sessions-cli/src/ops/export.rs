@@ -53,7 +53,7 @@ pub fn progress(len: u64, what: &str) -> ProgressBar {
 
 /// Runs the export.
 pub async fn run(args: ExportArgs) -> Result<(), String> {
-    let service = open(&args.db.db, EventPolicy::default()).await?;
+    let service = open(&args.db, EventPolicy::default()).await?;
     let mut out: Box<dyn Write> = match &args.out {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)

@@ -123,7 +123,7 @@ pub async fn run(args: ImportArgs) -> Result<(), String> {
     let policy = EventPolicy {
         lenient_unknown_fields: args.lenient_events,
     };
-    let service = open(&args.db.db, policy).await?;
+    let service = open(&args.db, policy).await?;
     let stdin = args.file.as_os_str() == "-";
     let reader: Box<dyn BufRead> = if stdin {
         Box::new(std::io::BufReader::new(std::io::stdin()))

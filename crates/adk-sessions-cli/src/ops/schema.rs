@@ -19,7 +19,7 @@ pub enum SchemaCommand {
 pub async fn run(cmd: SchemaCommand) -> Result<(), String> {
     match cmd {
         SchemaCommand::Check(db) => {
-            let service = open(&db.db, EventPolicy::default()).await?;
+            let service = open(&db, EventPolicy::default()).await?;
             service
                 .ping()
                 .await
@@ -27,12 +27,12 @@ pub async fn run(cmd: SchemaCommand) -> Result<(), String> {
             println!(
                 "ok: {} ({}) opens and answers",
                 adk_sessions::redact_url(&db.db),
-                service.backend_name()
+                super::describe(service.as_ref())
             );
             Ok(())
         }
         SchemaCommand::Init(db) => {
-            let service = open(&db.db, EventPolicy::default()).await?;
+            let service = open(&db, EventPolicy::default()).await?;
             // SQLite: merge the WAL, so the new file alone holds the schema.
             service
                 .close()
@@ -41,7 +41,7 @@ pub async fn run(cmd: SchemaCommand) -> Result<(), String> {
             println!(
                 "ok: schema ready in {} ({})",
                 adk_sessions::redact_url(&db.db),
-                service.backend_name()
+                super::describe(service.as_ref())
             );
             Ok(())
         }

@@ -51,7 +51,7 @@ pub enum SessionsCommand {
 pub async fn run(cmd: SessionsCommand) -> Result<(), String> {
     match cmd {
         SessionsCommand::List { db, app, user } => {
-            let service = open(&db.db, EventPolicy::default()).await?;
+            let service = open(&db, EventPolicy::default()).await?;
             let page = service
                 .list(&app, user.as_deref(), &PageRequest::default())
                 .await
@@ -73,7 +73,7 @@ pub async fn run(cmd: SessionsCommand) -> Result<(), String> {
             session,
             num_recent_events,
         } => {
-            let service = open(&db.db, EventPolicy::default()).await?;
+            let service = open(&db, EventPolicy::default()).await?;
             let filter = match num_recent_events {
                 Some(n) => GetFilter::recent(n),
                 None => GetFilter::all(),
@@ -94,7 +94,7 @@ pub async fn run(cmd: SessionsCommand) -> Result<(), String> {
             user,
             session,
         } => {
-            let service = open(&db.db, EventPolicy::default()).await?;
+            let service = open(&db, EventPolicy::default()).await?;
             let key = SessionKey::new(app, user, session);
             let existed = service.get(&key, GetFilter::recent(0)).await.is_ok();
             service.delete(&key).await.map_err(|e| e.to_string())?;

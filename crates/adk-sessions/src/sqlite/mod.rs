@@ -386,4 +386,8 @@ impl SessionService for SqliteSessionService {
     fn backend_name(&self) -> &'static str {
         "sqlite"
     }
+
+    fn storage_layout(&self) -> Option<StorageLayout> {
+        Some(self.loc.layout)
+    }
 }

@@ -988,6 +988,9 @@ macro_rules! server_backend {
             fn backend_name(&self) -> &'static str {
                 self.0.backend_name()
             }
+            fn storage_layout(&self) -> Option<$crate::StorageLayout> {
+                Some(self.0.layout())
+            }
         }
     };
 }
