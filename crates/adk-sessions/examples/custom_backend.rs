@@ -175,6 +175,14 @@ impl SessionService for MapSessionService {
         ))
     }
 
+    async fn list_apps(&self) -> Result<Vec<String>> {
+        let store = self.lock()?;
+        let mut apps: Vec<String> = store.sessions.keys().map(|(a, _, _)| a.clone()).collect();
+        apps.sort();
+        apps.dedup();
+        Ok(apps)
+    }
+
     async fn list(
         &self,
         app_name: &str,

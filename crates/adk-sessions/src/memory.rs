@@ -263,6 +263,17 @@ impl SessionService for InMemorySessionService {
         ))
     }
 
+    async fn list_apps(&self) -> Result<Vec<String>> {
+        let store = self.store.read();
+        let mut apps: Vec<String> = store
+            .iter()
+            .filter(|(_, app)| !app.order.is_empty())
+            .map(|(name, _)| name.clone())
+            .collect();
+        apps.sort();
+        Ok(apps)
+    }
+
     async fn list(
         &self,
         app_name: &str,

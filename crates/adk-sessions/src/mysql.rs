@@ -376,6 +376,7 @@ impl Dialect for MysqlDialect {
         delete_session: "DELETE FROM sessions WHERE app_name = CAST(? AS BINARY) AND user_id = CAST(? AS BINARY) AND id = CAST(? AS BINARY)",
         user_state: "SELECT state FROM user_states WHERE app_name = CAST(? AS BINARY) AND user_id = CAST(? AS BINARY)",
         app_state: "SELECT state FROM app_states WHERE app_name = CAST(? AS BINARY)",
+        list_apps: "SELECT DISTINCT CAST(app_name AS CHAR) FROM sessions ORDER BY CAST(app_name AS BINARY)",
     };
 
     const GO: GoStatements = GoStatements {

@@ -342,6 +342,7 @@ impl Dialect for PostgresDialect {
         delete_session: "DELETE FROM sessions WHERE app_name = $1 AND user_id = $2 AND id = $3",
         user_state: "SELECT state::text FROM user_states WHERE app_name = $1 AND user_id = $2",
         app_state: "SELECT state::text FROM app_states WHERE app_name = $1",
+        list_apps: "SELECT DISTINCT app_name::text FROM sessions ORDER BY 1",
     };
     const GO: GoStatements = GoStatements {
         tables: GO_TABLES,

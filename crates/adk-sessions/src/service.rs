@@ -38,6 +38,10 @@ pub struct CreateOptions {
     /// not applied again (the initial state is [`CreateOptions::state`]). Partial events
     /// are skipped, as an append skips them; two events with one id are refused.
     pub events: Vec<Event>,
+    /// The session's revision (`last_update_time`) when it is restored from another store;
+    /// `None`: the create time, or the newest initial event's time when that is later.
+    /// Must lie in the accepted time range (as event timestamps).
+    pub last_update_time: Option<Timestamp>,
 }
 
 impl CreateOptions {
@@ -61,6 +65,13 @@ impl CreateOptions {
     /// Sets the events the session starts with (see [`CreateOptions::events`]).
     pub fn events(mut self, events: impl IntoIterator<Item = Event>) -> Self {
         self.events = events.into_iter().collect();
+        self
+    }
+
+    /// Sets the revision a restored session starts at (see
+    /// [`CreateOptions::last_update_time`]).
+    pub fn last_update_time(mut self, revision: Timestamp) -> Self {
+        self.last_update_time = Some(revision);
         self
     }
 
@@ -277,6 +288,16 @@ pub trait SessionService: Send + Sync {
 
     /// A short name of the backend (`memory`, `sqlite`, `postgres`, `mysql`).
     fn backend_name(&self) -> &'static str;
+
+    /// Every app that has at least one session, sorted (for tools that walk a whole
+    /// store, such as a copy to another store). The default, for a backend that cannot
+    /// enumerate its apps, is [`Error::InvalidArgument`] saying so.
+    async fn list_apps(&self) -> Result<Vec<String>> {
+        Err(Error::invalid(format!(
+            "the {} backend cannot list its apps; name them",
+            self.backend_name()
+        )))
+    }
 
     /// The table layout of a SQL backend's database (adk-python's or adk-go's); `None`
     /// for a store without tables (the default).

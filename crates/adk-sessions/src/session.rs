@@ -298,6 +298,18 @@ pub fn prepare_create(
         events.push((at, Arc::new(event)));
     }
     events.sort_by(|(a, x), (b, y)| (a, x.id.as_str()).cmp(&(b, y.id.as_str())));
+    let (now, revision) = match options.last_update_time {
+        None => (now, revision),
+        Some(given) => {
+            let secs = given.as_secs_f64();
+            if !(0.0..crate::time::MAX_EVENT_SECS).contains(&secs) {
+                return Err(Error::invalid(format!(
+                    "last_update_time {secs} is not between the epoch and 2100-01-01"
+                )));
+            }
+            (now.min(given), given)
+        }
+    };
     Ok(PreparedCreate {
         session_id,
         delta: ScopedDelta::split(&state.unwrap_or_default()),

@@ -286,6 +286,12 @@ impl SessionService for SqliteSessionService {
             .ok_or_else(|| Error::not_found(app_name, user_id, session_id))
     }
 
+    async fn list_apps(&self) -> Result<Vec<String>> {
+        self.readers
+            .run(&self.loc, read::list_apps)
+            .await
+    }
+
     async fn list(
         &self,
         app_name: &str,

@@ -495,6 +495,16 @@ pub fn user_state(conn: &Connection, loc: &Location, app: &str, user: &str) -> R
     }
 }
 
+/// Every app with a session, sorted.
+pub fn list_apps(conn: &Connection, loc: &Location) -> Result<Vec<String>> {
+    let read = || -> rusqlite::Result<Vec<String>> {
+        let mut stmt = conn.prepare_cached(sql::SELECT_APPS)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        rows.collect()
+    };
+    read().map_err(|e| loc.error("listing apps", e))
+}
+
 /// One page of `list`: sessions after `after` in (update time, user, id) order, merged
 /// state, no events, and the token of the next page.
 pub fn list(

@@ -158,6 +158,9 @@ pub const DELETE_SESSION: &str =
 /// Inserts an event row.
 pub const INSERT_EVENT: &str = "INSERT INTO events (id, app_name, user_id, session_id, invocation_id, timestamp, event_data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
+/// Every app with a session, sorted.
+pub const SELECT_APPS: &str = "SELECT DISTINCT app_name FROM sessions ORDER BY app_name";
+
 /// An app's state.
 pub const SELECT_APP_STATE: &str = "SELECT state FROM app_states WHERE app_name = ?1";
 /// Writes an app's state.

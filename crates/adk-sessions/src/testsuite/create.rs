@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde_json::json;
 
 use super::support::*;
-use crate::{Event, GetFilter, Session, SessionService};
+use crate::{Event, GetFilter, PageRequest, Session, SessionService};
 
 /// docs/contract.md, *Create with an id*: with a caller id, app, user and id echo the
 /// request; initial state visible.
@@ -307,4 +307,81 @@ pub async fn create_with_events_is_all_or_nothing(service: Arc<dyn SessionServic
         .await
         .unwrap();
     assert_eq!(invs(&again), ["i-early", "i-mid", "i-late"]);
+}
+
+/// docs/contract.md, *A restored session keeps its revision*: a create with
+/// [`CreateOptions::last_update_time`] (a session copied from another store) starts at
+/// exactly that revision, `get` and `list` report it, and a handle at it may append; a
+/// time outside the accepted range is refused and creates nothing.
+pub async fn create_restores_last_update_time(service: Arc<dyn SessionService>) {
+    let app = fresh_app("create-restored");
+    let base = base_secs();
+    let revision = crate::Timestamp::from_micros(((base + 50.5) * 1e6) as i64);
+    let created = service
+        .create(
+            &app,
+            "u",
+            CreateOptions::new()
+                .session_id("s")
+                .events([event_at("i-old", base + 10.0)])
+                .last_update_time(revision),
+        )
+        .await
+        .expect("create with a restored revision");
+    assert_eq!(created.revision(), revision);
+    let key = SessionKey::new(app.as_str(), "u", "s");
+    let got = service.get(&key, GetFilter::all()).await.unwrap();
+    assert_eq!(got.revision(), revision, "get reports another revision");
+    let listed = service
+        .list(&app, Some("u"), &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(listed.sessions[0].revision(), revision);
+    service
+        .append_event(&got, event_at("i-next", base + 60.0))
+        .await
+        .expect("a handle at the restored revision appends");
+    assert_err(
+        service
+            .create(
+                &app,
+                "u",
+                CreateOptions::new()
+                    .session_id("far")
+                    .last_update_time(crate::Timestamp::from_micros(5_000_000_000_000_000)),
+            )
+            .await,
+        is_invalid,
+        "a revision after 2100",
+    );
+    assert_err(
+        service
+            .get(&SessionKey::new(app.as_str(), "u", "far"), GetFilter::all())
+            .await,
+        is_not_found,
+        "a session left behind by a refused restore",
+    );
+}
+
+/// docs/contract.md, *Apps can be listed*: `list_apps` names every app that has a
+/// session, sorted, once each; an app whose sessions were all deleted is gone from it.
+pub async fn list_apps_names_every_app_with_a_session(service: Arc<dyn SessionService>) {
+    let first = fresh_app("apps-a");
+    let second = format!("{first}-b");
+    for (app, user) in [(&first, "u1"), (&first, "u2"), (&second, "u1")] {
+        service
+            .create(app, user, CreateOptions::new().session_id("s"))
+            .await
+            .unwrap();
+    }
+    let apps = service.list_apps().await.expect("list_apps");
+    let mine: Vec<&String> = apps.iter().filter(|a| a.starts_with(&first)).collect();
+    assert_eq!(mine, [&first, &second]);
+    service
+        .delete(&SessionKey::new(second.as_str(), "u1", "s"))
+        .await
+        .unwrap();
+    let apps = service.list_apps().await.unwrap();
+    assert!(!apps.contains(&second), "{second} still listed: {apps:?}");
+    assert!(apps.contains(&first));
 }

@@ -84,7 +84,9 @@ macro_rules! __conformance_behaviours {
             scoped_state_reads_are_empty_when_nothing_is_stored,
             keys_compare_byte_for_byte,
             appends_without_precondition_never_fail_for_contention,
-            create_with_events_is_all_or_nothing
+            create_with_events_is_all_or_nothing,
+            create_restores_last_update_time,
+            list_apps_names_every_app_with_a_session
         }
     };
 }

@@ -84,6 +84,8 @@ pub struct Statements {
     pub user_state: &'static str,
     /// `(app)` → app state text.
     pub app_state: &'static str,
+    /// `()` → every app with a session (text), sorted.
+    pub list_apps: &'static str,
 }
 
 /// The SQL of adk-go's layout (the statements of [`Statements`] on `sessions` and the

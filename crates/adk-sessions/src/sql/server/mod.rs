@@ -775,6 +775,16 @@ where
         ))
     }
 
+    async fn list_apps(&self) -> Result<Vec<String>> {
+        let rows = sqlx::query::<D::DB>(D::SQL.list_apps)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.storage(e))?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>(0).map_err(|e| self.storage(e)))
+            .collect()
+    }
+
     async fn get(&self, key: &SessionKey, filter: GetFilter) -> Result<Session> {
         self.load(key.app_name(), key.user_id(), key.session_id(), filter)
             .await
@@ -987,6 +997,9 @@ macro_rules! server_backend {
             }
             fn backend_name(&self) -> &'static str {
                 self.0.backend_name()
+            }
+            async fn list_apps(&self) -> $crate::Result<Vec<String>> {
+                self.0.list_apps().await
             }
             fn storage_layout(&self) -> Option<$crate::StorageLayout> {
                 Some(self.0.layout())
