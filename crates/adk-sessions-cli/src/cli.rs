@@ -23,6 +23,8 @@ pub enum Command {
     Export(crate::ops::export::ExportArgs),
     /// Import sessions from `export`'s JSON lines (idempotent).
     Import(crate::ops::import::ImportArgs),
+    /// Copy sessions between stores and layouts (idempotent, verified).
+    Copy(crate::ops::copy::CopyArgs),
     /// Check or create the database schema.
     #[command(subcommand)]
     Schema(crate::ops::schema::SchemaCommand),
@@ -48,6 +50,7 @@ pub fn main() -> std::process::ExitCode {
             Command::Export(args) => crate::ops::export::run(args).await,
             Command::Import(args) => crate::ops::import::run(args).await,
             Command::Schema(cmd) => crate::ops::schema::run(cmd).await,
+            Command::Copy(args) => crate::ops::copy::run(args).await,
         }
     });
     match result {

@@ -47,8 +47,7 @@ async fn populate(service: &dyn SessionService) {
         .unwrap();
 }
 
-/// Every session of `app`, as export lines without `lastUpdateTime` (the library cannot
-/// set a stored update time, so an import stamps its own).
+/// Every session of `app`, as whole export lines (an import keeps `lastUpdateTime`).
 async fn snapshot(service: &dyn SessionService, app: &str) -> Vec<Value> {
     let page = service
         .list(app, None, &PageRequest::default())
@@ -57,9 +56,7 @@ async fn snapshot(service: &dyn SessionService, app: &str) -> Vec<Value> {
     let mut out = Vec::new();
     for s in page.sessions {
         let full = service.get(s.key(), GetFilter::all()).await.unwrap();
-        let mut line = session_line(&full);
-        line.as_object_mut().unwrap().remove("lastUpdateTime");
-        out.push(line);
+        out.push(session_line(&full));
     }
     out.sort_by_key(|v| v["id"].as_str().unwrap().to_owned());
     out

@@ -2,19 +2,18 @@
 //! events. Idempotent: a session that already exists with the same state and events is
 //! skipped; one that exists with other contents is a reported conflict and left alone.
 //!
-//! The session is created with its exported (merged) state and then each event is
-//! appended; replaying the events' deltas over the final state leaves it unchanged.
-//! The library offers no way to set a stored update time, so `lastUpdateTime` of an
-//! imported session is the later of its newest event and the import time.
+//! Each session is created with its exported (merged) state, its events and its
+//! `lastUpdateTime` in one create, as `copy` does (see [`super::copy::restore`]): the
+//! events' deltas are not replayed, so the import order of sessions cannot roll an
+//! `app:`/`user:` key back to an older value.
 
 use std::io::BufRead;
 
-use adk_sessions::{
-    CreateOptions, Event, EventPolicy, GetFilter, JsonMap, SessionKey, SessionService,
-};
+use adk_sessions::{Event, EventPolicy, JsonMap, SessionKey, SessionService, Timestamp};
 use serde_json::Value;
 
-use super::export::{progress, session_line};
+use super::copy::{restore, Copied, Snapshot};
+use super::export::progress;
 use super::{open, DbArg};
 
 /// Flags of `adk-sessions import`.
@@ -76,42 +75,31 @@ pub async fn import_lines(
             None | Some(Value::Null) => Vec::new(),
             Some(_) => return Err(at("events is not an array".into())),
         };
-        let key = SessionKey::new(app.as_str(), user.as_str(), id.as_str());
-        match service.get(&key, GetFilter::all()).await {
-            Ok(existing) => {
-                let mine = session_line(&existing);
-                if mine.get("events") == v.get("events").or(Some(&Value::Array(vec![])))
-                    && mine.get("state") == Some(&Value::Object(state.clone()))
-                {
-                    summary.unchanged += 1;
-                } else {
-                    summary.conflicts.push(format!(
-                        "line {}: session {app}/{user}/{id} exists with other contents; left alone",
-                        n + 1
-                    ));
-                }
-                continue;
-            }
-            Err(adk_sessions::Error::NotFound { .. }) => {}
-            Err(e) => return Err(at(e.to_string())),
-        }
-        let options = CreateOptions::new().session_id(id.as_str()).state(state);
-        let session = match service.create(&app, &user, options).await {
-            Ok(s) => s,
-            Err(adk_sessions::Error::AlreadyExists { .. }) => {
-                summary.conflicts.push(format!(
-                    "line {}: session {app}/{user}/{id} was created concurrently; left alone",
-                    n + 1
-                ));
-                continue;
-            }
-            Err(e) => return Err(at(e.to_string())),
+        let revision = match v.get("lastUpdateTime") {
+            None | Some(Value::Null) => None,
+            Some(t) => Some(
+                t.as_f64()
+                    .and_then(Timestamp::from_secs_f64)
+                    .ok_or_else(|| at("lastUpdateTime is not epoch seconds".into()))?,
+            ),
         };
-        for event in events {
-            service
-                .append_event(&session, event)
-                .await
-                .map_err(|e| at(format!("session {app}/{user}/{id}: {e}")))?;
+        let snapshot = Snapshot {
+            key: SessionKey::new(app.as_str(), user.as_str(), id.as_str()),
+            state,
+            events,
+            revision,
+        };
+        match restore(service, &snapshot).await {
+            Ok(Copied::Created) => {}
+            Ok(Copied::Unchanged) => {
+                summary.unchanged += 1;
+                continue;
+            }
+            Ok(Copied::Conflict(why)) => {
+                summary.conflicts.push(format!("line {}: {why}", n + 1));
+                continue;
+            }
+            Err(e) => return Err(at(e.to_string())),
         }
         summary.imported += 1;
     }

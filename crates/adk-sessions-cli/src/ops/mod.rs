@@ -1,6 +1,7 @@
 //! The operator subcommands: `sessions list|show|delete`, `export`, `import` and
 //! `schema check|init`. They call the library directly (no HTTP).
 
+pub mod copy;
 pub mod export;
 pub mod import;
 pub mod schema;

@@ -287,9 +287,7 @@ impl SessionService for SqliteSessionService {
     }
 
     async fn list_apps(&self) -> Result<Vec<String>> {
-        self.readers
-            .run(&self.loc, read::list_apps)
-            .await
+        self.readers.run(&self.loc, read::list_apps).await
     }
 
     async fn list(
