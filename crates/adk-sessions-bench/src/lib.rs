@@ -20,7 +20,7 @@ pub mod workloads;
 
 use std::sync::Arc;
 
-use adk_sessions::{OpenOptions, PageRequest, SessionService, SqliteSync};
+use adk_sessions::{OpenOptions, PageRequest, SessionService, SqliteSync, StorageLayout};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use report::Report;
@@ -87,6 +87,10 @@ pub struct BenchArgs {
     /// Growth: session counts for the list check.
     #[arg(long, value_delimiter = ',', default_value = "10000,100000")]
     pub scale_sessions: Vec<usize>,
+    /// Table layout of the fresh database: adk-python (the default) or adk-go (reported
+    /// as `layout`; the raw floor, defined on adk-python's rows, is then not run).
+    #[arg(long, value_parser = parse_layout)]
+    pub schema: Option<StorageLayout>,
     /// Skip the raw floor.
     #[arg(long)]
     pub no_floor: bool,
@@ -96,6 +100,10 @@ pub struct BenchArgs {
     /// Keep the fresh file or database the run created.
     #[arg(long)]
     pub keep: bool,
+}
+
+fn parse_layout(text: &str) -> Result<StorageLayout, String> {
+    StorageLayout::parse(text).ok_or_else(|| format!("{text:?} is not adk-python or adk-go"))
 }
 
 impl BenchArgs {
@@ -228,9 +236,10 @@ async fn measure_on(
     target: &Target,
     progress: &Progress,
 ) -> Result<Report, BenchError> {
-    let options = OpenOptions::default()
+    let mut options = OpenOptions::default()
         .sqlite_sync(args.sqlite_sync())
         .event_cache_bytes(args.event_cache_mb.saturating_mul(1 << 20));
+    options.layout = args.schema;
     let durability = match target {
         Target::Memory | Target::Sqlite { path: None, .. } => "none".to_owned(),
         Target::Sqlite { .. } => match args.sync {
@@ -246,7 +255,16 @@ async fn measure_on(
     let sizes = args.sizes();
     let text = workloads::text_200();
     let mut rates = Rates::default();
-    let floor_before = if args.no_floor {
+    if let Some(layout) = args.schema {
+        report.text("layout", layout.name());
+    }
+    let go_layout = args.schema == Some(StorageLayout::AdkGo);
+    if go_layout && args.floor_only {
+        return Err(BenchError::Other(
+            "the raw floor is defined on adk-python's rows; --floor-only with --schema adk-go has nothing to run".into(),
+        ));
+    }
+    let floor_before = if args.no_floor || go_layout {
         None
     } else {
         run_floor(args, target, sizes, &text, progress).await?
