@@ -230,6 +230,41 @@ func TestStaleBothWays(t *testing.T) {
 		if g.State["n"] != float64(6) {
 			t.Errorf("state n = %v, want 6", g.State["n"])
 		}
+
+		// adk-go sets update_time to the appended event's timestamp, so an event
+		// older than the last one moves it backwards: a handle read before must
+		// still be refused by our server.
+		ourHandle = get(t, ourSvc, "s")
+		goHandle = get(t, goSvc, "s")
+		past := textEvent("go-past", map[string]any{"n": 7})
+		past.Timestamp = time.Now().Add(-time.Hour)
+		if err := goSvc.AppendEvent(ctx, goHandle, past); err != nil {
+			t.Fatalf("adk-go AppendEvent of an event an hour old: %v", err)
+		}
+		err = ourSvc.AppendEvent(ctx, ourHandle, textEvent("ours-stale-2", map[string]any{"n": 8}))
+		if !errors.Is(err, adksessions.ErrStaleSession) {
+			t.Errorf("our client's AppendEvent with a handle from before adk-go appended an older event (update_time moved backwards): err = %v, want ErrStaleSession", err)
+		}
+		// The reverse cannot be asserted: adk-go's check is "stored update_time
+		// is newer than the handle's", so after our server appends an older event
+		// adk-go accepts its stale handle. Logged when it happens.
+		goHandle = get(t, goSvc, "s")
+		ourHandle = get(t, ourSvc, "s")
+		past = textEvent("ours-past", map[string]any{"n": 9})
+		past.Timestamp = time.Now().Add(-2 * time.Hour)
+		if err := ourSvc.AppendEvent(ctx, ourHandle, past); err != nil {
+			t.Fatalf("our AppendEvent of an event two hours old: %v", err)
+		}
+		if err := goSvc.AppendEvent(ctx, goHandle, textEvent("go-stale-2", map[string]any{"n": 10})); err == nil {
+			t.Logf("KNOWN adk-go: after our server appended an event older than the session's last update, adk-go accepted its stale handle (its check only refuses a stored update_time newer than the handle's)")
+		} else if !strings.Contains(err.Error(), "stale session error") {
+			t.Errorf("adk-go AppendEvent: %v", err)
+		}
+		g, o = viewOf(get(t, goSvc, "s")), viewOf(get(t, ourSvc, "s"))
+		sameView(t, "after the older events: our GET against adk-go's Get", g, o)
+		if ids := strings.Join(eventIDs(g.Events), ","); !strings.HasPrefix(ids, "ours-past,go-past,ours-1,go-1,ours-2,go-2") {
+			t.Errorf("events %s, want ours-past,go-past,ours-1,go-1,ours-2,go-2[,go-stale-2] (by timestamp)", ids)
+		}
 	})
 }
 

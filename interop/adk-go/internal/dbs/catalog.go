@@ -63,8 +63,25 @@ func (c *Catalog) Verbose() string {
 	return b.String()
 }
 
-// Diff lists what differs between want and got ("" when they are equal).
-func Diff(want, got *Catalog) string {
+// Difference is one item that is missing from, extra in, or changed in the
+// second catalog.
+type Difference struct {
+	Kind      string // "missing", "extra", "changed"
+	Want, Got Item
+}
+
+func (d Difference) String() string {
+	switch d.Kind {
+	case "missing":
+		return "missing:  " + d.Want.String()
+	case "extra":
+		return "extra:    " + d.Got.String()
+	}
+	return "want:     " + d.Want.String() + "\ngot:      " + d.Got.String()
+}
+
+// Differences lists what differs between want and got.
+func Differences(want, got *Catalog) []Difference {
 	w := map[string]Item{}
 	for _, it := range want.Items {
 		w[it.key()] = it
@@ -73,20 +90,29 @@ func Diff(want, got *Catalog) string {
 	for _, it := range got.Items {
 		g[it.key()] = it
 	}
-	var lines []string
+	var out []Difference
 	for _, it := range want.Items {
 		o, ok := g[it.key()]
 		switch {
 		case !ok:
-			lines = append(lines, "missing:  "+it.String())
+			out = append(out, Difference{Kind: "missing", Want: it})
 		case o.Def != it.Def:
-			lines = append(lines, "want:     "+it.String(), "got:      "+o.String())
+			out = append(out, Difference{Kind: "changed", Want: it, Got: o})
 		}
 	}
 	for _, it := range got.Items {
 		if _, ok := w[it.key()]; !ok {
-			lines = append(lines, "extra:    "+it.String())
+			out = append(out, Difference{Kind: "extra", Got: it})
 		}
+	}
+	return out
+}
+
+// Diff lists what differs between want and got ("" when they are equal).
+func Diff(want, got *Catalog) string {
+	var lines []string
+	for _, d := range Differences(want, got) {
+		lines = append(lines, d.String())
 	}
 	return strings.Join(lines, "\n")
 }
