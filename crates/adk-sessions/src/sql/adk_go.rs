@@ -247,6 +247,45 @@ impl GoEventRow {
         row
     }
 
+    /// Every column but id, invocation id and time, joined into one text: two rows with
+    /// the same fingerprint (and id, invocation id and time) decode to the same event,
+    /// which is what the SQLite backend's decoded-event cache keys on.
+    #[cfg(feature = "sqlite")]
+    pub fn fingerprint(&self) -> String {
+        let mut out = String::with_capacity(64 + self.actions.len());
+        out.push_str(&self.author);
+        out.push('\u{1}');
+        out.push_str(&String::from_utf8_lossy(&self.actions));
+        for column in [
+            &self.long_running_tool_ids_json,
+            &self.routes_json,
+            &self.output_json,
+            &self.node_info_json,
+            &self.requested_input_json,
+            &self.branch,
+            &self.isolation_scope,
+            &self.content,
+            &self.grounding_metadata,
+            &self.custom_metadata,
+            &self.usage_metadata,
+            &self.citation_metadata,
+            &self.error_code,
+            &self.error_message,
+        ] {
+            match column {
+                Some(text) => {
+                    out.push('\u{1}');
+                    out.push_str(text);
+                }
+                None => out.push('\u{2}'),
+            }
+        }
+        for flag in [self.partial, self.turn_complete, self.interrupted] {
+            out.push(if flag { '1' } else { '0' });
+        }
+        out
+    }
+
     /// The event this row holds. `session` names the session in errors.
     pub fn into_event(self, session: &str) -> Result<Event> {
         let bad = |column: &str, e: &dyn std::fmt::Display| {

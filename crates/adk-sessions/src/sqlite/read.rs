@@ -144,7 +144,7 @@ pub fn load_session(
     })?;
     let events = match (select.limit, loc.layout) {
         (Some(0), _) => Vec::new(),
-        (_, StorageLayout::AdkGo) => load_go_events(conn, loc, key, select)?,
+        (_, StorageLayout::AdkGo) => load_go_events(conn, loc, key, select, cache)?,
         _ => load_events(conn, loc, key, select, cache)?,
     };
     Ok(Some(LoadedSession {
@@ -238,6 +238,7 @@ fn load_go_events(
     loc: &Location,
     key: &SessionKey,
     select: EventSelect,
+    cache: &EventCache,
 ) -> Result<Vec<Arc<Event>>> {
     let err = |e| loc.error("reading events", e);
     let limit = select
@@ -269,7 +270,28 @@ fn load_go_events(
             GoRowError::Sql(e) => err(e),
             GoRowError::Lib(e) => e,
         })?;
-        events.push(Arc::new(go.into_event(&key.id)?));
+        // Decoding adk-go's columns costs more than a cache lookup by their content.
+        let text: Arc<str> = Arc::from(go.fingerprint());
+        let row_key = RowKey {
+            id: &go.id,
+            invocation_id: &go.invocation_id,
+            time: Some(go.timestamp),
+            text: &text,
+        };
+        if let Some(event) = cache.get(&row_key) {
+            events.push(event);
+            continue;
+        }
+        let (id, invocation_id, time) = (go.id.clone(), go.invocation_id.clone(), go.timestamp);
+        let event = Arc::new(go.into_event(&key.id)?);
+        let row_key = RowKey {
+            id: &id,
+            invocation_id: &invocation_id,
+            time: Some(time),
+            text: &text,
+        };
+        cache.insert(&row_key, text.clone(), event.clone());
+        events.push(event);
     }
     events.reverse();
     Ok(events)
