@@ -147,6 +147,12 @@ type testServer struct {
 // /healthz answers; the server is stopped (SIGTERM, then kill) when t ends.
 func startServer(t *testing.T, dbURL string, extra ...string) *testServer {
 	t.Helper()
+	return startServerEnv(t, dbURL, nil, extra...)
+}
+
+// startServerEnv is startServer with extra environment variables (KEY=value).
+func startServerEnv(t *testing.T, dbURL string, extraEnv []string, extra ...string) *testServer {
+	t.Helper()
 	bin := serverBin(t)
 	var lastLogs string
 	for attempt := 0; attempt < 3; attempt++ {
@@ -160,7 +166,7 @@ func startServer(t *testing.T, dbURL string, extra ...string) *testServer {
 				env = append(env, kv)
 			}
 		}
-		cmd.Env = env
+		cmd.Env = append(env, extraEnv...)
 		logs := &syncBuffer{}
 		cmd.Stdout, cmd.Stderr = logs, logs
 		if err := cmd.Start(); err != nil {
