@@ -318,6 +318,25 @@ async fn merge_scope(
 }
 
 /// The byte-exact collation of a server reporting `version` (`SELECT VERSION()`).
+/// Merges an append's `app:` and `user:` deltas into their rows (app first), in `conn`'s
+/// transaction.
+async fn merge_deltas(conn: &mut MySqlConnection, a: &AppendRow<'_>) -> Result<(), Fail> {
+    if !a.delta.app.is_empty() {
+        merge_scope(conn, &APP_SCOPE, &[a.app_name], &a.delta.app, a.now).await?;
+    }
+    if !a.delta.user.is_empty() {
+        merge_scope(
+            conn,
+            &USER_SCOPE,
+            &[a.app_name, a.user_id],
+            &a.delta.user,
+            a.now,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 fn exact_collation(version: &str) -> &'static str {
     if version.contains("MariaDB") {
         return "utf8mb4_nopad_bin";
@@ -459,6 +478,13 @@ impl Dialect for MysqlDialect {
 
     async fn append(pool: &MySqlPool, a: &AppendRow<'_>) -> Result<AppendOutcome, Fail> {
         let mut tx = pool.begin().await?;
+        // Row locks in the order the other runtime on this database takes them, so the
+        // two never wait on each other in a cycle: adk-python locks the session row
+        // first; adk-go writes app_states, then user_states, then the session.
+        let adk_go_order = matches!(a.stored, StoredEvent::Go(_));
+        if adk_go_order {
+            merge_deltas(&mut tx, a).await?;
+        }
         let row = tx
             .fetch_optional(
                 sqlx::query(LOCK_SESSION)
@@ -503,18 +529,8 @@ impl Dialect for MysqlDialect {
                 .bind(a.session_id),
         )
         .await?;
-        if !a.delta.app.is_empty() {
-            merge_scope(&mut tx, &APP_SCOPE, &[a.app_name], &a.delta.app, a.now).await?;
-        }
-        if !a.delta.user.is_empty() {
-            merge_scope(
-                &mut tx,
-                &USER_SCOPE,
-                &[a.app_name, a.user_id],
-                &a.delta.user,
-                a.now,
-            )
-            .await?;
+        if !adk_go_order {
+            merge_deltas(&mut tx, a).await?;
         }
         tx.commit().await?;
         Ok(AppendOutcome::Done(Timestamp::from_naive(update_time)))

@@ -272,6 +272,12 @@ const INSERT_GO_EVENT: &str = "INSERT INTO events (id, app_name, user_id, sessio
         $12::jsonb, $13, $14, $15, $16::jsonb, $17::jsonb, $18::jsonb, $19::jsonb, $20::jsonb,
         $21, $22, $23, $24, $25)";
 
+/// Locks an app's state row (adk-go's lock order, see `append`).
+const LOCK_APP_STATE: &str = "SELECT 1 FROM app_states WHERE app_name = $1 FOR UPDATE";
+/// Locks a user's state row (adk-go's lock order, see `append`).
+const LOCK_USER_STATE: &str =
+    "SELECT 1 FROM user_states WHERE app_name = $1 AND user_id = $2 FOR UPDATE";
+
 /// Moves a new session's revision to its latest initial event.
 const SET_SESSION_TIME: &str =
     "UPDATE sessions SET update_time = $4 WHERE app_name = $1 AND user_id = $2 AND id = $3";
@@ -479,7 +485,33 @@ impl Dialect for PostgresDialect {
                 .bind(g.error_message.as_deref())
                 .bind(g.interrupted);
         }
-        let row = query.fetch_one(pool).await?;
+        // Row locks in the order the other runtime on this database takes them, so the
+        // two never wait on each other in a cycle: adk-python locks the session row first
+        // (the statement's own order); adk-go writes app_states, then user_states, then
+        // the session — so on its layout an append with scoped keys locks those rows
+        // first, in one transaction with the statement.
+        let scoped = !a.delta.app.is_empty() || !a.delta.user.is_empty();
+        let row = if matches!(a.stored, StoredEvent::Go(_)) && scoped {
+            let mut tx = pool.begin().await?;
+            if !a.delta.app.is_empty() {
+                sqlx::query(LOCK_APP_STATE)
+                    .bind(a.app_name)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            if !a.delta.user.is_empty() {
+                sqlx::query(LOCK_USER_STATE)
+                    .bind(a.app_name)
+                    .bind(a.user_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let row = query.fetch_one(&mut *tx).await?;
+            tx.commit().await?;
+            row
+        } else {
+            query.fetch_one(pool).await?
+        };
         let stored: Option<chrono::NaiveDateTime> = row.try_get(0)?;
         let written: Option<chrono::NaiveDateTime> = row.try_get(1)?;
         Ok(match (stored, written) {
