@@ -887,3 +887,35 @@ async fn refused_files_are_left_byte_for_byte() {
         assert!(!wal.exists(), "{tag}: a WAL file was left");
     }
 }
+
+/// Closing (the WAL checkpoint a clean stop runs) merges and empties the WAL also after
+/// another process wrote to the file while this service only read (it once waited the
+/// whole busy timeout there and left the WAL behind).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_after_an_outside_write_empties_the_wal() {
+    let path = temp_db("close-outside");
+    let service = open(&path).await;
+    service.ping().await.unwrap();
+    service
+        .list("app", None, &adk_sessions::PageRequest::default())
+        .await
+        .unwrap();
+    let outside = Connection::open(&path).unwrap();
+    outside
+        .execute(
+            "INSERT INTO app_states (app_name, state, update_time) VALUES ('x', '{}', '2026-01-01 00:00:00')",
+            [],
+        )
+        .unwrap();
+    drop(outside);
+    service.close().await.unwrap();
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal_len = std::fs::metadata(&wal).map_or(0, |m| m.len());
+    assert_eq!(wal_len, 0, "the checkpoint left the WAL behind");
+    let check = Connection::open(&path).unwrap();
+    let n: i64 = check
+        .query_row("SELECT count(*) FROM app_states", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+}

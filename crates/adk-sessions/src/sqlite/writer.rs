@@ -216,6 +216,11 @@ impl Writer {
     pub async fn checkpoint(&self) -> Result<()> {
         let label = self.label.clone();
         self.read(move |conn| {
+            // A read first: a write connection that has not used the WAL since the WAL
+            // switch (a server that only read) would otherwise wait its whole busy
+            // timeout in a TRUNCATE checkpoint after another process wrote to the file.
+            conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0))
+                .map_err(|e| Error::storage(format!("{label}: reading before the checkpoint: {e}")))?;
             let (busy, log, done): (i64, i64, i64) = conn
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
                     Ok((r.get(0)?, r.get(1)?, r.get(2)?))
