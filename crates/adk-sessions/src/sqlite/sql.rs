@@ -206,15 +206,30 @@ pub fn time_text(t: Timestamp) -> String {
     t.to_sql_text()
 }
 
-/// The `datetime` text adk-go writes (Go's `2006-01-02 15:04:05.999999999-07:00`: trailing
-/// fractional zeros dropped, the zone as an offset), in UTC. Texts of one offset sort in
-/// time order (`+` sorts before `.` and the digits), which `ORDER BY` and `>=` rely on.
+/// The `datetime` text adk-go writes: Go's `2006-01-02 15:04:05.999999999-07:00`
+/// (trailing fractional zeros dropped, the zone as an offset) in this process's local
+/// zone, as adk-go writes `time.Now()` on the same host. Texts of one offset sort in time
+/// order (`+`/`-` sort before `.` and the digits), which `ORDER BY` and `>=` rely on.
 pub fn go_time_text(t: Timestamp) -> String {
-    let text = t.to_sql_text();
-    let (whole, frac) = text.split_at(19);
+    use chrono::{Local, Offset, TimeZone};
+    let offset = match Local.timestamp_micros(t.0) {
+        chrono::LocalResult::Single(local) => local.offset().fix(),
+        chrono::LocalResult::Ambiguous(earlier, _) => earlier.offset().fix(),
+        chrono::LocalResult::None => chrono::FixedOffset::east_opt(0).unwrap_or(chrono::Utc.fix()),
+    };
+    go_time_text_at(t, offset)
+}
+
+/// [`go_time_text`] at a given offset.
+pub fn go_time_text_at(t: Timestamp, offset: chrono::FixedOffset) -> String {
+    let secs = i64::from(offset.local_minus_utc());
+    let local = Timestamp(t.0 + secs * 1_000_000).to_sql_text();
+    let (whole, frac) = local.split_at(19);
     let frac = frac.trim_end_matches('0');
     let frac = if frac == "." { "" } else { frac };
-    format!("{whole}{frac}+00:00")
+    let sign = if secs < 0 { '-' } else { '+' };
+    let abs = secs.unsigned_abs();
+    format!("{whole}{frac}{sign}{:02}:{:02}", abs / 3600, abs / 60 % 60)
 }
 
 /// The text a layout stores for a time.
