@@ -7,7 +7,8 @@
 //! `serialize` writes snake_case (storage), `SerializeCamel` camelCase (the REST API).
 //! Field kinds: `always` fields are always written; `opt` fields are `Option`s written
 //! only when `Some`. On input, a known member goes to its field (`null` is `None` for an
-//! `opt` field) and any other member to `extra`.
+//! `opt` field) and any other member to `extra`. A known member is also recognized in its
+//! camelCase spelling (the free-form values inside it are taken as they come).
 
 /// A map key that borrows from the input when it can.
 pub(crate) struct Key<'de>(pub std::borrow::Cow<'de, str>);
@@ -144,10 +145,17 @@ macro_rules! model_struct {
                         while let Some(key) = map.next_key::<$crate::model::macros::Key<'de>>()? {
                             match key.0.as_ref() {
                                 $( stringify!($field) => out.$field = map.next_value()?, )*
-                                _ => {
-                                    let v: serde_json::Value = map.next_value()?;
-                                    out.extra.insert(key.0.into_owned(), v);
-                                }
+                                // The camelCase spelling (adk-go's columns, the REST API)
+                                // of a field whose two spellings differ.
+                                other => match other {
+                                    $( $camel if $camel != stringify!($field) => {
+                                        out.$field = map.next_value()?
+                                    } )*
+                                    _ => {
+                                        let v: serde_json::Value = map.next_value()?;
+                                        out.extra.insert(key.0.into_owned(), v);
+                                    }
+                                },
                             }
                         }
                         Ok(out)

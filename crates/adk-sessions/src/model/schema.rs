@@ -205,6 +205,15 @@ impl Schema {
         }
     }
 
+    /// `value`, the value of `field` of `model`, with the names of the models inside it
+    /// respelled to snake_case (the storage spelling).
+    pub(crate) fn snake_field(&self, model: &str, field: &str, value: Value) -> Value {
+        match self.models.get(model).and_then(|m| m.fields.get(field)) {
+            Some(f) => self.respell_kind(&f.kind, value, Spelling::Snake),
+            None => value,
+        }
+    }
+
     /// The camelCase name and respelled value of member `key` (either spelling) of a
     /// `model` instance; `None` when the schema does not know the member.
     pub(crate) fn camel_member(

@@ -287,7 +287,153 @@ impl GoEventRow {
     }
 
     /// The event this row holds. `session` names the session in errors.
+    ///
+    /// Most rows (text, tool calls, plain state deltas) decode straight into the typed
+    /// event; a row with anything that needs the schema's respelling (unmodeled content
+    /// members, adk-python-only actions, kept fields, older adk-go's spelling) goes the
+    /// general way, through [`Event::from_json`]. Both give the same event.
     pub fn into_event(self, session: &str) -> Result<Event> {
+        match self.decode_direct(session)? {
+            Some(event) => Ok(event),
+            None => self.into_event_generic(session),
+        }
+    }
+
+    fn column_error(&self, session: &str, column: &str, e: &dyn std::fmt::Display) -> Error {
+        Error::storage(format!(
+            "event {:?} of session {session:?}: events.{column} is not valid JSON: {e}",
+            self.id
+        ))
+    }
+
+    /// The typed decoding of the common rows; `None`: the row needs the general way.
+    fn decode_direct(&self, session: &str) -> Result<Option<Event>> {
+        use crate::model::{Content, EventActions, NodeInfo};
+        let parse = |column: &str, text: &Option<String>| -> Result<Option<Value>> {
+            match text.as_deref().map(str::trim) {
+                None | Some("") | Some("null") => Ok(None),
+                Some(t) => serde_json::from_str(t)
+                    .map(Some)
+                    .map_err(|e| self.column_error(session, column, &e)),
+            }
+        };
+        let plain =
+            |v: &Value| !matches!(v, Value::Null | Value::Bool(false)) && v.as_str() != Some("");
+        let actions: EventActions = if self.actions.is_empty() {
+            EventActions::default()
+        } else {
+            let Ok(Value::Object(stored)) = serde_json::from_slice::<Value>(&self.actions) else {
+                return Ok(None);
+            };
+            let simple = stored.iter().all(|(k, v)| {
+                matches!(
+                    k.as_str(),
+                    "stateDelta"
+                        | "artifactDelta"
+                        | "skipSummarization"
+                        | "transferToAgent"
+                        | "escalate"
+                ) && plain(v)
+            });
+            if !simple {
+                return Ok(None);
+            }
+            match serde_json::from_value(Value::Object(stored)) {
+                Ok(a) => a,
+                Err(_) => return Ok(None),
+            }
+        };
+        let content: Option<Content> = match self.content.as_deref().map(str::trim) {
+            None | Some("") | Some("null") => None,
+            Some(text) => match serde_json::from_str::<Content>(text) {
+                Ok(c) if !content_has_extras(&c) => Some(c),
+                Ok(_) => return Ok(None),
+                Err(e) => return Err(self.column_error(session, "content", &e)),
+            },
+        };
+        let node_info = match parse("node_info_json", &self.node_info_json)? {
+            None => NodeInfo::default(),
+            Some(Value::Object(m))
+                if m.len() == 1 && m.get("path").is_some_and(Value::is_string) =>
+            {
+                NodeInfo {
+                    path: m["path"].as_str().unwrap_or_default().to_owned(),
+                    ..Default::default()
+                }
+            }
+            Some(_) => return Ok(None),
+        };
+        let long_running_tool_ids = match parse(
+            "long_running_tool_ids_json",
+            &self.long_running_tool_ids_json,
+        )? {
+            None => None,
+            Some(v) => match serde_json::from_value::<Vec<String>>(v) {
+                Ok(ids) => Some(ids),
+                Err(_) => return Ok(None),
+            },
+        };
+        let custom_metadata = match parse("custom_metadata", &self.custom_metadata)? {
+            None => None,
+            Some(Value::Object(m)) => Some(m),
+            Some(_) => return Ok(None),
+        };
+        let s = crate::model::schema::schema();
+        let model_value =
+            |column: &str, field: &str, text: &Option<String>| -> Result<Option<Value>> {
+                Ok(parse(column, text)?.map(|v| s.snake_field("Event", field, v)))
+            };
+        let text_of = |v: &Option<String>| v.as_ref().filter(|t| !t.is_empty()).cloned();
+        let mut event = Event {
+            id: self.id.clone(),
+            invocation_id: self.invocation_id.clone(),
+            author: self.author.clone(),
+            timestamp: self.timestamp.as_secs_f64(),
+            content,
+            actions,
+            node_info,
+            partial: self.partial.then_some(true),
+            turn_complete: self.turn_complete.then_some(true),
+            interrupted: self.interrupted.then_some(true),
+            branch: text_of(&self.branch),
+            error_code: text_of(&self.error_code),
+            error_message: text_of(&self.error_message),
+            long_running_tool_ids,
+            custom_metadata,
+            usage_metadata: model_value("usage_metadata", "usage_metadata", &self.usage_metadata)?,
+            grounding_metadata: model_value(
+                "grounding_metadata",
+                "grounding_metadata",
+                &self.grounding_metadata,
+            )?,
+            citation_metadata: model_value(
+                "citation_metadata",
+                "citation_metadata",
+                &self.citation_metadata,
+            )?,
+            output: parse("output_json", &self.output_json)?,
+            ..Default::default()
+        };
+        if let Some(scope) = text_of(&self.isolation_scope) {
+            event.extra.insert("isolation_scope".into(), scope.into());
+        }
+        for (key, column, text) in [
+            ("routes", "routes_json", &self.routes_json),
+            (
+                "requestedInput",
+                "requested_input_json",
+                &self.requested_input_json,
+            ),
+        ] {
+            if let Some(v) = parse(column, text)? {
+                event.extra.insert(key.into(), v);
+            }
+        }
+        Ok(Some(event))
+    }
+
+    /// The general decoding (see [`GoEventRow::into_event`]).
+    fn into_event_generic(self, session: &str) -> Result<Event> {
         let bad = |column: &str, e: &dyn std::fmt::Display| {
             Error::storage(format!(
                 "event {:?} of session {session:?}: events.{column} is not valid JSON: {e}",
@@ -383,6 +529,22 @@ impl GoEventRow {
     }
 }
 
+/// Whether a content read from adk-go's JSON has members the typed model does not hold
+/// (kept in `extra`, where the schema would respell them).
+fn content_has_extras(c: &crate::model::Content) -> bool {
+    !c.extra.is_empty()
+        || c.parts.iter().flatten().any(|p| {
+            !p.extra.is_empty()
+                || p.inline_data.as_ref().is_some_and(|b| !b.extra.is_empty())
+                || p.function_call
+                    .as_ref()
+                    .is_some_and(|f| !f.extra.is_empty())
+                || p.function_response
+                    .as_ref()
+                    .is_some_and(|f| !f.extra.is_empty())
+        })
+}
+
 /// adk-go's stored actions in our camelCase: Go field names (`StateDelta`) and any other
 /// case of a known key become the camelCase key; `null`, `false` and `""` members (older
 /// adk-go wrote every member) are dropped.
@@ -457,6 +619,58 @@ mod tests {
         );
         let back = row.into_event("s").unwrap();
         assert_eq!(back, event);
+    }
+
+    /// The typed decoding of common rows gives what the general way gives.
+    #[test]
+    fn direct_and_general_decoding_agree() {
+        let plain = Event::from_json(
+            json!({
+                "id": "p", "invocationId": "inv", "author": "model", "timestamp": 1796032800.123456,
+                "content": {"role": "model", "parts": [
+                    {"text": "hi", "thought": true, "thoughtSignature": "+/8="},
+                    {"inlineData": {"mimeType": "image/png", "data": "AAEC"}},
+                    {"functionCall": {"id": "c", "name": "f", "args": {"camelArg": {"deep": [1]}}}},
+                    {"functionResponse": {"id": "c", "name": "f", "response": {"ok": true}}}]},
+                "actions": {"stateDelta": {"k": 1, "app:a": null}, "artifactDelta": {"f": 2},
+                            "transferToAgent": "b", "escalate": true, "skipSummarization": true},
+                "usageMetadata": {"promptTokenCount": 3, "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 3}]},
+                "groundingMetadata": {"webSearchQueries": ["q"]},
+                "citationMetadata": {"citations": [{"startIndex": 0, "uri": "u"}]},
+                "customMetadata": {"camelKey": 1}, "output": [1, "two"],
+                "longRunningToolIds": ["c"], "branch": "a.b", "errorCode": "E", "errorMessage": "m",
+                "turnComplete": true, "partial": true, "interrupted": true,
+                "isolationScope": "s", "routes": ["r"], "requestedInput": {"interruptId": "i"},
+                "nodeInfo": {"path": "wf/n"},
+            }),
+            EventPolicy::lenient(),
+        )
+        .unwrap();
+        for event in [
+            plain,
+            sample(),
+            Event {
+                id: "e".into(),
+                ..Default::default()
+            },
+        ] {
+            let row = GoEventRow::from_event(&event, Timestamp::from_micros(1_796_032_800_123_456));
+            let generic = row.clone().into_event_generic("s").unwrap();
+            if let Some(direct) = row.decode_direct("s").unwrap() {
+                assert_eq!(direct, generic, "{row:?}");
+            }
+            assert_eq!(row.into_event("s").unwrap(), generic);
+        }
+        // The common row takes the direct way.
+        let common = Event::from_json(
+            json!({"id": "c", "invocationId": "i", "author": "user", "timestamp": 1.5,
+                   "content": {"role": "user", "parts": [{"text": "x"}]},
+                   "actions": {"stateDelta": {"counter": 1}}}),
+            EventPolicy::default(),
+        )
+        .unwrap();
+        let row = GoEventRow::from_event(&common, Timestamp::from_micros(1_500_000));
+        assert_eq!(row.decode_direct("s").unwrap(), Some(common));
     }
 
     #[test]
