@@ -403,6 +403,8 @@ impl Dialect for MysqlDialect {
         indexes: &[],
         events_newest: select_go_events!(""),
         events_newest_after: select_go_events!(" AND `timestamp` >= ?"),
+        // MariaDB has no LATERAL join: the session row, then its events.
+        load_with_events: None,
     };
 
     fn adapt_ddl(ddl: &str, server_version: &str) -> String {

@@ -282,6 +282,35 @@ const LOCK_USER_STATE: &str =
 const SET_SESSION_TIME: &str =
     "UPDATE sessions SET update_time = $4 WHERE app_name = $1 AND user_id = $2 AND id = $3";
 
+/// adk-go's layout: the session row with its newest events (filtered by `$where`, at
+/// most `$limit`) joined laterally, one row per event, newest first.
+macro_rules! load_go_session {
+    ($where:literal, $limit:literal) => {
+        concat!(
+            "SELECT s.update_time::timestamp, s.state::text, a.state::text, u.state::text,
+            e.id, e.invocation_id, e.author, e.actions, e.long_running_tool_ids_json::text,
+            e.routes_json::text, e.output_json::text, e.node_info_json::text,
+            e.requested_input_json::text, e.branch, e.isolation_scope, e.timestamp::timestamp,
+            e.content::text, e.grounding_metadata::text, e.custom_metadata::text,
+            e.usage_metadata::text, e.citation_metadata::text, e.partial, e.turn_complete,
+            e.error_code, e.error_message, e.interrupted
+        FROM sessions s
+        LEFT JOIN app_states a ON a.app_name = s.app_name
+        LEFT JOIN user_states u ON u.app_name = s.app_name AND u.user_id = s.user_id
+        LEFT JOIN LATERAL (
+            SELECT * FROM events
+            WHERE app_name = $1 AND user_id = $2 AND session_id = $3",
+            $where,
+            " ORDER BY timestamp DESC, id DESC LIMIT ",
+            $limit,
+            "
+        ) e ON true
+        WHERE s.app_name = $1 AND s.user_id = $2 AND s.id = $3
+        ORDER BY e.timestamp DESC, e.id DESC"
+        )
+    };
+}
+
 macro_rules! select_go_events {
     ($where:literal, $limit:literal) => {
         concat!(
@@ -355,6 +384,10 @@ impl Dialect for PostgresDialect {
         indexes: GO_INDEXES,
         events_newest: select_go_events!("", "$4"),
         events_newest_after: select_go_events!(" AND timestamp >= $4", "$5"),
+        load_with_events: Some([
+            load_go_session!("", "$4"),
+            load_go_session!(" AND timestamp >= $4", "$5"),
+        ]),
     };
 
     async fn connect(url: &str, pool: PoolOptions<Postgres>) -> Result<PgPool, sqlx::Error> {

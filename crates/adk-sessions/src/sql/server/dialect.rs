@@ -103,6 +103,12 @@ pub struct GoStatements {
     pub events_newest: &'static str,
     /// `(app, user, id, after, limit)` → the same with `timestamp >= after`.
     pub events_newest_after: &'static str,
+    /// Optional, where the dialect can: the session and its newest events in one
+    /// statement and one snapshot — `update_time, session state, app state?, user
+    /// state?` then the event columns of [`GoStatements::events_newest`], one row per
+    /// event, newest first (one row with NULL event columns when there is none).
+    /// `[(app, user, id, limit), (app, user, id, after, limit)]`.
+    pub load_with_events: Option<[&'static str; 2]>,
 }
 
 /// An event as its layout stores it.

@@ -406,6 +406,13 @@ where
             Some(n) => Some(i64::try_from(n).unwrap_or(i64::MAX)),
             None => Some(i64::MAX),
         };
+        if let (Some(limit), Some(sql), StorageLayout::AdkGo) =
+            (limit, D::GO.load_with_events, self.layout)
+        {
+            return self
+                .load_go_session(sql, [app_name, user_id, session_id], after, limit)
+                .await;
+        }
         let combined = match (limit, D::SQL.load_with_events, self.layout) {
             (Some(limit), Some(sql), StorageLayout::AdkPython) => Some((limit, sql)),
             _ => None,
@@ -437,8 +444,7 @@ where
             .ok_or_else(|| Error::not_found(app_name, user_id, session_id))?;
         let get = |e| self.storage(e);
         let update_time: NaiveDateTime = row.try_get(0).map_err(get)?;
-        let session_state =
-            state_from_json(&row.try_get::<String, _>(1).map_err(get)?, "sessions.state")?;
+        let session_state = opt_state(row.try_get(1).map_err(get)?, "sessions.state")?;
         let app_state = opt_state(row.try_get(2).map_err(get)?, "app_states.state")?;
         let user_state = opt_state(row.try_get(3).map_err(get)?, "user_states.state")?;
         let mut events = Vec::new();
@@ -522,51 +528,113 @@ where
             .map_err(|e| self.storage(e))?;
         let mut events = Vec::with_capacity(rows.len());
         for row in rows.iter().rev() {
-            let get = |e| self.storage(e);
-            let id: String = row.try_get(0).map_err(get)?;
-            let time: Option<NaiveDateTime> = row.try_get(11).map_err(get)?;
-            let time = time.ok_or_else(|| {
-                Error::storage(format!(
-                    "event {id:?} of session {session_id:?} has no timestamp"
-                ))
-            })?;
-            let flag = |i: usize| -> Result<bool> {
-                Ok(row
-                    .try_get::<Option<bool>, _>(i)
-                    .map_err(get)?
-                    .unwrap_or(false))
-            };
-            let text = |i: usize| row.try_get::<Option<String>, _>(i).map_err(get);
-            let go = GoEventRow {
-                invocation_id: text(1)?.unwrap_or_default(),
-                author: text(2)?.unwrap_or_default(),
-                actions: row
-                    .try_get::<Option<Vec<u8>>, _>(3)
-                    .map_err(get)?
-                    .unwrap_or_default(),
-                long_running_tool_ids_json: text(4)?,
-                routes_json: text(5)?,
-                output_json: text(6)?,
-                node_info_json: text(7)?,
-                requested_input_json: text(8)?,
-                branch: text(9)?,
-                isolation_scope: text(10)?,
-                timestamp: micros(time),
-                content: text(12)?,
-                grounding_metadata: text(13)?,
-                custom_metadata: text(14)?,
-                usage_metadata: text(15)?,
-                citation_metadata: text(16)?,
-                partial: flag(17)?,
-                turn_complete: flag(18)?,
-                error_code: text(19)?,
-                error_message: text(20)?,
-                interrupted: flag(21)?,
-                id,
-            };
-            events.push(Arc::new(go.into_event(session_id)?));
+            events.push(Arc::new(self.go_row(row, 0, session_id)?.into_event(session_id)?));
         }
         Ok(events)
+    }
+
+    /// The session and its newest `limit` events of adk-go's layout in one statement
+    /// (`sql`: `[all, at or after]`, see [`GoStatements::load_with_events`]).
+    async fn load_go_session(
+        &self,
+        [all, since]: [&'static str; 2],
+        [app_name, user_id, session_id]: [&str; 3],
+        after: Option<Timestamp>,
+        limit: i64,
+    ) -> Result<Session> {
+        let query = match after {
+            None => sqlx::query::<D::DB>(all)
+                .bind(app_name)
+                .bind(user_id)
+                .bind(session_id)
+                .bind(limit),
+            Some(after) => sqlx::query::<D::DB>(since)
+                .bind(app_name)
+                .bind(user_id)
+                .bind(session_id)
+                .bind(after.to_naive())
+                .bind(limit),
+        };
+        let rows = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.storage(e))?;
+        let Some(first) = rows.first() else {
+            return Err(Error::not_found(app_name, user_id, session_id));
+        };
+        let get = |e| self.storage(e);
+        let update_time: NaiveDateTime = first.try_get(0).map_err(get)?;
+        let mut events = Vec::with_capacity(rows.len());
+        for row in rows.iter().rev() {
+            // A session without (selected) events is one row with NULL event columns.
+            if row.try_get::<Option<String>, _>(4).map_err(get)?.is_none() {
+                continue;
+            }
+            events.push(Arc::new(self.go_row(row, 4, session_id)?.into_event(session_id)?));
+        }
+        Ok(LoadedSession {
+            app_name: app_name.to_owned(),
+            user_id: user_id.to_owned(),
+            id: session_id.to_owned(),
+            session_state: opt_state(first.try_get(1).map_err(get)?, "sessions.state")?,
+            app_state: opt_state(first.try_get(2).map_err(get)?, "app_states.state")?,
+            user_state: opt_state(first.try_get(3).map_err(get)?, "user_states.state")?,
+            events,
+            update_time: micros(update_time),
+        }
+        .into_session())
+    }
+
+    /// The adk-go event columns of `row` from column `base` on, in
+    /// [`GoStatements::events_newest`]'s order.
+    fn go_row(
+        &self,
+        row: &<D::DB as Database>::Row,
+        base: usize,
+        session_id: &str,
+    ) -> Result<GoEventRow> {
+        let get = |e| self.storage(e);
+        let id: String = row.try_get(base).map_err(get)?;
+        let time: Option<NaiveDateTime> = row.try_get(base + 11).map_err(get)?;
+        let time = time.ok_or_else(|| {
+            Error::storage(format!(
+                "event {id:?} of session {session_id:?} has no timestamp"
+            ))
+        })?;
+        let flag = |i: usize| -> Result<bool> {
+            Ok(row
+                .try_get::<Option<bool>, _>(base + i)
+                .map_err(get)?
+                .unwrap_or(false))
+        };
+        let text = |i: usize| row.try_get::<Option<String>, _>(base + i).map_err(get);
+        Ok(GoEventRow {
+            invocation_id: text(1)?.unwrap_or_default(),
+            author: text(2)?.unwrap_or_default(),
+            actions: row
+                .try_get::<Option<Vec<u8>>, _>(base + 3)
+                .map_err(get)?
+                .unwrap_or_default(),
+            long_running_tool_ids_json: text(4)?,
+            routes_json: text(5)?,
+            output_json: text(6)?,
+            node_info_json: text(7)?,
+            requested_input_json: text(8)?,
+            branch: text(9)?,
+            isolation_scope: text(10)?,
+            timestamp: micros(time),
+            content: text(12)?,
+            grounding_metadata: text(13)?,
+            custom_metadata: text(14)?,
+            usage_metadata: text(15)?,
+            citation_metadata: text(16)?,
+            partial: flag(17)?,
+            turn_complete: flag(18)?,
+            error_code: text(19)?,
+            error_message: text(20)?,
+            interrupted: flag(21)?,
+            id,
+        })
     }
 
     async fn list_page(
