@@ -528,7 +528,9 @@ where
             .map_err(|e| self.storage(e))?;
         let mut events = Vec::with_capacity(rows.len());
         for row in rows.iter().rev() {
-            events.push(Arc::new(self.go_row(row, 0, session_id)?.into_event(session_id)?));
+            events.push(Arc::new(
+                self.go_row(row, 0, session_id)?.into_event(session_id)?,
+            ));
         }
         Ok(events)
     }
@@ -570,7 +572,9 @@ where
             if row.try_get::<Option<String>, _>(4).map_err(get)?.is_none() {
                 continue;
             }
-            events.push(Arc::new(self.go_row(row, 4, session_id)?.into_event(session_id)?));
+            events.push(Arc::new(
+                self.go_row(row, 4, session_id)?.into_event(session_id)?,
+            ));
         }
         Ok(LoadedSession {
             app_name: app_name.to_owned(),
