@@ -100,6 +100,8 @@ pub use mysql::MysqlSessionService;
 pub use postgres::PostgresSessionService;
 pub use service::{Appended, CreateOptions, GetFilter, PageRequest, SessionPage, SessionService};
 pub use session::{EventsView, Session, StateView};
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub use sql::{check_schema, repair_schema, Finding, SchemaReport, Severity};
 pub use sql::{
     open, redact_url, redact_url_in, DbUrl, OpenOptions, SqliteLatency, SqliteSync, StorageLayout,
 };

@@ -919,3 +919,94 @@ async fn close_after_an_outside_write_empties_the_wal() {
         .unwrap();
     assert_eq!(n, 1);
 }
+
+/// A file whose events lost their `ON DELETE CASCADE` and indexes (what adk-js's schema
+/// update does) is reported by `check_schema`; `repair_schema` rebuilds `events` with
+/// adk-python's DDL, rows kept — but not while events of deleted sessions remain.
+#[tokio::test]
+async fn schema_drift_is_found_and_repaired() {
+    let path = temp_db("drift");
+    let url = format!("sqlite://{}", path.display());
+    let service = open(&path).await;
+    for id in ["s", "gone"] {
+        let s = service
+            .create("drift", "u", CreateOptions::new().session_id(id))
+            .await
+            .unwrap();
+        service
+            .append_event(&s, Event::new("inv", "a").with_state("k", json!(1)))
+            .await
+            .unwrap();
+    }
+    service.close().await.unwrap();
+    drop(service);
+    assert!(adk_sessions::check_schema(&url)
+        .await
+        .unwrap()
+        .findings
+        .is_empty());
+    let conn = Connection::open(&path).unwrap();
+    let events_ddl = |conn: &Connection| -> String {
+        conn.query_row(
+            "SELECT sql FROM sqlite_master WHERE name = 'events'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let original_ddl = events_ddl(&conn);
+    conn.execute_batch(
+        "PRAGMA foreign_keys=OFF; BEGIN;
+         ALTER TABLE events RENAME TO events_old;
+         CREATE TABLE events (id VARCHAR(128) NOT NULL, app_name VARCHAR(128) NOT NULL,
+           user_id VARCHAR(128) NOT NULL, session_id VARCHAR(128) NOT NULL,
+           invocation_id VARCHAR(256) NOT NULL, timestamp DATETIME NOT NULL, event_data TEXT,
+           PRIMARY KEY (id, app_name, user_id, session_id),
+           FOREIGN KEY (app_name, user_id, session_id) REFERENCES sessions (app_name, user_id, id));
+         INSERT INTO events SELECT * FROM events_old; DROP TABLE events_old;
+         DROP INDEX idx_sessions_app_update_user_id;
+         DELETE FROM sessions WHERE id = 'gone';
+         COMMIT;",
+    )
+    .unwrap();
+    drop(conn);
+    let report = adk_sessions::check_schema(&url).await.unwrap();
+    let text = report.to_string();
+    assert!(!report.is_healthy(), "{text}");
+    assert!(text.contains("lost ON DELETE CASCADE"), "{text}");
+    assert!(text.contains("1 event(s) belong to no session"), "{text}");
+    assert!(
+        text.contains("idx_events_app_user_session_ts_id on events is missing"),
+        "{text}"
+    );
+    assert!(
+        text.contains("idx_sessions_app_update_user_id missing"),
+        "{text}"
+    );
+    // With an orphan left, the key is not re-created; the indexes are.
+    let partial = adk_sessions::repair_schema(&url).await.unwrap();
+    assert!(!partial.is_healthy(), "{partial}");
+    assert!(partial.to_string().contains("lost ON DELETE CASCADE"));
+    Connection::open(&path)
+        .unwrap()
+        .execute("DELETE FROM events WHERE session_id = 'gone'", [])
+        .unwrap();
+    let repaired = adk_sessions::repair_schema(&url).await.unwrap();
+    assert!(
+        repaired.is_healthy() && repaired.findings.is_empty(),
+        "{repaired}"
+    );
+    // The DDL is adk-python's again, and the rows are kept.
+    let conn = Connection::open(&path).unwrap();
+    assert_eq!(events_ddl(&conn), original_ddl);
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+    conn.execute_batch("PRAGMA foreign_keys=ON; DELETE FROM sessions WHERE id = 's';")
+        .unwrap();
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0, "the repaired cascade did not delete the events");
+}

@@ -1,8 +1,13 @@
 //! The SQL backends, on adk-python's `DatabaseSessionService` schema (version 1), and
 //! [`open`], which picks a backend from a URL.
 
-#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
+    allow(dead_code)
+)]
 pub(crate) mod adk_go;
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+mod catalog;
 #[cfg_attr(
     not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
     allow(dead_code)
@@ -15,6 +20,8 @@ pub(crate) mod server;
 mod url;
 pub(crate) mod url_options;
 
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub use catalog::{check_schema, repair_schema, Finding, SchemaReport, Severity};
 pub use common::{OpenOptions, SqliteLatency, SqliteSync, StorageLayout};
 pub use url::{redact as redact_url, redact_in as redact_url_in, DbUrl};
 

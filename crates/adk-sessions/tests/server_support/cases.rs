@@ -684,6 +684,112 @@ pub async fn delete_cascades_in_sql(server: Server) {
     assert_eq!(count("kept").await, "3");
 }
 
+/// What another runtime's schema update does (adk-js on MariaDB and PostgreSQL: the
+/// events foreign key without its cascade, indexes dropped, on MariaDB whole-second
+/// DATETIME) is reported by `check_schema` and undone by `repair_schema`, rows kept.
+pub async fn schema_drift_is_found_and_repaired(server: Server) {
+    let Some(db) = TestDb::create(server).await else {
+        return;
+    };
+    let service = db.open().await;
+    let s = service
+        .create("drift", "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
+    service
+        .append_event(&s, Event::new("inv", "a").with_state("k", json!(1)))
+        .await
+        .unwrap();
+    service.close().await.unwrap();
+    drop(service);
+    let report = adk_sessions::check_schema(&db.url).await.unwrap();
+    assert!(
+        report.is_healthy() && report.findings.is_empty(),
+        "{report}"
+    );
+    let fk = match server {
+        Server::Postgres => db
+            .strings("SELECT conname::text FROM pg_constraint WHERE contype = 'f' AND conrelid = 'events'::regclass")
+            .await,
+        Server::Mysql => db
+            .strings("SELECT CAST(constraint_name AS CHAR) FROM information_schema.referential_constraints WHERE constraint_schema = DATABASE() AND table_name = 'events'")
+            .await,
+    };
+    let add_plain =
+        "FOREIGN KEY (app_name, user_id, session_id) REFERENCES sessions (app_name, user_id, id)";
+    match server {
+        Server::Postgres => {
+            db.exec(&format!(
+                "ALTER TABLE events DROP CONSTRAINT \"{}\"; ALTER TABLE events ADD CONSTRAINT plain_fk {add_plain}; \
+                 DROP INDEX idx_events_app_user_session_ts_id; DROP INDEX idx_sessions_app_update_user_id; \
+                 ALTER TABLE sessions ALTER COLUMN update_time TYPE timestamp with time zone",
+                fk[0]
+            ))
+            .await
+        }
+        Server::Mysql => {
+            db.exec(&format!(
+                // (InnoDB keeps the events index: the foreign key needs it.)
+                "ALTER TABLE events DROP FOREIGN KEY `{}`; ALTER TABLE events ADD CONSTRAINT plain_fk {add_plain}; \
+                 ALTER TABLE sessions DROP INDEX idx_sessions_app_update_user_id; \
+                 ALTER TABLE sessions MODIFY update_time DATETIME NOT NULL",
+                fk[0]
+            ))
+            .await
+        }
+    }
+    let report = adk_sessions::check_schema(&db.url).await.unwrap();
+    assert!(!report.is_healthy(), "{report}");
+    let text = report.to_string();
+    assert!(text.contains("lost ON DELETE CASCADE"), "{text}");
+    if server == Server::Postgres {
+        assert!(
+            text.contains("idx_events_app_user_session_ts_id on events is missing"),
+            "{text}"
+        );
+    }
+    assert!(
+        text.contains("idx_sessions_app_update_user_id missing"),
+        "{text}"
+    );
+    match server {
+        Server::Postgres => assert!(
+            text.contains("sessions.update_time is timestamptz"),
+            "{text}"
+        ),
+        Server::Mysql => assert!(
+            text.contains("sessions.update_time is datetime without microseconds"),
+            "{text}"
+        ),
+    }
+    let repaired = adk_sessions::repair_schema(&db.url).await.unwrap();
+    assert!(repaired.is_healthy(), "{repaired}");
+    assert!(!repaired.repaired.is_empty());
+    assert!(
+        repaired
+            .findings
+            .iter()
+            .all(|f| f.severity == adk_sessions::Severity::Note),
+        "{repaired}"
+    );
+    let service = db.open().await;
+    let key = SessionKey::new("drift", "u", "s");
+    let got = service.get(&key, GetFilter::all()).await.unwrap();
+    assert_eq!(got.events().len(), 1, "rows lost by the repair");
+    service.delete(&key).await.unwrap();
+    let left = match server {
+        Server::Postgres => db.strings("SELECT count(*)::text FROM events").await,
+        Server::Mysql => {
+            db.strings("SELECT CAST(count(*) AS CHAR) FROM events")
+                .await
+        }
+    };
+    assert_eq!(
+        left[0], "0",
+        "the repaired cascade did not delete the events"
+    );
+}
+
 // ---- multi-process ----------------------------------------------------------------
 
 /// Env var that makes the `child_process` test of a binary act as a child.

@@ -540,6 +540,11 @@ macro_rules! server_backend_tests {
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn schema_drift_is_found_and_repaired() {
+            cases::schema_drift_is_found_and_repaired($server).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn delete_cascades_in_sql() {
             cases::delete_cascades_in_sql($server).await;
         }
