@@ -51,3 +51,13 @@ export const DELETE_WITHOUT_CASCADE: KnownBug = {
     "CASCADE: our DELETE leaves the session's events behind, and a new session created " +
     'with the same id shows them',
 };
+
+export const NARROWED_INVOCATION_ID_503: KnownBug = {
+  id: 'narrowed-column-503',
+  backends: ['postgres', 'mariadb'],
+  what:
+    "PostgreSQL/MariaDB after adk-js's startup narrowed events.invocation_id from 256 to 255 " +
+    'characters: appending an event whose invocationId has 256 characters (which our API ' +
+    'accepts) answers 503 "storage unavailable" (SQLSTATE 22001, value too long) instead of a ' +
+    '4xx that names the limit',
+};
