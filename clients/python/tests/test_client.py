@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import asynccontextmanager
 import json
 from pathlib import Path
 import socket
 from typing import Any
+from typing import AsyncIterator
+from typing import Callable
 
+from aiohttp import web
+from google.adk.events.event import Event
+from google.adk.sessions.base_session_service import GetSessionConfig
 import httpx
 import pytest
 
@@ -20,6 +26,7 @@ from adk_sessions_client import AdkSessionsTimeoutError
 from adk_sessions_client import AdkSessionsUnreachableError
 from adk_sessions_client import parse_endpoint
 from adk_sessions_client import RemoteSessionService
+from adk_sessions_client._http import _env_proxy
 from conftest import free_port
 from conftest import Server
 from conftest import start_server
@@ -132,11 +139,57 @@ async def test_timeout() -> None:
       assert f"127.0.0.1:{port}" in str(info.value)
 
 
-def _mock(handler: Any) -> httpx.MockTransport:
-  return httpx.MockTransport(handler)
+Handler = Callable[[httpx.Request], httpx.Response]
+
+# The two ways the service talks HTTP: aiohttp (its own client, here to a local HTTP
+# server that runs the handler) and an httpx transport given as transport=.
+VIA = ["aiohttp", "httpx-transport"]
 
 
-async def test_reads_are_retried_writes_are_not() -> None:
+@asynccontextmanager
+async def _service(
+    handler: Handler, via: str, path: str = "", **kwargs: Any
+) -> AsyncIterator[RemoteSessionService]:
+  """A service whose requests are answered by ``handler`` (an httpx-style function)."""
+  if via == "httpx-transport":
+    async with RemoteSessionService(
+        f"http://h{path}", transport=httpx.MockTransport(handler), **kwargs
+    ) as s:
+      yield s
+    return
+
+  async def endpoint(request: web.Request) -> web.Response:
+    asked = httpx.Request(
+        request.method,
+        f"http://{request.host}{request.raw_path}",  # as sent
+        headers=list(request.headers.items()),
+        content=await request.read(),
+    )
+    answer = handler(asked)
+    headers = {
+        k: v
+        for k, v in answer.headers.items()
+        if k.lower() not in ("content-length", "transfer-encoding")
+    }
+    return web.Response(status=answer.status_code, body=answer.content, headers=headers)
+
+  app = web.Application()
+  app.router.add_route("*", "/{tail:.*}", endpoint)
+  runner = web.AppRunner(app)
+  await runner.setup()
+  try:
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    async with RemoteSessionService(f"http://127.0.0.1:{port}{path}", **kwargs) as s:
+      assert s._transport is None  # through aiohttp
+      yield s
+  finally:
+    await runner.cleanup()
+
+
+@pytest.mark.parametrize("via", VIA)
+async def test_reads_are_retried_writes_are_not(via: str) -> None:
   seen: list[str] = []
 
   def handler(request: httpx.Request) -> httpx.Response:
@@ -145,7 +198,7 @@ async def test_reads_are_retried_writes_are_not() -> None:
       return httpx.Response(503, json={"detail": "Service unavailable"})
     return httpx.Response(200, json={"k": 1})
 
-  async with RemoteSessionService("http://h", transport=_mock(handler), retries=2) as s:
+  async with _service(handler, via, retries=2) as s:
     assert await s.get_user_state(app_name="a", user_id="u") == {"k": 1}
     assert seen == ["GET", "GET", "GET"]
     with pytest.raises(AdkSessionsServerError) as info:
@@ -154,16 +207,19 @@ async def test_reads_are_retried_writes_are_not() -> None:
     assert info.value.status_code == 503
 
 
-async def test_a_404_that_is_not_the_servers_is_an_error() -> None:
+@pytest.mark.parametrize("via", VIA)
+async def test_a_404_that_is_not_the_servers_is_an_error(via: str) -> None:
   def handler(request: httpx.Request) -> httpx.Response:
+    assert request.url.path.startswith("/wrong/apps/")
     return httpx.Response(404, text="<html>Not Found</html>")
 
-  async with RemoteSessionService("http://h/wrong", transport=_mock(handler)) as s:
+  async with _service(handler, via, "/wrong") as s:
     with pytest.raises(AdkSessionsHTTPError, match="base URL of an adk-sessions"):
       await s.get_session(app_name="a", user_id="u", session_id="s")
 
 
-async def test_list_walks_every_page_and_keeps_the_newest_copy() -> None:
+@pytest.mark.parametrize("via", VIA)
+async def test_list_walks_every_page_and_keeps_the_newest_copy(via: str) -> None:
   def session(sid: str, t: float) -> dict[str, Any]:
     return {"id": sid, "appName": "a", "userId": "u", "state": {}, "events": [], "lastUpdateTime": t}
 
@@ -181,13 +237,14 @@ async def test_list_walks_every_page_and_keeps_the_newest_copy() -> None:
     headers = {"x-next-page-token": nxt} if nxt else {}
     return httpx.Response(200, json=body, headers=headers)
 
-  async with RemoteSessionService("http://h", transport=_mock(handler), list_page_size=2) as s:
+  async with _service(handler, via, list_page_size=2) as s:
     got = (await s.list_sessions(app_name="a")).sessions
   assert [(x.id, x.last_update_time) for x in got] == [("s2", 2), ("s3", 3), ("s1", 4), ("s4", 5)]
   assert [p.get("pageSize") for p in asked] == ["2", "2", "2"]
 
 
-async def test_newer_server_fields_are_tolerated() -> None:
+@pytest.mark.parametrize("via", VIA)
+async def test_newer_server_fields_are_tolerated(via: str) -> None:
   def handler(request: httpx.Request) -> httpx.Response:
     return httpx.Response(
         200,
@@ -195,9 +252,60 @@ async def test_newer_server_fields_are_tolerated() -> None:
               "lastUpdateTime": 1.5, "revision": 7},
     )
 
-  async with RemoteSessionService("http://h", transport=_mock(handler)) as s:
+  async with _service(handler, via) as s:
     got = await s.get_session(app_name="a", user_id="u", session_id="s")
   assert got is not None and got.last_update_time == 1.5
+
+
+@pytest.mark.parametrize("via", VIA)
+async def test_what_goes_on_the_wire(via: str, monkeypatch: pytest.MonkeyPatch) -> None:
+  monkeypatch.delenv("ADK_SESSIONS_TOKEN", raising=False)
+  seen: list[httpx.Request] = []
+
+  def handler(request: httpx.Request) -> httpx.Response:
+    seen.append(request)
+    if request.method == "POST" and request.url.path.endswith("/events"):
+      return httpx.Response(200, json={"lastUpdateTime": 2.5, "event": {}})
+    return httpx.Response(
+        200,
+        json={"id": "..", "appName": "a b", "userId": "u/1", "state": {}, "events": [],
+              "lastUpdateTime": 1.25},
+    )
+
+  async with _service(handler, via, "/pre", token="tok", headers={"x-extra": "1"}) as s:
+    got = await s.get_session(
+        app_name="a b", user_id="u/1", session_id="..",
+        config=GetSessionConfig(num_recent_events=3, after_timestamp=1.5),
+    )
+    assert got is not None
+    await s.append_event(got, Event(author="user", invocation_id="i"))
+    assert got.last_update_time == 2.5
+  get, post = seen
+  # Path segments and the query go out as the service encoded them ("." and ".." too).
+  assert get.url.raw_path == b"/pre/apps/a%20b/users/u%2F1/sessions/%2E%2E?numRecentEvents=3&afterTimestamp=1.5"
+  assert post.url.raw_path == b"/pre/apps/a%20b/users/u%2F1/sessions/%2E%2E/events?expectedLastUpdateTime=1.25"
+  for request in seen:
+    assert request.headers["authorization"] == "Bearer tok"
+    assert request.headers["accept"] == "application/json"
+    assert request.headers["user-agent"].startswith("adk-sessions-client-python/")
+    assert request.headers["x-extra"] == "1"
+  assert post.headers["content-type"] == "application/json"
+  assert json.loads(post.content)["invocationId"] == "i"
+
+
+def test_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+  # As httpx's trust_env: HTTP(S)_PROXY / ALL_PROXY unless NO_PROXY names the host.
+  for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+    monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv(name.upper(), raising=False)
+  assert _env_proxy("http://h:8000") is None
+  monkeypatch.setenv("HTTP_PROXY", "proxy.local:3128")
+  monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+  assert _env_proxy("http://h:8000") == "http://proxy.local:3128"
+  assert _env_proxy("http://127.0.0.1:8000") is None
+  assert _env_proxy("https://h") is None
+  monkeypatch.setenv("ALL_PROXY", "http://all.local:1")
+  assert _env_proxy("https://h") == "http://all.local:1"
 
 
 async def test_refusals_are_value_errors(server: Server) -> None:
@@ -267,7 +375,10 @@ def test_one_service_across_event_loops(server: Server) -> None:
   # Each asyncio.run() is a new loop; the service makes a client for each.
   ids = [asyncio.run(one(i)) for i in range(3)]
   assert len(set(ids)) == 3
+  # A new loop's client replaces those of closed loops (closed quietly).
+  assert len(service._clients) == 1
   asyncio.run(service.close())
+  assert len(service._clients) == 0
 
 
 async def test_close_then_reuse(server: Server) -> None:

@@ -31,6 +31,9 @@ from pydantic_core import to_jsonable_python
 from typing_extensions import override
 
 from ._endpoint import parse_endpoint
+from ._http import AiohttpClient
+from ._http import HttpResponse
+from ._http import HttpxClient
 from ._errors import AdkSessionsAuthError
 from ._errors import AdkSessionsError
 from ._errors import AdkSessionsHTTPError
@@ -67,9 +70,9 @@ _SESSION_FIELDS = frozenset(
 class ClientStats:
   """Counts of the HTTP round trips made (for measuring the client's own overhead).
 
-  ``http_seconds`` is the time spent inside httpx sending each request and reading its
-  whole response; a call's time minus this is the client's own work (serializing,
-  validating with pydantic, bookkeeping).
+  ``http_seconds`` is the time spent inside the HTTP client (aiohttp) sending each
+  request and reading its whole response; a call's time minus this is the client's own
+  work (serializing, validating with pydantic, bookkeeping).
   """
 
   requests: int = 0
@@ -83,8 +86,8 @@ class ClientStats:
 class RemoteSessionService(BaseSessionService):
   """A session service whose sessions live in an ``adk-sessions serve`` server.
 
-  One pooled ``httpx.AsyncClient`` (keep-alive connections) per event loop; close it
-  with :meth:`close` or ``async with``. Reads (get, list, user/app state) are retried
+  One pooled ``aiohttp.ClientSession`` (keep-alive connections) per event loop; close
+  it with :meth:`close` or ``async with``. Reads (get, list, user/app state) are retried
   on connection failures, timeouts and 502/503/504; writes never are.
 
   ``append_event`` sends the handle's ``last_update_time`` as
@@ -108,7 +111,8 @@ class RemoteSessionService(BaseSessionService):
     max_connections: size of the connection pool (all kept alive).
     list_page_size: sessions per page while ``list_sessions`` walks all pages.
     headers: extra headers for every request.
-    transport: an httpx transport (tests, proxies, ASGI/WSGI apps).
+    transport: an httpx transport (tests, ASGI apps, custom TLS or proxies): the
+      service then talks through ``httpx.AsyncClient`` over it instead of aiohttp.
   """
 
   def __init__(
@@ -158,10 +162,9 @@ class RemoteSessionService(BaseSessionService):
         timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)
     )
     self._retries = retries
-    self._limits = httpx.Limits(
-        max_connections=max_connections,
-        max_keepalive_connections=max_connections,
-    )
+    if max_connections < 1:
+      raise ValueError("max_connections must be >= 1")
+    self._max_connections = max_connections
     self._page_size = list_page_size
     self._headers: dict[str, str] = {
         "accept": "application/json",
@@ -172,11 +175,14 @@ class RemoteSessionService(BaseSessionService):
     if self._token:
       self._headers["authorization"] = f"Bearer {self._token}"
     self._transport = transport
-    # One client per event loop: an httpx client (its pooled connections) belongs to
-    # the loop it was first used in, and scripts often call asyncio.run() repeatedly.
+    # One client per event loop: a client (its pooled connections) belongs to the loop
+    # it was first used in, and scripts often call asyncio.run() repeatedly.
     self._clients: weakref.WeakKeyDictionary[
-        asyncio.AbstractEventLoop, httpx.AsyncClient
+        asyncio.AbstractEventLoop, AiohttpClient | HttpxClient
     ] = weakref.WeakKeyDictionary()
+    # Clients left on loops that are gone by the time this service is collected or the
+    # interpreter exits are closed quietly then (aiohttp would report them as leaked).
+    weakref.finalize(self, _close_left_behind, self._clients)
     # Per-session append locks, as DatabaseSessionService keeps: [lock, users].
     self._append_locks: dict[tuple[int, str, str, str], list[Any]] = {}
     self.stats = ClientStats()
@@ -339,13 +345,13 @@ class RemoteSessionService(BaseSessionService):
     except RuntimeError:
       current = None
     clients = list(self._clients.items())
-    self._clients = weakref.WeakKeyDictionary()
+    self._clients.clear()
     for loop, client in clients:
       if loop is current:
         await client.aclose()
-      elif not loop.is_closed() and loop.is_running():
+      elif not client.close_now():  # running in another thread
         asyncio.run_coroutine_threadsafe(client.aclose(), loop)
-      # A closed loop took its sockets with it.
+      # A closed (or stopped) loop's client was closed without waiting.
 
   async def __aenter__(self) -> RemoteSessionService:
     return self
@@ -360,17 +366,26 @@ class RemoteSessionService(BaseSessionService):
 
   # ------------------------------------------------------------------ HTTP
 
-  def _client(self) -> httpx.AsyncClient:
+  def _client(self) -> AiohttpClient | HttpxClient:
     loop = asyncio.get_running_loop()
     client = self._clients.get(loop)
     if client is None:
-      client = httpx.AsyncClient(
-          base_url=self.base_url,
-          headers=self._headers,
-          timeout=self._timeout,
-          limits=self._limits,
-          transport=self._transport,
-      )
+      _forget_closed_loops(self._clients)
+      if self._transport is not None:
+        client = HttpxClient(
+            self.base_url,
+            headers=self._headers,
+            timeout=self._timeout,
+            max_connections=self._max_connections,
+            transport=self._transport,
+        )
+      else:
+        client = AiohttpClient(
+            self.base_url,
+            headers=self._headers,
+            timeout=self._timeout,
+            max_connections=self._max_connections,
+        )
       self._clients[loop] = client
     return client
 
@@ -382,18 +397,18 @@ class RemoteSessionService(BaseSessionService):
       params: Mapping[str, str] | None = None,
       body: bytes | None = None,
       idempotent: bool = False,
-  ) -> httpx.Response:
+  ) -> HttpResponse:
     client = self._client()
     attempts = 1 + self._retries if idempotent else 1
     headers = _JSON_HEADERS if body is not None else None
-    # The query inline: httpx merges a params= mapping ~60 µs slower per request.
+    # The query inline, percent-encoded (the clients take the URL as it is).
     url = f"{path}?{urlencode(params)}" if params else path
     stats = self.stats
     for attempt in range(1, attempts + 1):
       started = time.perf_counter()
       try:
-        resp = await client.request(method, url, content=body, headers=headers)
-      except httpx.TimeoutException as e:
+        resp = await client.request(method, url, body, headers)
+      except client.timeout_errors as e:
         stats.requests += 1
         stats.http_seconds += time.perf_counter() - started
         if attempt < attempts:
@@ -405,7 +420,7 @@ class RemoteSessionService(BaseSessionService):
             f"{', after ' + str(attempts) + ' attempts' if attempts > 1 else ''})",
             url=self.base_url,
         ) from e
-      except httpx.TransportError as e:
+      except client.transport_errors as e:
         stats.requests += 1
         stats.http_seconds += time.perf_counter() - started
         if attempt < attempts:
@@ -426,7 +441,7 @@ class RemoteSessionService(BaseSessionService):
       return resp
     raise AssertionError("unreachable")  # pragma: no cover
 
-  def _check(self, resp: httpx.Response, method: str, path: str) -> None:
+  def _check(self, resp: HttpResponse, method: str, path: str) -> None:
     if resp.is_success:
       return
     status = resp.status_code
@@ -443,7 +458,7 @@ class RemoteSessionService(BaseSessionService):
 
   def _error(
       self,
-      resp: httpx.Response,
+      resp: HttpResponse,
       method: str,
       path: str,
       cls: type[AdkSessionsHTTPError],
@@ -551,7 +566,7 @@ def _session_from(data: dict[str, Any]) -> Session:
   return Session.model_validate(data)
 
 
-def _detail_text(resp: httpx.Response) -> str:
+def _detail_text(resp: HttpResponse) -> str:
   try:
     detail = resp.json().get("detail")
   except (ValueError, AttributeError):
@@ -567,7 +582,7 @@ def _detail_text(resp: httpx.Response) -> str:
   return str(detail)
 
 
-def _is_session_not_found(resp: httpx.Response) -> bool:
+def _is_session_not_found(resp: HttpResponse) -> bool:
   """A 404 from the session routes (JSON ``detail``), not from a wrong base URL."""
   try:
     body = resp.json()
@@ -590,3 +605,31 @@ def _float_option(options: Mapping[str, str], key: str, default: float) -> float
 
 async def _backoff(attempt: int) -> None:
   await asyncio.sleep(min(2.0, 0.05 * 2 ** (attempt - 1)) * (0.5 + random.random()))
+
+
+def _close_left_behind(
+    clients: weakref.WeakKeyDictionary[
+        asyncio.AbstractEventLoop, AiohttpClient | HttpxClient
+    ],
+) -> None:
+  """At the service's end (collected, or the interpreter exiting): closes its clients
+  without awaiting (on a running loop, a close is scheduled there)."""
+  for loop, client in list(clients.items()):
+    if not client.close_now() and not loop.is_closed():
+      try:
+        asyncio.run_coroutine_threadsafe(client.aclose(), loop)
+      except RuntimeError:  # the loop closed meanwhile
+        pass
+  clients.clear()
+
+
+def _forget_closed_loops(
+    clients: weakref.WeakKeyDictionary[
+        asyncio.AbstractEventLoop, AiohttpClient | HttpxClient
+    ],
+) -> None:
+  """Drops (closing quietly) the clients whose loop is closed: its sockets are gone."""
+  for loop, client in list(clients.items()):
+    if loop.is_closed():
+      client.close_now()
+      clients.pop(loop, None)
