@@ -363,6 +363,10 @@ impl Dialect for MysqlDialect {
         schema_unlock: "SELECT RELEASE_LOCK(CONCAT('adk_sessions_schema.', DATABASE()))",
         table_columns: "SELECT CAST(column_name AS CHAR) FROM information_schema.columns
             WHERE table_schema = DATABASE() AND table_name = ?",
+        revision_precision: Some(
+            "SELECT CAST(COALESCE(datetime_precision, 0) AS SIGNED) FROM information_schema.columns
+            WHERE table_schema = DATABASE() AND table_name = 'sessions' AND column_name = 'update_time'",
+        ),
         read_metadata: "SELECT `value` FROM adk_internal_metadata WHERE `key` = ?",
         insert_metadata: "INSERT IGNORE INTO adk_internal_metadata (`key`, `value`) VALUES (?, ?)",
         load_session: "SELECT s.update_time, s.state, a.state, u.state
@@ -392,6 +396,7 @@ impl Dialect for MysqlDialect {
                 AND (s.update_time, s.user_id, s.id) > (?, ?, ?)"
             ),
         ],
+        delete_events: "DELETE FROM events WHERE app_name = CAST(? AS BINARY) AND user_id = CAST(? AS BINARY) AND session_id = CAST(? AS BINARY)",
         delete_session: "DELETE FROM sessions WHERE app_name = CAST(? AS BINARY) AND user_id = CAST(? AS BINARY) AND id = CAST(? AS BINARY)",
         user_state: "SELECT state FROM user_states WHERE app_name = CAST(? AS BINARY) AND user_id = CAST(? AS BINARY)",
         app_state: "SELECT state FROM app_states WHERE app_name = CAST(? AS BINARY)",

@@ -338,6 +338,7 @@ impl Dialect for PostgresDialect {
         schema_unlock: "SELECT pg_advisory_unlock(7216534001)",
         table_columns: "SELECT column_name::text FROM information_schema.columns
             WHERE table_schema = current_schema() AND table_name = $1",
+        revision_precision: None,
         read_metadata: "SELECT value FROM adk_internal_metadata WHERE key = $1",
         insert_metadata: "INSERT INTO adk_internal_metadata (key, value) VALUES ($1, $2)
             ON CONFLICT (key) DO NOTHING",
@@ -374,6 +375,8 @@ impl Dialect for PostgresDialect {
                 " LIMIT $7"
             ),
         ],
+        delete_events:
+            "DELETE FROM events WHERE app_name = $1 AND user_id = $2 AND session_id = $3",
         delete_session: "DELETE FROM sessions WHERE app_name = $1 AND user_id = $2 AND id = $3",
         user_state: "SELECT state::text FROM user_states WHERE app_name = $1 AND user_id = $2",
         app_state: "SELECT state::text FROM app_states WHERE app_name = $1",

@@ -790,6 +790,81 @@ pub async fn schema_drift_is_found_and_repaired(server: Server) {
     );
 }
 
+/// What adk-js's schema update and writes leave behind is handled (interop/adk-js found
+/// each): a delete without the cascade still removes the events; a value longer than a
+/// narrowed column is `InvalidArgument`, not a storage error; millisecond event times in
+/// `event_data` read as seconds on every load path; MySQL times without microseconds
+/// refuse the database at open, clearly, until `repair_schema`.
+pub async fn another_writers_changes_are_handled(server: Server) {
+    let Some(db) = TestDb::create(server).await else {
+        return;
+    };
+    let service = db.open().await;
+    let s = service
+        .create("other", "u", CreateOptions::new().session_id("s"))
+        .await
+        .unwrap();
+    let e = Event::new("inv", "a");
+    let ms = (e.timestamp * 1000.0).round();
+    service.append_event(&s, e).await.unwrap();
+    match server {
+        Server::Postgres => {
+            db.exec(&format!(
+                "UPDATE events SET event_data = jsonb_set(event_data, '{{timestamp}}', '{ms}'::jsonb); \
+                 ALTER TABLE events DROP CONSTRAINT events_app_name_user_id_session_id_fkey; \
+                 ALTER TABLE events ALTER COLUMN invocation_id TYPE varchar(255)"
+            ))
+            .await
+        }
+        Server::Mysql => {
+            db.exec(&format!(
+                "UPDATE events SET event_data = JSON_SET(event_data, '$.timestamp', {ms}); \
+                 ALTER TABLE events DROP FOREIGN KEY events_ibfk_1; \
+                 ALTER TABLE events MODIFY invocation_id VARCHAR(255) NOT NULL"
+            ))
+            .await
+        }
+    }
+    let key = SessionKey::new("other", "u", "s");
+    let got = service.get(&key, GetFilter::all()).await.unwrap();
+    let t = got.events().get(0).unwrap().timestamp;
+    assert!(
+        (t - ms / 1000.0).abs() < 1e-3,
+        "millisecond time read as {t}"
+    );
+    let long = Event::new("x".repeat(256), "a");
+    let err = service.append_event(&got, long).await.unwrap_err();
+    assert!(
+        matches!(err, adk_sessions::Error::InvalidArgument(_)),
+        "{err:?}"
+    );
+    service.delete(&key).await.unwrap();
+    let left = match server {
+        Server::Postgres => db.strings("SELECT count(*)::text FROM events").await,
+        Server::Mysql => {
+            db.strings("SELECT CAST(count(*) AS CHAR) FROM events")
+                .await
+        }
+    };
+    assert_eq!(left[0], "0", "a delete without the cascade left events");
+    drop(service);
+    if server == Server::Mysql {
+        db.exec("ALTER TABLE sessions MODIFY update_time DATETIME NOT NULL")
+            .await;
+        let err = match adk_sessions::open(&db.url, &test_options()).await {
+            Ok(_) => panic!("a database keeping whole seconds was opened"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            err.contains("whole seconds") && err.contains("schema repair"),
+            "{err}"
+        );
+        let repaired = adk_sessions::repair_schema(&db.url).await.unwrap();
+        assert!(repaired.is_healthy(), "{repaired}");
+        db.open().await;
+    }
+}
+
 // ---- multi-process ----------------------------------------------------------------
 
 /// Env var that makes the `child_process` test of a binary act as a child.

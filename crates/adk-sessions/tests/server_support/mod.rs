@@ -545,6 +545,11 @@ macro_rules! server_backend_tests {
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn another_writers_changes_are_handled() {
+            cases::another_writers_changes_are_handled($server).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn delete_cascades_in_sql() {
             cases::delete_cascades_in_sql($server).await;
         }

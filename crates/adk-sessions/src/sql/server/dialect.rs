@@ -55,6 +55,9 @@ pub struct Statements {
     pub schema_unlock: &'static str,
     /// `(table)` → one row per column name (text) of that table in the current schema.
     pub table_columns: &'static str,
+    /// Where a time column can lose its fraction (MySQL/MariaDB `DATETIME`): `()` → the
+    /// fractional digits of `sessions.update_time` (integer), no row without the table.
+    pub revision_precision: Option<&'static str>,
     /// `(key)` → the `adk_internal_metadata` value.
     pub read_metadata: &'static str,
     /// `(key, value)`: inserts a metadata row unless the key exists.
@@ -78,7 +81,9 @@ pub struct Statements {
     /// MariaDB only turns that plain bound into an index range), once for the row
     /// comparison `(update_time, user_id, id) > (t, u, s)` that decides.
     pub list: [&'static str; 4],
-    /// `(app, user, id)`: deletes a session (its events go by cascade).
+    /// `(app, user, id)`: deletes a session's events.
+    pub delete_events: &'static str,
+    /// `(app, user, id)`: deletes a session.
     pub delete_session: &'static str,
     /// `(app, user)` → user state text.
     pub user_state: &'static str,

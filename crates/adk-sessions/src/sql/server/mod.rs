@@ -107,7 +107,7 @@ where
     for<'a> &'a str: Encode<'a, D::DB> + Type<D::DB>,
     String: for<'r> Decode<'r, D::DB> + Type<D::DB>,
     NaiveDateTime: for<'a> Encode<'a, D::DB> + for<'r> Decode<'r, D::DB> + Type<D::DB>,
-    i64: for<'a> Encode<'a, D::DB> + Type<D::DB>,
+    i64: for<'a> Encode<'a, D::DB> + for<'r> Decode<'r, D::DB> + Type<D::DB>,
     Vec<u8>: for<'r> Decode<'r, D::DB> + Type<D::DB>,
     bool: for<'a> Encode<'a, D::DB> + for<'r> Decode<'r, D::DB> + Type<D::DB>,
     for<'a> &'a [u8]: Encode<'a, D::DB> + Type<D::DB>,
@@ -284,6 +284,25 @@ where
             && state_tables;
         let where_ = format!("the {} database {}", D::BACKEND, self.redacted);
         let action = decide_schema(&facts, &where_, wanted)?;
+        if let (Some(sql), true) = (D::SQL.revision_precision, facts.has_sessions_table) {
+            let digits: Option<i64> = match conn
+                .fetch_optional(sqlx::query::<D::DB>(sql))
+                .await
+                .map_err(|e| self.storage(e))?
+            {
+                Some(row) => Some(row.try_get(0).map_err(|e| self.storage(e))?),
+                None => None,
+            };
+            if digits.is_some_and(|d| d < 6) {
+                return Err(Error::storage(format!(
+                    "{where_}: sessions.update_time keeps whole seconds (another writer's schema update \
+                     changed DATETIME(6) to DATETIME; adk-js's does): two appends within one second \
+                     would look alike and a stale handle could overwrite a newer session. \
+                     Run `adk-sessions schema repair`, and do not run adk-js's DatabaseSessionService \
+                     on this database (its startup does it again)"
+                )));
+            }
+        }
         if action.layout() == StorageLayout::AdkGo {
             let existing: Vec<String> = facts.columns.iter().map(|(t, _)| t.clone()).collect();
             let missing: Vec<_> = D::GO
@@ -455,7 +474,14 @@ where
                     "stored event_data of session {session_id:?} is not a valid event: {e}"
                 ))
             })?;
-            events = parsed.into_iter().map(Arc::new).collect();
+            // As `Event::from_storage_json` reads one: adk-js stores epoch milliseconds.
+            events = parsed
+                .into_iter()
+                .map(|mut e| {
+                    e.timestamp = crate::time::epoch_secs(e.timestamp);
+                    Arc::new(e)
+                })
+                .collect();
         } else if let (Some(limit), StorageLayout::AdkGo) = (limit, self.layout) {
             events = self
                 .load_go_events([app_name, user_id, session_id], after, limit)
@@ -768,6 +794,18 @@ fn storage_error<D: Dialect>(
     // The driver's error is kept as the source where its text cannot hold the URL (and
     // so a password): the server's own errors, I/O and decoding. Configuration and TLS
     // errors, which may quote the URL, are kept as redacted text only.
+    // A value longer than its column (another runtime's schema update narrowed one:
+    // adk-js makes `invocation_id` 255 characters) is the caller's to fix.
+    if let sqlx::Error::Database(db) = &e {
+        let too_long = matches!(db.code().as_deref(), Some("22001") | Some("1406"))
+            || db.message().contains("Data too long");
+        if too_long {
+            return Error::InvalidArgument(format!(
+                "a value is longer than its column in this database allows ({}); the database's tables were changed by another writer (see `adk-sessions schema check`)",
+                db.message()
+            ));
+        }
+    }
     match e {
         e @ (sqlx::Error::Database(_)
         | sqlx::Error::Io(_)
@@ -786,7 +824,7 @@ where
     for<'a> &'a str: Encode<'a, D::DB> + Type<D::DB>,
     String: for<'r> Decode<'r, D::DB> + Type<D::DB>,
     NaiveDateTime: for<'a> Encode<'a, D::DB> + for<'r> Decode<'r, D::DB> + Type<D::DB>,
-    i64: for<'a> Encode<'a, D::DB> + Type<D::DB>,
+    i64: for<'a> Encode<'a, D::DB> + for<'r> Decode<'r, D::DB> + Type<D::DB>,
     Vec<u8>: for<'r> Decode<'r, D::DB> + Type<D::DB>,
     bool: for<'a> Encode<'a, D::DB> + for<'r> Decode<'r, D::DB> + Type<D::DB>,
     for<'a> &'a [u8]: Encode<'a, D::DB> + Type<D::DB>,
@@ -873,13 +911,19 @@ where
 
     async fn delete(&self, key: &SessionKey) -> Result<()> {
         key.check()?;
-        sqlx::query::<D::DB>(D::SQL.delete_session)
-            .bind(key.app_name())
-            .bind(key.user_id())
-            .bind(key.session_id())
-            .execute(&self.pool)
-            .await
-            .map_err(|e| self.storage(e))?;
+        // The events first, explicitly, as adk-python does: another runtime's schema
+        // update (adk-js's) may have dropped the cascade. One transaction.
+        let mut tx = self.pool.begin().await.map_err(|e| self.storage(e))?;
+        for sql in [D::SQL.delete_events, D::SQL.delete_session] {
+            sqlx::query::<D::DB>(sql)
+                .bind(key.app_name())
+                .bind(key.user_id())
+                .bind(key.session_id())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| self.storage(e))?;
+        }
+        tx.commit().await.map_err(|e| self.storage(e))?;
         Ok(())
     }
 
