@@ -516,13 +516,28 @@ impl Dialect for MysqlDialect {
                 .update_time
                 .max(stored + chrono::Duration::microseconds(1)),
         };
+        // Whole-second columns: the next whole second, at least one past the stored one.
+        let update_time = if a.whole_seconds {
+            Timestamp::from_naive(update_time.max(stored + chrono::Duration::seconds(1)))
+                .ceil_second()
+                .to_naive()
+        } else {
+            update_time
+        };
+        let event_time = if a.whole_seconds {
+            Timestamp::from_naive(a.event_time)
+                .floor_second()
+                .to_naive()
+        } else {
+            a.event_time
+        };
         let mut state = state_from_json(&row.try_get::<String, _>(1)?, "sessions.state")?;
         insert_event(
             &mut tx,
             [a.app_name, a.user_id, a.session_id],
             &a.event.id,
             &a.event.invocation_id,
-            a.event_time,
+            event_time,
             &a.stored,
         )
         .await?;

@@ -85,6 +85,23 @@ impl Timestamp {
     }
 
     /// The next microsecond.
+    /// The first whole second at or after this time.
+    pub(crate) fn ceil_second(self) -> Self {
+        Timestamp(
+            self.0.div_euclid(1_000_000) * 1_000_000
+                + if self.0.rem_euclid(1_000_000) == 0 {
+                    0
+                } else {
+                    1_000_000
+                },
+        )
+    }
+
+    /// The whole second this time falls in.
+    pub(crate) fn floor_second(self) -> Self {
+        Timestamp(self.0.div_euclid(1_000_000) * 1_000_000)
+    }
+
     pub(crate) fn succ(self) -> Self {
         Timestamp(self.0 + 1)
     }

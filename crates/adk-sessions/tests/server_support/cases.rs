@@ -849,20 +849,82 @@ pub async fn another_writers_changes_are_handled(server: Server) {
     assert_eq!(left[0], "0", "a delete without the cascade left events");
     drop(service);
     if server == Server::Mysql {
-        db.exec("ALTER TABLE sessions MODIFY update_time DATETIME NOT NULL")
-            .await;
-        let err = match adk_sessions::open(&db.url, &test_options()).await {
-            Ok(_) => panic!("a database keeping whole seconds was opened"),
-            Err(e) => e.to_string(),
-        };
+        // adk-js's DATETIME: whole seconds. Revisions become whole seconds, each at least
+        // one past the last, so handles from replies work and stale ones are refused.
+        db.exec(
+            "ALTER TABLE sessions MODIFY update_time DATETIME NOT NULL, MODIFY create_time DATETIME NOT NULL; \
+             ALTER TABLE events MODIFY `timestamp` DATETIME NOT NULL",
+        )
+        .await;
+        let service = db.open().await;
+        let first = service
+            .create("other", "u", CreateOptions::new().session_id("w"))
+            .await
+            .unwrap();
+        assert_eq!(
+            first.revision().as_micros() % 1_000_000,
+            0,
+            "{:?}",
+            first.revision()
+        );
+        let old = first.clone();
+        let base = cases_now_secs().floor() + 0.9;
+        let mut late = Event::new("i", "a");
+        late.id = "a-late".into();
+        late.timestamp = base;
+        let mut early = Event::new("i", "a");
+        early.id = "b-early".into();
+        early.timestamp = base - 0.8;
+        service.append_event(&first, late).await.unwrap();
+        service.append_event(&first, early).await.unwrap();
+        assert!(first.revision() >= old.revision());
+        let stale = service
+            .append_event(&old, Event::new("i", "a"))
+            .await
+            .unwrap_err();
         assert!(
-            err.contains("whole seconds") && err.contains("schema repair"),
-            "{err}"
+            matches!(stale, adk_sessions::Error::Stale { .. }),
+            "{stale:?}"
+        );
+        let key = SessionKey::new("other", "u", "w");
+        let got = service.get(&key, GetFilter::all()).await.unwrap();
+        assert_eq!(
+            got.revision(),
+            first.revision(),
+            "the reply's revision is not the stored one"
+        );
+        let ids: Vec<String> = got.events().iter().map(|e| e.id.clone()).collect();
+        assert_eq!(
+            ids,
+            ["b-early", "a-late"],
+            "events of one second out of time order"
+        );
+        let after = service
+            .get(
+                &key,
+                GetFilter::all().after(adk_sessions::Timestamp::from_micros(
+                    ((base - 0.5) * 1e6) as i64,
+                )),
+            )
+            .await
+            .unwrap();
+        let ids: Vec<String> = after.events().iter().map(|e| e.id.clone()).collect();
+        assert_eq!(ids, ["a-late"], "after within one second");
+        drop(service);
+        let report = adk_sessions::check_schema(&db.url).await.unwrap();
+        assert!(
+            report.to_string().contains("without microseconds"),
+            "{report}"
         );
         let repaired = adk_sessions::repair_schema(&db.url).await.unwrap();
         assert!(repaired.is_healthy(), "{repaired}");
-        db.open().await;
     }
+}
+
+fn cases_now_secs() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 // ---- multi-process ----------------------------------------------------------------

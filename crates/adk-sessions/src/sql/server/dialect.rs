@@ -196,6 +196,10 @@ pub struct AppendRow<'a> {
     pub delta: &'a ScopedDelta,
     /// Update time of app/user state rows.
     pub now: NaiveDateTime,
+    /// The time columns keep whole seconds (MySQL `DATETIME` without a fraction, as
+    /// adk-js's schema update leaves them): revisions are whole seconds, each at least one
+    /// second past the stored one, so every revision is stored exactly and stays unique.
+    pub whole_seconds: bool,
 }
 
 /// What an append transaction found.

@@ -74,6 +74,8 @@ pub(crate) struct ServerSessionService<D: Dialect> {
     connect_timeout: Duration,
     /// The table layout the database holds.
     layout: StorageLayout,
+    /// `sessions.update_time` keeps whole seconds (see [`AppendRow::whole_seconds`]).
+    whole_seconds: bool,
     _dialect: PhantomData<D>,
 }
 
@@ -185,10 +187,31 @@ where
             policy: options.policy,
             connect_timeout: options.connect_timeout,
             layout: StorageLayout::default(),
+            whole_seconds: false,
             _dialect: PhantomData,
         };
         service.layout = service.init_schema(options.layout).await?;
+        service.whole_seconds = service.revision_digits().await?.is_some_and(|d| d < 6);
+        if service.whole_seconds {
+            tracing::warn!(db = %service.redacted, "sessions.update_time keeps whole seconds (another writer's schema update changed DATETIME(6) to DATETIME; adk-js's does): revisions are whole seconds, one second apart at least; `adk-sessions schema repair` restores microseconds");
+        }
         Ok(service)
+    }
+
+    /// The fractional digits `sessions.update_time` keeps, where the dialect can lose
+    /// them (`None`: not such a dialect, or no table).
+    async fn revision_digits(&self) -> Result<Option<i64>> {
+        let Some(sql) = D::SQL.revision_precision else {
+            return Ok(None);
+        };
+        let row = sqlx::query::<D::DB>(sql)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(|e| self.storage(e))?;
+        match row {
+            Some(row) => Ok(Some(row.try_get(0).map_err(|e| self.storage(e))?)),
+            None => Ok(None),
+        }
     }
 
     /// The table layout the database holds.
@@ -284,25 +307,6 @@ where
             && state_tables;
         let where_ = format!("the {} database {}", D::BACKEND, self.redacted);
         let action = decide_schema(&facts, &where_, wanted)?;
-        if let (Some(sql), true) = (D::SQL.revision_precision, facts.has_sessions_table) {
-            let digits: Option<i64> = match conn
-                .fetch_optional(sqlx::query::<D::DB>(sql))
-                .await
-                .map_err(|e| self.storage(e))?
-            {
-                Some(row) => Some(row.try_get(0).map_err(|e| self.storage(e))?),
-                None => None,
-            };
-            if digits.is_some_and(|d| d < 6) {
-                return Err(Error::storage(format!(
-                    "{where_}: sessions.update_time keeps whole seconds (another writer's schema update \
-                     changed DATETIME(6) to DATETIME; adk-js's does): two appends within one second \
-                     would look alike and a stale handle could overwrite a newer session. \
-                     Run `adk-sessions schema repair`, and do not run adk-js's DatabaseSessionService \
-                     on this database (its startup does it again)"
-                )));
-            }
-        }
         if action.layout() == StorageLayout::AdkGo {
             let existing: Vec<String> = facts.columns.iter().map(|(t, _)| t.clone()).collect();
             let missing: Vec<_> = D::GO
@@ -394,6 +398,7 @@ where
             stored: self.stored_event(&prepared.event, event_time),
             delta: &prepared.delta,
             now: Timestamp::now().to_naive(),
+            whole_seconds: self.whole_seconds,
         };
         let mut attempt = 0;
         loop {
@@ -419,7 +424,13 @@ where
         filter: GetFilter,
     ) -> Result<Session> {
         check_key(app_name, user_id, session_id)?;
-        let after = filter.after;
+        // Whole-second time columns: select from the start of `after`'s second, then keep
+        // the events at or after it by their own (exact) timestamps.
+        let exact_after = filter.after;
+        let after = match filter.after {
+            Some(t) if self.whole_seconds => Some(t.floor_second()),
+            other => other,
+        };
         let limit = match filter.num_recent_events {
             Some(0) => None,
             Some(n) => Some(i64::try_from(n).unwrap_or(i64::MAX)),
@@ -514,6 +525,14 @@ where
                 })?;
                 events.push(Arc::new(Event::from_storage_json(&data)?));
             }
+        }
+        if self.whole_seconds {
+            // The column orders whole seconds only; the events' own times order within one.
+            let exact = |e: &Event| Timestamp::from_secs_f64(e.timestamp).unwrap_or_default();
+            if let Some(t) = exact_after {
+                events.retain(|e| exact(e) >= t);
+            }
+            events.sort_by(|a, b| (exact(a), &a.id).cmp(&(exact(b), &b.id)));
         }
         Ok(LoadedSession {
             app_name: app_name.to_owned(),
@@ -844,6 +863,12 @@ where
             events,
             revision,
         } = prepare_create(app_name, user_id, &options, self.policy)?;
+        // Whole-second time columns store the revision exactly only as a whole second.
+        let (now, revision) = if self.whole_seconds {
+            (now.ceil_second(), revision.ceil_second())
+        } else {
+            (now, revision)
+        };
         let mut rows = Vec::with_capacity(events.len());
         for (at, e) in &events {
             rows.push(NewEvent {
@@ -928,12 +953,14 @@ where
     }
 
     async fn append_event(&self, session: &Session, event: Event) -> Result<Arc<Event>> {
-        let prepared = match prepare_append(session, event, self.policy)? {
+        let mut prepared = match prepare_append(session, event, self.policy)? {
             Prepared::Partial(event) => return Ok(event),
             Prepared::Append(p) => p,
         };
         match self.store_append(session.key(), &prepared).await? {
-            AppendOutcome::Done(_) => {
+            AppendOutcome::Done(revision) => {
+                // The stored revision (on whole-second columns, later than prepared).
+                prepared.update_time = revision;
                 session.apply_append(&prepared);
                 Ok(prepared.event)
             }
