@@ -243,6 +243,8 @@ async fn insert_event(
     conn.execute(query).await.map(|_| ())
 }
 
+const READ_SESSION_TIME: &str = "SELECT update_time FROM sessions
+    WHERE app_name = CAST(? AS BINARY) AND user_id = CAST(? AS BINARY) AND id = CAST(? AS BINARY)";
 const SET_SESSION_TIME: &str = "UPDATE sessions SET update_time = ?
     WHERE app_name = CAST(? AS BINARY) AND user_id = CAST(? AS BINARY) AND id = CAST(? AS BINARY)";
 const UPDATE_SESSION: &str = "UPDATE sessions SET state = ?, update_time = ?
@@ -479,8 +481,38 @@ impl Dialect for MysqlDialect {
             )
             .await?;
         }
+        // As in `append`: a revision the column stored without its fraction is replaced
+        // by the next whole second.
+        let mut coarse_revision = None;
+        if Timestamp::from_naive(new.revision).as_micros() % 1_000_000 != 0 {
+            let back: NaiveDateTime = tx
+                .fetch_one(
+                    sqlx::query(READ_SESSION_TIME)
+                        .bind(new.app_name)
+                        .bind(new.user_id)
+                        .bind(new.session_id),
+                )
+                .await?
+                .try_get(0)?;
+            if back != new.revision {
+                let whole = Timestamp::from_naive(new.revision).ceil_second().to_naive();
+                tx.execute(
+                    sqlx::query(SET_SESSION_TIME)
+                        .bind(whole)
+                        .bind(new.app_name)
+                        .bind(new.user_id)
+                        .bind(new.session_id),
+                )
+                .await?;
+                coarse_revision = Some(whole);
+            }
+        }
         tx.commit().await?;
-        Ok(ScopeStates { app, user })
+        Ok(ScopeStates {
+            app,
+            user,
+            coarse_revision,
+        })
     }
 
     async fn append(pool: &MySqlPool, a: &AppendRow<'_>) -> Result<AppendOutcome, Fail> {
@@ -551,10 +583,44 @@ impl Dialect for MysqlDialect {
                 .bind(a.session_id),
         )
         .await?;
+        // Another writer's schema update can take the fraction off the column while this
+        // service runs (adk-js's does): read the revision back, and when it lost its
+        // fraction, store the next whole second instead, so the revision stays exact and
+        // unique.
+        let mut coarse = None;
+        if !a.whole_seconds && Timestamp::from_naive(update_time).as_micros() % 1_000_000 != 0 {
+            let back: NaiveDateTime = tx
+                .fetch_one(
+                    sqlx::query(READ_SESSION_TIME)
+                        .bind(a.app_name)
+                        .bind(a.user_id)
+                        .bind(a.session_id),
+                )
+                .await?
+                .try_get(0)?;
+            if back != update_time {
+                let whole =
+                    Timestamp::from_naive(update_time.max(stored + chrono::Duration::seconds(1)))
+                        .ceil_second()
+                        .to_naive();
+                tx.execute(
+                    sqlx::query(SET_SESSION_TIME)
+                        .bind(whole)
+                        .bind(a.app_name)
+                        .bind(a.user_id)
+                        .bind(a.session_id),
+                )
+                .await?;
+                coarse = Some(whole);
+            }
+        }
         if !adk_go_order {
             merge_deltas(&mut tx, a).await?;
         }
         tx.commit().await?;
-        Ok(AppendOutcome::Done(Timestamp::from_naive(update_time)))
+        Ok(match coarse {
+            Some(whole) => AppendOutcome::Coarse(Timestamp::from_naive(whole)),
+            None => AppendOutcome::Done(Timestamp::from_naive(update_time)),
+        })
     }
 }

@@ -478,6 +478,7 @@ impl Dialect for PostgresDialect {
         Ok(ScopeStates {
             app: state_from_json(app.as_deref().unwrap_or("{}"), "app_states.state")?,
             user: state_from_json(user.as_deref().unwrap_or("{}"), "user_states.state")?,
+            coarse_revision: None,
         })
     }
 

@@ -918,6 +918,49 @@ pub async fn another_writers_changes_are_handled(server: Server) {
         );
         let repaired = adk_sessions::repair_schema(&db.url).await.unwrap();
         assert!(repaired.is_healthy(), "{repaired}");
+        // The same change under a running service (adk-js started after it): the first
+        // write that reads its revision back without the fraction switches it over.
+        let service = db.open().await;
+        let before = service
+            .create("other", "u", CreateOptions::new().session_id("v"))
+            .await
+            .unwrap();
+        db.exec("ALTER TABLE sessions MODIFY update_time DATETIME NOT NULL")
+            .await;
+        let created = service
+            .create("other", "u", CreateOptions::new().session_id("z"))
+            .await
+            .unwrap();
+        assert_eq!(created.revision().as_micros() % 1_000_000, 0);
+        let old = created.clone();
+        for _ in 0..3 {
+            service
+                .append_event(&created, Event::new("i", "a"))
+                .await
+                .expect("a handle from the reply appends");
+        }
+        let stale = service
+            .append_event(&old, Event::new("i", "a"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(stale, adk_sessions::Error::Stale { .. }),
+            "{stale:?}"
+        );
+        // A handle from before the change cannot be told from a stale one: refused.
+        let refused = service.append_event(&before, Event::new("i", "a")).await;
+        assert!(
+            matches!(refused, Err(adk_sessions::Error::Stale { .. })),
+            "{refused:?}"
+        );
+        let reloaded = service
+            .get(&SessionKey::new("other", "u", "v"), GetFilter::all())
+            .await
+            .unwrap();
+        service
+            .append_event(&reloaded, Event::new("i", "a"))
+            .await
+            .expect("a reloaded handle appends");
     }
 }
 

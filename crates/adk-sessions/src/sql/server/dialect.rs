@@ -169,6 +169,9 @@ pub struct ScopeStates {
     pub app: JsonMap,
     /// User state (un-prefixed).
     pub user: JsonMap,
+    /// The revision as stored, when it differs from the one given (the column keeps
+    /// whole seconds; see [`AppendRow::whole_seconds`]).
+    pub coarse_revision: Option<NaiveDateTime>,
 }
 
 /// An append to persist: the event row and the state writes.
@@ -211,6 +214,10 @@ pub enum AppendOutcome {
     Missing,
     /// The session is at another revision (nothing stored).
     Stale(Timestamp),
+    /// Stored and committed, and the time columns turned out to keep whole seconds (the
+    /// revision written was read back without its fraction, so a whole-second revision
+    /// was written instead): the session's new revision.
+    Coarse(Timestamp),
 }
 
 /// One SQL server dialect: its sqlx driver, its SQL text and its two write transactions.

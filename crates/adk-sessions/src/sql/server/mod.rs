@@ -74,8 +74,9 @@ pub(crate) struct ServerSessionService<D: Dialect> {
     connect_timeout: Duration,
     /// The table layout the database holds.
     layout: StorageLayout,
-    /// `sessions.update_time` keeps whole seconds (see [`AppendRow::whole_seconds`]).
-    whole_seconds: bool,
+    /// `sessions.update_time` keeps whole seconds (see [`AppendRow::whole_seconds`]):
+    /// found at open, or when a write read its revision back without the fraction.
+    whole_seconds: std::sync::atomic::AtomicBool,
     _dialect: PhantomData<D>,
 }
 
@@ -187,15 +188,30 @@ where
             policy: options.policy,
             connect_timeout: options.connect_timeout,
             layout: StorageLayout::default(),
-            whole_seconds: false,
+            whole_seconds: std::sync::atomic::AtomicBool::new(false),
             _dialect: PhantomData,
         };
         service.layout = service.init_schema(options.layout).await?;
-        service.whole_seconds = service.revision_digits().await?.is_some_and(|d| d < 6);
-        if service.whole_seconds {
-            tracing::warn!(db = %service.redacted, "sessions.update_time keeps whole seconds (another writer's schema update changed DATETIME(6) to DATETIME; adk-js's does): revisions are whole seconds, one second apart at least; `adk-sessions schema repair` restores microseconds");
+        if service.revision_digits().await?.is_some_and(|d| d < 6) {
+            service.note_whole_seconds();
         }
         Ok(service)
+    }
+
+    /// Whether the time columns keep whole seconds.
+    fn whole_seconds(&self) -> bool {
+        self.whole_seconds
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Switches to whole-second revisions (once, with a warning).
+    fn note_whole_seconds(&self) {
+        if !self
+            .whole_seconds
+            .swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
+            tracing::warn!(db = %self.redacted, "sessions.update_time keeps whole seconds (another writer's schema update changed DATETIME(6) to DATETIME; adk-js's does): revisions are whole seconds from now on, one second apart at least; `adk-sessions schema repair` restores microseconds");
+        }
     }
 
     /// The fractional digits `sessions.update_time` keeps, where the dialect can lose
@@ -398,11 +414,15 @@ where
             stored: self.stored_event(&prepared.event, event_time),
             delta: &prepared.delta,
             now: Timestamp::now().to_naive(),
-            whole_seconds: self.whole_seconds,
+            whole_seconds: self.whole_seconds(),
         };
         let mut attempt = 0;
         loop {
             match D::append(&self.pool, &row).await {
+                Ok(AppendOutcome::Coarse(revision)) => {
+                    self.note_whole_seconds();
+                    return Ok(AppendOutcome::Done(revision));
+                }
                 Ok(outcome) => return Ok(outcome),
                 Err(e) if is_unique_violation(&e) => {
                     return Err(Error::duplicate_event(key.session_id(), &prepared.event.id))
@@ -428,7 +448,7 @@ where
         // the events at or after it by their own (exact) timestamps.
         let exact_after = filter.after;
         let after = match filter.after {
-            Some(t) if self.whole_seconds => Some(t.floor_second()),
+            Some(t) if self.whole_seconds() => Some(t.floor_second()),
             other => other,
         };
         let limit = match filter.num_recent_events {
@@ -526,7 +546,7 @@ where
                 events.push(Arc::new(Event::from_storage_json(&data)?));
             }
         }
-        if self.whole_seconds {
+        if self.whole_seconds() {
             // The column orders whole seconds only; the events' own times order within one.
             let exact = |e: &Event| Timestamp::from_secs_f64(e.timestamp).unwrap_or_default();
             if let Some(t) = exact_after {
@@ -864,7 +884,7 @@ where
             revision,
         } = prepare_create(app_name, user_id, &options, self.policy)?;
         // Whole-second time columns store the revision exactly only as a whole second.
-        let (now, revision) = if self.whole_seconds {
+        let (now, revision) = if self.whole_seconds() {
             (now.ceil_second(), revision.ceil_second())
         } else {
             (now, revision)
@@ -899,6 +919,13 @@ where
                 }
                 Err(e) => return Err(self.fail(e)),
             }
+        };
+        let revision = match states.coarse_revision {
+            Some(stored) => {
+                self.note_whole_seconds();
+                Timestamp::from_naive(stored)
+            }
+            None => revision,
         };
         Ok(Session::from_parts(
             app_name,
@@ -958,7 +985,7 @@ where
             Prepared::Append(p) => p,
         };
         match self.store_append(session.key(), &prepared).await? {
-            AppendOutcome::Done(revision) => {
+            AppendOutcome::Done(revision) | AppendOutcome::Coarse(revision) => {
                 // The stored revision (on whole-second columns, later than prepared).
                 prepared.update_time = revision;
                 session.apply_append(&prepared);
@@ -982,7 +1009,9 @@ where
             Prepared::Append(p) => p,
         };
         match self.store_append(key, &prepared).await? {
-            AppendOutcome::Done(revision) => Ok(Appended::new(prepared.event, revision)),
+            AppendOutcome::Done(revision) | AppendOutcome::Coarse(revision) => {
+                Ok(Appended::new(prepared.event, revision))
+            }
             AppendOutcome::Missing => Err(Error::not_found(
                 key.app_name(),
                 key.user_id(),
