@@ -42,6 +42,7 @@ from ._errors import AdkSessionsServerError
 from ._errors import AdkSessionsTimeoutError
 from ._errors import AdkSessionsUnreachableError
 from ._errors import DuplicateEventError
+from ._fast_session import validate_session
 
 logger = logging.getLogger("adk_sessions_client")
 
@@ -544,8 +545,8 @@ def _json_safe_state(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def _parse_session(raw: bytes) -> Session:
-  # json.loads + model_validate: about 1.7x faster than model_validate_json on
-  # adk-python's Event (its "before" validator works on Python dicts anyway).
+  # json.loads + validation in Python mode, as adk-python's DatabaseSessionService
+  # reads its JSON (model_validate_json would decode bytes fields from base64).
   data = json.loads(raw)
   if not isinstance(data, dict):
     raise AdkSessionsError(f"expected a session object, got {type(data).__name__}")
@@ -563,7 +564,9 @@ def _session_from(data: dict[str, Any]) -> Session:
   # A newer server may add members adk-python's Session (extra="forbid") lacks.
   if not _SESSION_FIELDS.issuperset(data):
     data = {k: v for k, v in data.items() if k in _SESSION_FIELDS}
-  return Session.model_validate(data)
+  # Session.model_validate's result, without the pydantic hooks that do nothing for
+  # JSON (see _fast_session).
+  return validate_session(data)
 
 
 def _detail_text(resp: HttpResponse) -> str:
