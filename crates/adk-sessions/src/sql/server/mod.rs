@@ -518,32 +518,24 @@ where
                 .load_go_events([app_name, user_id, session_id], after, limit)
                 .await?;
         } else if let Some(limit) = limit {
-            let query = match after {
-                None => sqlx::query::<D::DB>(D::SQL.events_newest)
-                    .bind(app_name)
-                    .bind(user_id)
-                    .bind(session_id)
-                    .bind(limit),
-                Some(after) => sqlx::query::<D::DB>(D::SQL.events_newest_after)
-                    .bind(app_name)
-                    .bind(user_id)
-                    .bind(session_id)
-                    .bind(after.to_naive())
-                    .bind(limit),
-            };
-            let rows = query
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| self.storage(e))?;
-            events.reserve(rows.len());
-            for row in rows.iter().rev() {
-                let data: Option<String> = row.try_get(0).map_err(get)?;
-                let data = data.ok_or_else(|| {
-                    Error::storage(format!(
-                        "an event of session {session_id:?} has no event_data (not a schema v1 row)"
-                    ))
-                })?;
-                events.push(Arc::new(Event::from_storage_json(&data)?));
+            events = self
+                .python_events([app_name, user_id, session_id], after, limit)
+                .await?;
+            // Whole-second columns order the events of one second by id: when the limit
+            // cut into the oldest second, read that whole second too (the exact order and
+            // the cut are made below).
+            if self.whole_seconds() && limit != i64::MAX && events.len() as i64 == limit {
+                let oldest = events
+                    .iter()
+                    .map(|e| Timestamp::from_secs_f64(e.timestamp).unwrap_or_default())
+                    .min();
+                if let Some(oldest) = oldest {
+                    let from =
+                        after.map_or(oldest.floor_second(), |a| a.max(oldest.floor_second()));
+                    events = self
+                        .python_events([app_name, user_id, session_id], Some(from), i64::MAX)
+                        .await?;
+                }
             }
         }
         if self.whole_seconds() {
@@ -553,6 +545,11 @@ where
                 events.retain(|e| exact(e) >= t);
             }
             events.sort_by(|a, b| (exact(a), &a.id).cmp(&(exact(b), &b.id)));
+            if let Some(limit) = limit.and_then(|l| usize::try_from(l).ok()) {
+                if events.len() > limit {
+                    events.drain(..events.len() - limit);
+                }
+            }
         }
         Ok(LoadedSession {
             app_name: app_name.to_owned(),
@@ -565,6 +562,45 @@ where
             update_time: micros(update_time),
         }
         .into_session())
+    }
+
+    /// The newest `limit` events of adk-python's layout (at or after `after`), oldest first.
+    async fn python_events(
+        &self,
+        [app_name, user_id, session_id]: [&str; 3],
+        after: Option<Timestamp>,
+        limit: i64,
+    ) -> Result<Vec<Arc<Event>>> {
+        let get = |e| self.storage(e);
+        let mut events = Vec::new();
+        let query = match after {
+            None => sqlx::query::<D::DB>(D::SQL.events_newest)
+                .bind(app_name)
+                .bind(user_id)
+                .bind(session_id)
+                .bind(limit),
+            Some(after) => sqlx::query::<D::DB>(D::SQL.events_newest_after)
+                .bind(app_name)
+                .bind(user_id)
+                .bind(session_id)
+                .bind(after.to_naive())
+                .bind(limit),
+        };
+        let rows = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.storage(e))?;
+        events.reserve(rows.len());
+        for row in rows.iter().rev() {
+            let data: Option<String> = row.try_get(0).map_err(get)?;
+            let data = data.ok_or_else(|| {
+                Error::storage(format!(
+                    "an event of session {session_id:?} has no event_data (not a schema v1 row)"
+                ))
+            })?;
+            events.push(Arc::new(Event::from_storage_json(&data)?));
+        }
+        Ok(events)
     }
 
     /// The newest `limit` events of adk-go's layout (at or after `after`), oldest first.
