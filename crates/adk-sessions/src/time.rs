@@ -86,6 +86,7 @@ impl Timestamp {
 
     /// The next microsecond.
     /// The first whole second at or after this time.
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     pub(crate) fn ceil_second(self) -> Self {
         Timestamp(
             self.0.div_euclid(1_000_000) * 1_000_000
@@ -98,6 +99,7 @@ impl Timestamp {
     }
 
     /// The whole second this time falls in.
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
     pub(crate) fn floor_second(self) -> Self {
         Timestamp(self.0.div_euclid(1_000_000) * 1_000_000)
     }
