@@ -202,6 +202,7 @@ pub struct AppendRow<'a> {
     /// The time columns keep whole seconds (MySQL `DATETIME` without a fraction, as
     /// adk-js's schema update leaves them): revisions are whole seconds, each at least one
     /// second past the stored one, so every revision is stored exactly and stays unique.
+    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
     pub whole_seconds: bool,
 }
 
@@ -217,6 +218,7 @@ pub enum AppendOutcome {
     /// Stored and committed, and the time columns turned out to keep whole seconds (the
     /// revision written was read back without its fraction, so a whole-second revision
     /// was written instead): the session's new revision.
+    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
     Coarse(Timestamp),
 }
 
