@@ -133,22 +133,22 @@ class AiohttpClient:
   async def aclose(self) -> None:
     await self.session.close()
 
-  def close_now(self) -> bool:
-    """Closes the session without awaiting, when that is possible (its loop is closed
-    or stopped: its sockets are going away with it); ``False`` otherwise."""
+  def close_from_outside(self) -> None:
+    """Closes the session from outside its loop (another loop, or no loop)."""
     if self.session.closed:
-      return True
-    if self.loop.is_running():
-      return False
-    # On a closed loop aiohttp's close has nothing to wait for and completes at once;
-    # marking the session closed keeps aiohttp from reporting it as leaked.
-    steps = self.session.close().__await__()
-    try:
-      steps.send(None)
-    except StopIteration:
-      return True
-    steps.close()  # it would wait for the stopped loop: leave the rest to it
-    return True
+      return
+    if self.loop.is_closed():
+      # The loop took the sockets with it. aiohttp's close has nothing to wait for
+      # then and completes at once; it marks the session closed, so that aiohttp does
+      # not report it as leaked when it is collected.
+      steps = self.session.close().__await__()
+      try:
+        steps.send(None)
+      except StopIteration:
+        return
+      steps.close()  # (not expected: it wanted to wait)
+      return
+    _close_on(self.loop, self.aclose)
 
 
 class HttpxClient:
@@ -193,8 +193,19 @@ class HttpxClient:
   async def aclose(self) -> None:
     await self.client.aclose()
 
-  def close_now(self) -> bool:
-    return not self.loop.is_running()  # httpx keeps no loop-bound state to report
+  def close_from_outside(self) -> None:
+    """Closes the client from outside its loop (a closed loop took the sockets)."""
+    if not self.loop.is_closed():
+      _close_on(self.loop, self.aclose)
+
+
+def _close_on(loop: asyncio.AbstractEventLoop, aclose: Any) -> None:
+  """Runs ``aclose()`` on ``loop``, now if it runs (in another thread), else when it runs
+  again (the coroutine is made only then: nothing to report if it never does)."""
+  try:
+    loop.call_soon_threadsafe(lambda: loop.create_task(aclose()))
+  except RuntimeError:  # closed meanwhile
+    pass
 
 
 def _env_proxy(base_url: str) -> str | None:

@@ -350,9 +350,8 @@ class RemoteSessionService(BaseSessionService):
     for loop, client in clients:
       if loop is current:
         await client.aclose()
-      elif not client.close_now():  # running in another thread
-        asyncio.run_coroutine_threadsafe(client.aclose(), loop)
-      # A closed (or stopped) loop's client was closed without waiting.
+      else:  # closed, stopped, or running in another thread
+        client.close_from_outside()
 
   async def __aenter__(self) -> RemoteSessionService:
     return self
@@ -616,13 +615,9 @@ def _close_left_behind(
     ],
 ) -> None:
   """At the service's end (collected, or the interpreter exiting): closes its clients
-  without awaiting (on a running loop, a close is scheduled there)."""
-  for loop, client in list(clients.items()):
-    if not client.close_now() and not loop.is_closed():
-      try:
-        asyncio.run_coroutine_threadsafe(client.aclose(), loop)
-      except RuntimeError:  # the loop closed meanwhile
-        pass
+  without awaiting (on a loop still open, the close is scheduled there)."""
+  for client in list(clients.values()):
+    client.close_from_outside()
   clients.clear()
 
 
@@ -634,5 +629,5 @@ def _forget_closed_loops(
   """Drops (closing quietly) the clients whose loop is closed: its sockets are gone."""
   for loop, client in list(clients.items()):
     if loop.is_closed():
-      client.close_now()
+      client.close_from_outside()
       clients.pop(loop, None)
