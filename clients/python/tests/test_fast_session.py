@@ -24,6 +24,7 @@ import pydantic
 import pytest
 
 from adk_sessions_client import _fast_session
+from adk_sessions_client import _service
 from adk_sessions_client import RemoteSessionService
 from adk_sessions_client._fast_session import validate_session
 from conftest import Server
@@ -40,7 +41,7 @@ def rich_events() -> list[Event]:
           types.Part(text="Let me think.", thought=True, thought_signature=b"\x00sig\xff"),
           types.Part(
               function_call=types.FunctionCall(
-                  id="call-1", name="get_weather", args={"city": "Paris", "days": 2, "x": None}
+                  id="call-1", name="get_weather", args={"city": "Paris", "days": 2, "x": [True]}
               )
           ),
           types.Part(inline_data=types.Blob(mime_type="image/png", data=b"\x89PNG\r\n")),
@@ -62,7 +63,7 @@ def rich_events() -> list[Event]:
               function_response=types.FunctionResponse(
                   id="call-1",
                   name="get_weather",
-                  response={"result": {"temp": 21.5, "sky": ["sunny", None], "ok": True}},
+                  response={"result": {"temp": 21.5, "sky": ["sunny", "dry"], "ok": True}},
               )
           )
       ],
@@ -110,7 +111,7 @@ def rich_events() -> list[Event]:
           timestamp=1_700_000_002.5,
           content=tool,
           actions=EventActions(
-              state_delta={"temp": 21.5, "nested": {"a": [1, {"b": None}]}},
+              state_delta={"temp": 21.5, "nested": {"a": [1, {"b": False}]}},
               artifact_delta={"report.txt": 3},
               skip_summarization=True,
               transfer_to_agent="other_agent",
@@ -187,6 +188,7 @@ def spellings() -> list[tuple[str, dict[str, Any]]]:
   odd[3]["somethingNewer"] = {"x": 1}
   odd[4]["timestamp"] = "1700000004.5"
   odd[5]["timestamp"] = 1_700_000_005
+  odd[5]["actions"]["stateDelta"] = {"gone": None, "list": [None]}
   return [
       ("server", session_json(server)),
       ("explicit nulls", session_json(with_nulls)),
@@ -212,19 +214,36 @@ def assert_same(fast: Session, full: Session) -> None:
       ]
 
 
+def readers() -> Any:
+  built = _fast_session._build()
+  assert built is not None
+  return built
+
+
+def plain_applies(data: Any) -> bool:
+  """What validate_session checks before it uses the validator without hooks."""
+  return "null" not in json.dumps(data) and _fast_session._plain_events(data, readers())
+
+
 def test_fast_reading_is_on() -> None:
-  # With the pinned google-adk the shortcuts apply (else reading is only slower).
-  assert _fast_session._build() is not None
+  # With the pinned google-adk both validators are built (else reading is only slower),
+  # and the server's spelling of these events takes the one without hooks.
+  assert readers().plain is not None
+  server = dict(spellings())["server"]
+  assert plain_applies(server)
 
 
 @pytest.mark.parametrize("name, data", spellings(), ids=[n for n, _ in spellings()])
 def test_fast_reading_equals_model_validate(name: str, data: dict[str, Any]) -> None:
   data = json.loads(json.dumps(data))  # as decoded from the wire
   full = Session.model_validate(copy.deepcopy(data))
-  # The fast validator itself (validate_session would fall back to model_validate).
-  fast = _fast_session._build().validate_python(data)
-  assert_same(fast, full)
-  assert_same(validate_session(data), full)
+  # Each validator itself (validate_session would fall back to model_validate).
+  assert_same(readers().hooked.validate_python(data), full)
+  if plain_applies(data):
+    assert_same(readers().plain.validate_python(data), full)
+  raw = json.dumps(data).encode()
+  assert_same(validate_session(data, no_nulls=b"null" not in raw), full)
+  assert_same(_service._parse_session(raw), full)
   # The data itself is left as it was given.
   assert data == json.loads(json.dumps(data))
 
@@ -261,11 +280,33 @@ def test_bad_data_is_refused_as_model_validate_refuses_it(event: Any) -> None:
   with pytest.raises(pydantic.ValidationError) as full:
     Session.model_validate(copy.deepcopy(data))
   with pytest.raises(pydantic.ValidationError) as fast:
-    _fast_session._build().validate_python(copy.deepcopy(data))
+    readers().hooked.validate_python(copy.deepcopy(data))
   assert fast.value.errors() == full.value.errors()
-  with pytest.raises(pydantic.ValidationError) as fast:
-    validate_session(data)
-  assert str(fast.value) == str(full.value)
+  if plain_applies(data):
+    with pytest.raises(pydantic.ValidationError) as fast:
+      readers().plain.validate_python(copy.deepcopy(data))
+    assert fast.value.errors() == full.value.errors()
+  for no_nulls in (False, True):
+    with pytest.raises(pydantic.ValidationError) as fast:
+      validate_session(copy.deepcopy(data), no_nulls=no_nulls)
+    assert str(fast.value) == str(full.value)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a": 1.0000000000000002, "b": [1e308, 5e-324, -0.0, 12345678901234567890123]}',
+        b'{"a": 1, "a": 2, "s": "\\u00e9\\ud83d\\ude00 \\u0000"}',
+        b'[NaN, Infinity, -Infinity, null, true]',
+        b'{"lone": "\\ud800x"}',  # pydantic-core refuses it
+        b"[" * 300 + b"]" * 300,  # deeper than pydantic-core's limit
+        b"\xef\xbb\xbf{}",  # a byte-order mark
+        '{"utf16": "é"}'.encode("utf-16"),
+    ],
+)
+def test_loads_is_json_loads(raw: bytes) -> None:
+  got, want = _fast_session.loads(raw), json.loads(raw)
+  assert repr(got) == repr(want)
 
 
 def test_a_part_init_of_another_shape_is_not_short_cut() -> None:

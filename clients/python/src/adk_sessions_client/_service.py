@@ -42,6 +42,7 @@ from ._errors import AdkSessionsServerError
 from ._errors import AdkSessionsTimeoutError
 from ._errors import AdkSessionsUnreachableError
 from ._errors import DuplicateEventError
+from ._fast_session import loads
 from ._fast_session import validate_session
 
 logger = logging.getLogger("adk_sessions_client")
@@ -544,28 +545,29 @@ def _json_safe_state(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def _parse_session(raw: bytes) -> Session:
-  # json.loads + validation in Python mode, as adk-python's DatabaseSessionService
-  # reads its JSON (model_validate_json would decode bytes fields from base64).
-  data = json.loads(raw)
+  # JSON decoded to Python, then validated in Python mode, as adk-python's
+  # DatabaseSessionService reads its JSON.
+  data = loads(raw)
   if not isinstance(data, dict):
     raise AdkSessionsError(f"expected a session object, got {type(data).__name__}")
-  return _session_from(data)
+  return _session_from(data, no_nulls=b"null" not in raw)
 
 
 def _parse_sessions(raw: bytes) -> list[Session]:
-  data = json.loads(raw)
+  data = loads(raw)
   if not isinstance(data, list):
     raise AdkSessionsError(f"expected a list of sessions, got {type(data).__name__}")
-  return [_session_from(item) for item in data]
+  no_nulls = b"null" not in raw
+  return [_session_from(item, no_nulls=no_nulls) for item in data]
 
 
-def _session_from(data: dict[str, Any]) -> Session:
+def _session_from(data: dict[str, Any], *, no_nulls: bool = False) -> Session:
   # A newer server may add members adk-python's Session (extra="forbid") lacks.
   if not _SESSION_FIELDS.issuperset(data):
     data = {k: v for k, v in data.items() if k in _SESSION_FIELDS}
   # Session.model_validate's result, without the pydantic hooks that do nothing for
   # JSON (see _fast_session).
-  return validate_session(data)
+  return validate_session(data, no_nulls=no_nulls)
 
 
 def _detail_text(resp: HttpResponse) -> str:
