@@ -3,6 +3,7 @@
 DatabaseSessionService on SQLite, on the same workloads, in one run.
 
     cargo build --release -p adk-sessions-cli
+    pip install ./clients/python   # the installed package is used, else the source tree
     python clients/python/bench/bench_client.py --bin target/release/adk-sessions
 
 Workloads (data as in tools/bench_adk_python.py: 200-character texts, state deltas with
