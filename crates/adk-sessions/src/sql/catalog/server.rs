@@ -5,8 +5,6 @@ use sqlx::{Connection, Executor, Row};
 use super::{report, Catalog, Column, Dialect, SchemaReport};
 use crate::error::{Error, Result};
 
-const TABLES: &str = "('sessions', 'events', 'app_states', 'user_states')";
-
 /// The orphan count (events whose session is gone), for either server.
 const ORPHANS: &str = "SELECT count(*) FROM events e WHERE NOT EXISTS (SELECT 1 FROM sessions s \
      WHERE s.app_name = e.app_name AND s.user_id = e.user_id AND s.id = e.session_id)";
@@ -108,70 +106,77 @@ macro_rules! repair {
     };
 }
 
+/// Connects with `$connection` (a concrete sqlx connection type), reads the catalog with
+/// `$queries` (see [`read_catalog!`]), and, when `$fix`, runs the repairs and reads it again.
+macro_rules! inspect {
+    ($connection:ty, $backend:literal, $dialect:expr, $url:expr, $fix:expr, $queries:expr) => {{
+        let url: &str = $url;
+        let mut conn = <$connection>::connect(url)
+            .await
+            .map_err(|e| storage(url, "connecting", e))?;
+        let catalog = read_catalog!(&mut conn, url, $queries).await?;
+        let first = report($backend, $dialect, &catalog);
+        if !$fix {
+            return Ok(first);
+        }
+        let ran = repair!(conn, url, first, catalog.orphan_events).await?;
+        let catalog = read_catalog!(&mut conn, url, $queries).await?;
+        let mut after = report($backend, $dialect, &catalog);
+        after.repaired = ran;
+        Ok(after)
+    }};
+}
+
+/// The session tables, for `IN`.
+macro_rules! tables {
+    () => {
+        "('sessions', 'events', 'app_states', 'user_states')"
+    };
+}
+
 #[cfg(feature = "postgres")]
 pub(super) async fn inspect_postgres(url: &str, fix: bool) -> Result<SchemaReport> {
-    let queries = [
-        format!(
+    const QUERIES: [&str; 3] = [
+        concat!(
             "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns \
-             WHERE table_schema = current_schema() AND table_name IN {TABLES}"
+             WHERE table_schema = current_schema() AND table_name IN ",
+            tables!()
         ),
-        "SELECT tablename::text, indexname::text FROM pg_indexes WHERE schemaname = current_schema()".to_owned(),
+        "SELECT tablename::text, indexname::text FROM pg_indexes WHERE schemaname = current_schema()",
         "SELECT c.conname::text, c.confdeltype::text FROM pg_constraint c \
          JOIN pg_class t ON t.oid = c.conrelid JOIN pg_class r ON r.oid = c.confrelid \
          JOIN pg_namespace n ON n.oid = t.relnamespace \
-         WHERE c.contype = 'f' AND t.relname = 'events' AND r.relname = 'sessions' AND n.nspname = current_schema()"
-            .to_owned(),
+         WHERE c.contype = 'f' AND t.relname = 'events' AND r.relname = 'sessions' AND n.nspname = current_schema()",
     ];
-    let mut conn = sqlx::PgConnection::connect(url)
-        .await
-        .map_err(|e| storage(url, "connecting", e))?;
-    let q = [
-        queries[0].as_str(),
-        queries[1].as_str(),
-        queries[2].as_str(),
-    ];
-    let catalog = read_catalog!(&mut conn, url, q).await?;
-    let first = report("postgres", Dialect::Postgres, &catalog);
-    if !fix {
-        return Ok(first);
-    }
-    let ran = repair!(conn, url, first, catalog.orphan_events).await?;
-    let catalog = read_catalog!(&mut conn, url, q).await?;
-    let mut after = report("postgres", Dialect::Postgres, &catalog);
-    after.repaired = ran;
-    Ok(after)
+    inspect!(
+        sqlx::PgConnection,
+        "postgres",
+        Dialect::Postgres,
+        url,
+        fix,
+        QUERIES
+    )
 }
 
 #[cfg(feature = "mysql")]
 pub(super) async fn inspect_mysql(url: &str, fix: bool) -> Result<SchemaReport> {
-    let queries = [
-        format!(
+    const QUERIES: [&str; 3] = [
+        concat!(
             "SELECT CAST(table_name AS CHAR), CAST(column_name AS CHAR), CAST(column_type AS CHAR) \
-             FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name IN {TABLES}"
+             FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name IN ",
+            tables!()
         ),
         "SELECT DISTINCT CAST(table_name AS CHAR), CAST(index_name AS CHAR) FROM information_schema.statistics \
-         WHERE table_schema = DATABASE()"
-            .to_owned(),
+         WHERE table_schema = DATABASE()",
         "SELECT CAST(constraint_name AS CHAR), CAST(delete_rule AS CHAR) FROM information_schema.referential_constraints \
-         WHERE constraint_schema = DATABASE() AND table_name = 'events' AND referenced_table_name = 'sessions'"
-            .to_owned(),
+         WHERE constraint_schema = DATABASE() AND table_name = 'events' AND referenced_table_name = 'sessions'",
     ];
-    let mut conn = sqlx::MySqlConnection::connect(url)
-        .await
-        .map_err(|e| storage(url, "connecting", e))?;
-    let q = [
-        queries[0].as_str(),
-        queries[1].as_str(),
-        queries[2].as_str(),
-    ];
-    let catalog = read_catalog!(&mut conn, url, q).await?;
-    let first = report("mysql", Dialect::Mysql, &catalog);
-    if !fix {
-        return Ok(first);
-    }
-    let ran = repair!(conn, url, first, catalog.orphan_events).await?;
-    let catalog = read_catalog!(&mut conn, url, q).await?;
-    let mut after = report("mysql", Dialect::Mysql, &catalog);
-    after.repaired = ran;
-    Ok(after)
+    inspect!(
+        sqlx::MySqlConnection,
+        "mysql",
+        Dialect::Mysql,
+        url,
+        fix,
+        QUERIES
+    )
 }
