@@ -120,6 +120,49 @@ pub struct GoEventRow {
     pub interrupted: bool,
 }
 
+impl GoEventRow {
+    /// The row from the columns a `SELECT` of adk-go's event columns returns, in this order
+    /// (the key columns left out): 0 id, 1 invocation_id, 2 author, 3 actions,
+    /// 4 long_running_tool_ids_json, 5 routes_json, 6 output_json, 7 node_info_json,
+    /// 8 requested_input_json, 9 branch, 10 isolation_scope, 11 timestamp, 12 content,
+    /// 13 grounding_metadata, 14 custom_metadata, 15 usage_metadata, 16 citation_metadata,
+    /// 17 partial, 18 turn_complete, 19 error_code, 20 error_message, 21 interrupted.
+    /// Each driver reads its own values: `text(i)` a text column (NULL: `None`), `flag(i)`
+    /// a boolean one (NULL: false); `actions` and `timestamp` are read by the caller.
+    pub fn from_columns<E>(
+        id: String,
+        actions: Vec<u8>,
+        timestamp: Timestamp,
+        text: impl Fn(usize) -> std::result::Result<Option<String>, E>,
+        flag: impl Fn(usize) -> std::result::Result<bool, E>,
+    ) -> std::result::Result<GoEventRow, E> {
+        Ok(GoEventRow {
+            invocation_id: text(1)?.unwrap_or_default(),
+            author: text(2)?.unwrap_or_default(),
+            actions,
+            long_running_tool_ids_json: text(4)?,
+            routes_json: text(5)?,
+            output_json: text(6)?,
+            node_info_json: text(7)?,
+            requested_input_json: text(8)?,
+            branch: text(9)?,
+            isolation_scope: text(10)?,
+            timestamp,
+            content: text(12)?,
+            grounding_metadata: text(13)?,
+            custom_metadata: text(14)?,
+            usage_metadata: text(15)?,
+            citation_metadata: text(16)?,
+            partial: flag(17)?,
+            turn_complete: flag(18)?,
+            error_code: text(19)?,
+            error_message: text(20)?,
+            interrupted: flag(21)?,
+            id,
+        })
+    }
+}
+
 /// adk-go's `EventActions` members, as its JSON names them (v2.2).
 const GO_ACTION_KEYS: [&str; 6] = [
     "stateDelta",

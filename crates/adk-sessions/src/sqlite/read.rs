@@ -169,29 +169,9 @@ fn load_events(
     cache: &EventCache,
 ) -> Result<Vec<Arc<Event>>> {
     let err = |e| loc.error("reading events", e);
-    let limit = select
-        .limit
-        .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-    let mut stmt;
-    let mut rows = match select.after {
-        None => {
-            stmt = conn.prepare_cached(sql::SELECT_EVENTS).map_err(err)?;
-            stmt.query(params![key.app, key.user, key.id, limit])
-        }
-        Some(after) => {
-            stmt = conn.prepare_cached(sql::SELECT_EVENTS_AFTER).map_err(err)?;
-            stmt.query(params![
-                key.app,
-                key.user,
-                key.id,
-                limit,
-                loc.time_text(after)
-            ])
-        }
-    }
-    .map_err(err)?;
     let mut rows_read = Vec::new();
-    while let Some(row) = rows.next().map_err(err)? {
+    let statements = [sql::SELECT_EVENTS, sql::SELECT_EVENTS_AFTER];
+    each_event_row(conn, loc, key, select, statements, |row| {
         let text = |i: usize| -> Result<&str> {
             let v = row.get_ref(i).map_err(err)?;
             v.as_str().map_err(|e| err(e.into()))
@@ -227,7 +207,8 @@ fn load_events(
                 data: data.map(Arc::from),
             }),
         });
-    }
+        Ok(())
+    })?;
     rows_read.reverse();
     decode_all(rows_read, loc, key, cache)
 }
@@ -241,31 +222,9 @@ fn load_go_events(
     cache: &EventCache,
 ) -> Result<Vec<Arc<Event>>> {
     let err = |e| loc.error("reading events", e);
-    let limit = select
-        .limit
-        .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
-    let mut stmt;
-    let mut rows = match select.after {
-        None => {
-            stmt = conn.prepare_cached(sql::SELECT_GO_EVENTS).map_err(err)?;
-            stmt.query(params![key.app, key.user, key.id, limit])
-        }
-        Some(after) => {
-            stmt = conn
-                .prepare_cached(sql::SELECT_GO_EVENTS_AFTER)
-                .map_err(err)?;
-            stmt.query(params![
-                key.app,
-                key.user,
-                key.id,
-                limit,
-                loc.time_text(after)
-            ])
-        }
-    }
-    .map_err(err)?;
     let mut events = Vec::new();
-    while let Some(row) = rows.next().map_err(err)? {
+    let statements = [sql::SELECT_GO_EVENTS, sql::SELECT_GO_EVENTS_AFTER];
+    each_event_row(conn, loc, key, select, statements, |row| {
         let go = go_event_row(row, loc, key).map_err(|e| match e {
             GoRowError::Sql(e) => err(e),
             GoRowError::Lib(e) => e,
@@ -280,7 +239,7 @@ fn load_go_events(
         };
         if let Some(event) = cache.get(&row_key) {
             events.push(event);
-            continue;
+            return Ok(());
         }
         let (id, invocation_id, time) = (go.id.clone(), go.invocation_id.clone(), go.timestamp);
         let event = Arc::new(go.into_event(&key.id)?);
@@ -292,9 +251,49 @@ fn load_go_events(
         };
         cache.insert(&row_key, text.clone(), event.clone());
         events.push(event);
-    }
+        Ok(())
+    })?;
     events.reverse();
     Ok(events)
+}
+
+/// Runs `on_row` on each selected event row, newest first: `statements` is the pair
+/// `[all, at or after]` (bound `(app, user, id, limit)` and then the time), the index
+/// gives the newest first, so a `LIMIT` takes the newest N.
+fn each_event_row(
+    conn: &Connection,
+    loc: &Location,
+    key: &SessionKey,
+    select: EventSelect,
+    [all, since]: [&str; 2],
+    mut on_row: impl FnMut(&rusqlite::Row<'_>) -> Result<()>,
+) -> Result<()> {
+    let err = |e| loc.error("reading events", e);
+    let limit = select
+        .limit
+        .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+    let mut stmt;
+    let mut rows = match select.after {
+        None => {
+            stmt = conn.prepare_cached(all).map_err(err)?;
+            stmt.query(params![key.app, key.user, key.id, limit])
+        }
+        Some(after) => {
+            stmt = conn.prepare_cached(since).map_err(err)?;
+            stmt.query(params![
+                key.app,
+                key.user,
+                key.id,
+                limit,
+                loc.time_text(after)
+            ])
+        }
+    }
+    .map_err(err)?;
+    while let Some(row) = rows.next().map_err(err)? {
+        on_row(row)?;
+    }
+    Ok(())
 }
 
 enum GoRowError {
@@ -342,30 +341,7 @@ fn go_event_row(
         ValueRef::Blob(b) | ValueRef::Text(b) => b.to_vec(),
         _ => Vec::new(),
     };
-    Ok(GoEventRow {
-        invocation_id: text(1)?.unwrap_or_default(),
-        author: text(2)?.unwrap_or_default(),
-        actions,
-        long_running_tool_ids_json: text(4)?,
-        routes_json: text(5)?,
-        output_json: text(6)?,
-        node_info_json: text(7)?,
-        requested_input_json: text(8)?,
-        branch: text(9)?,
-        isolation_scope: text(10)?,
-        timestamp,
-        content: text(12)?,
-        grounding_metadata: text(13)?,
-        custom_metadata: text(14)?,
-        usage_metadata: text(15)?,
-        citation_metadata: text(16)?,
-        partial: flag(17)?,
-        turn_complete: flag(18)?,
-        error_code: text(19)?,
-        error_message: text(20)?,
-        interrupted: flag(21)?,
-        id,
-    })
+    GoEventRow::from_columns(id, actions, timestamp, text, flag)
 }
 
 /// A row read: already decoded (a cache hit) or not yet.

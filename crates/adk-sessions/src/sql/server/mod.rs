@@ -470,22 +470,14 @@ where
         // Either one statement, or the session row first and then its events: a
         // concurrent append in between makes this handle stale (refused later), never
         // newer than its events.
-        let query = match (combined, after) {
-            (None, _) => sqlx::query::<D::DB>(D::SQL.load_session)
+        let query = match combined {
+            None => sqlx::query::<D::DB>(D::SQL.load_session)
                 .bind(app_name)
                 .bind(user_id)
                 .bind(session_id),
-            (Some((limit, [all, _])), None) => sqlx::query::<D::DB>(all)
-                .bind(app_name)
-                .bind(user_id)
-                .bind(session_id)
-                .bind(limit),
-            (Some((limit, [_, since])), Some(after)) => sqlx::query::<D::DB>(since)
-                .bind(app_name)
-                .bind(user_id)
-                .bind(session_id)
-                .bind(after.to_naive())
-                .bind(limit),
+            Some((limit, sql)) => {
+                newest_query::<D::DB>(sql, [app_name, user_id, session_id], after, limit)
+            }
         };
         let row = query
             .fetch_optional(&self.pool)
@@ -573,19 +565,12 @@ where
     ) -> Result<Vec<Arc<Event>>> {
         let get = |e| self.storage(e);
         let mut events = Vec::new();
-        let query = match after {
-            None => sqlx::query::<D::DB>(D::SQL.events_newest)
-                .bind(app_name)
-                .bind(user_id)
-                .bind(session_id)
-                .bind(limit),
-            Some(after) => sqlx::query::<D::DB>(D::SQL.events_newest_after)
-                .bind(app_name)
-                .bind(user_id)
-                .bind(session_id)
-                .bind(after.to_naive())
-                .bind(limit),
-        };
+        let query = newest_query::<D::DB>(
+            [D::SQL.events_newest, D::SQL.events_newest_after],
+            [app_name, user_id, session_id],
+            after,
+            limit,
+        );
         let rows = query
             .fetch_all(&self.pool)
             .await
@@ -610,19 +595,12 @@ where
         after: Option<Timestamp>,
         limit: i64,
     ) -> Result<Vec<Arc<Event>>> {
-        let query = match after {
-            None => sqlx::query::<D::DB>(D::GO.events_newest)
-                .bind(app_name)
-                .bind(user_id)
-                .bind(session_id)
-                .bind(limit),
-            Some(after) => sqlx::query::<D::DB>(D::GO.events_newest_after)
-                .bind(app_name)
-                .bind(user_id)
-                .bind(session_id)
-                .bind(after.to_naive())
-                .bind(limit),
-        };
+        let query = newest_query::<D::DB>(
+            [D::GO.events_newest, D::GO.events_newest_after],
+            [app_name, user_id, session_id],
+            after,
+            limit,
+        );
         let rows = query
             .fetch_all(&self.pool)
             .await
@@ -640,24 +618,12 @@ where
     /// (`sql`: `[all, at or after]`, see [`GoStatements::load_with_events`]).
     async fn load_go_session(
         &self,
-        [all, since]: [&'static str; 2],
+        sql: [&'static str; 2],
         [app_name, user_id, session_id]: [&str; 3],
         after: Option<Timestamp>,
         limit: i64,
     ) -> Result<Session> {
-        let query = match after {
-            None => sqlx::query::<D::DB>(all)
-                .bind(app_name)
-                .bind(user_id)
-                .bind(session_id)
-                .bind(limit),
-            Some(after) => sqlx::query::<D::DB>(since)
-                .bind(app_name)
-                .bind(user_id)
-                .bind(session_id)
-                .bind(after.to_naive())
-                .bind(limit),
-        };
+        let query = newest_query::<D::DB>(sql, [app_name, user_id, session_id], after, limit);
         let rows = query
             .fetch_all(&self.pool)
             .await
@@ -713,33 +679,11 @@ where
                 .unwrap_or(false))
         };
         let text = |i: usize| row.try_get::<Option<String>, _>(base + i).map_err(get);
-        Ok(GoEventRow {
-            invocation_id: text(1)?.unwrap_or_default(),
-            author: text(2)?.unwrap_or_default(),
-            actions: row
-                .try_get::<Option<Vec<u8>>, _>(base + 3)
-                .map_err(get)?
-                .unwrap_or_default(),
-            long_running_tool_ids_json: text(4)?,
-            routes_json: text(5)?,
-            output_json: text(6)?,
-            node_info_json: text(7)?,
-            requested_input_json: text(8)?,
-            branch: text(9)?,
-            isolation_scope: text(10)?,
-            timestamp: micros(time),
-            content: text(12)?,
-            grounding_metadata: text(13)?,
-            custom_metadata: text(14)?,
-            usage_metadata: text(15)?,
-            citation_metadata: text(16)?,
-            partial: flag(17)?,
-            turn_complete: flag(18)?,
-            error_code: text(19)?,
-            error_message: text(20)?,
-            interrupted: flag(21)?,
-            id,
-        })
+        let actions = row
+            .try_get::<Option<Vec<u8>>, _>(base + 3)
+            .map_err(get)?
+            .unwrap_or_default();
+        GoEventRow::from_columns(id, actions, micros(time), text, flag)
     }
 
     async fn list_page(
@@ -820,6 +764,32 @@ where
             ),
             None => Ok(JsonMap::new()),
         }
+    }
+}
+
+/// A statement of the pair `[all, at or after]` over one session's events, bound:
+/// `(app, user, id, limit)`, or `(app, user, id, after, limit)` when `after` is given.
+fn newest_query<'q, DB: Database>(
+    [all, since]: [&'static str; 2],
+    [app_name, user_id, session_id]: [&'q str; 3],
+    after: Option<Timestamp>,
+    limit: i64,
+) -> sqlx::query::Query<'q, DB, <DB as Database>::Arguments>
+where
+    &'q str: Encode<'q, DB> + Type<DB>,
+    NaiveDateTime: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+{
+    let query = sqlx::query::<DB>(match after {
+        None => all,
+        Some(_) => since,
+    })
+    .bind(app_name)
+    .bind(user_id)
+    .bind(session_id);
+    match after {
+        None => query.bind(limit),
+        Some(after) => query.bind(after.to_naive()).bind(limit),
     }
 }
 
