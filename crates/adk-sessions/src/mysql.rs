@@ -320,6 +320,37 @@ async fn merge_scope(
 }
 
 /// The byte-exact collation of a server reporting `version` (`SELECT VERSION()`).
+/// Reads back the revision `written` just stored for the session `keys`. When it has a
+/// fraction and the column kept it without one (a whole-second `DATETIME`, as adk-js's
+/// schema update leaves it), stores `whole` instead, so the revision stays exact and
+/// unique, and returns it.
+async fn exact_revision(
+    conn: &mut MySqlConnection,
+    [app, user, id]: [&str; 3],
+    written: NaiveDateTime,
+    whole: NaiveDateTime,
+) -> Result<Option<NaiveDateTime>, Fail> {
+    if Timestamp::from_naive(written).as_micros() % 1_000_000 == 0 {
+        return Ok(None);
+    }
+    let back: NaiveDateTime = conn
+        .fetch_one(sqlx::query(READ_SESSION_TIME).bind(app).bind(user).bind(id))
+        .await?
+        .try_get(0)?;
+    if back == written {
+        return Ok(None);
+    }
+    conn.execute(
+        sqlx::query(SET_SESSION_TIME)
+            .bind(whole)
+            .bind(app)
+            .bind(user)
+            .bind(id),
+    )
+    .await?;
+    Ok(Some(whole))
+}
+
 /// Merges an append's `app:` and `user:` deltas into their rows (app first), in `conn`'s
 /// transaction.
 async fn merge_deltas(conn: &mut MySqlConnection, a: &AppendRow<'_>) -> Result<(), Fail> {
@@ -483,30 +514,9 @@ impl Dialect for MysqlDialect {
         }
         // As in `append`: a revision the column stored without its fraction is replaced
         // by the next whole second.
-        let mut coarse_revision = None;
-        if Timestamp::from_naive(new.revision).as_micros() % 1_000_000 != 0 {
-            let back: NaiveDateTime = tx
-                .fetch_one(
-                    sqlx::query(READ_SESSION_TIME)
-                        .bind(new.app_name)
-                        .bind(new.user_id)
-                        .bind(new.session_id),
-                )
-                .await?
-                .try_get(0)?;
-            if back != new.revision {
-                let whole = Timestamp::from_naive(new.revision).ceil_second().to_naive();
-                tx.execute(
-                    sqlx::query(SET_SESSION_TIME)
-                        .bind(whole)
-                        .bind(new.app_name)
-                        .bind(new.user_id)
-                        .bind(new.session_id),
-                )
-                .await?;
-                coarse_revision = Some(whole);
-            }
-        }
+        let keys = [new.app_name, new.user_id, new.session_id];
+        let whole = Timestamp::from_naive(new.revision).ceil_second().to_naive();
+        let coarse_revision = exact_revision(&mut tx, keys, new.revision, whole).await?;
         tx.commit().await?;
         Ok(ScopeStates {
             app,
@@ -587,33 +597,16 @@ impl Dialect for MysqlDialect {
         // service runs (adk-js's does): read the revision back, and when it lost its
         // fraction, store the next whole second instead, so the revision stays exact and
         // unique.
-        let mut coarse = None;
-        if !a.whole_seconds && Timestamp::from_naive(update_time).as_micros() % 1_000_000 != 0 {
-            let back: NaiveDateTime = tx
-                .fetch_one(
-                    sqlx::query(READ_SESSION_TIME)
-                        .bind(a.app_name)
-                        .bind(a.user_id)
-                        .bind(a.session_id),
-                )
-                .await?
-                .try_get(0)?;
-            if back != update_time {
-                let whole =
-                    Timestamp::from_naive(update_time.max(stored + chrono::Duration::seconds(1)))
-                        .ceil_second()
-                        .to_naive();
-                tx.execute(
-                    sqlx::query(SET_SESSION_TIME)
-                        .bind(whole)
-                        .bind(a.app_name)
-                        .bind(a.user_id)
-                        .bind(a.session_id),
-                )
-                .await?;
-                coarse = Some(whole);
-            }
-        }
+        let coarse = if a.whole_seconds {
+            None
+        } else {
+            let keys = [a.app_name, a.user_id, a.session_id];
+            let whole =
+                Timestamp::from_naive(update_time.max(stored + chrono::Duration::seconds(1)))
+                    .ceil_second()
+                    .to_naive();
+            exact_revision(&mut tx, keys, update_time, whole).await?
+        };
         if !adk_go_order {
             merge_deltas(&mut tx, a).await?;
         }
