@@ -552,6 +552,98 @@ pub async fn unreachable_server_is_a_storage_error(server: Server) {
     eprintln!("unreachable {server:?}: {e} (after {took:?})");
 }
 
+/// TLS to the database, when the URL asks for it, verified against the CA the URL names:
+/// the server's user `adk_tls` may connect only over TLS (`.ci/services.sh` sets that up,
+/// with a CA of its own in `ADK_SESSIONS_TEST_TLS_CA`), so a service that works as it
+/// proves its connections are encrypted; the same user without TLS is refused, and a CA
+/// that did not sign the server's certificate is refused with an error that says so.
+pub async fn tls_connections_are_verified(server: Server) {
+    let ca = match std::env::var("ADK_SESSIONS_TEST_TLS_CA") {
+        Ok(ca) if !ca.trim().is_empty() => ca,
+        _ => {
+            adk_sessions::testsuite::skip(
+                "set ADK_SESSIONS_TEST_TLS_CA=/etc/adk-sessions-tests/tls/ca.pem (made by .ci/services.sh) to run the database TLS tests",
+            );
+            return;
+        }
+    };
+    let Some(db) = TestDb::create(server).await else {
+        return;
+    };
+    if server == Server::Postgres {
+        // The owner may create tables in the database's public schema.
+        db.exec(&format!("ALTER DATABASE {} OWNER TO adk_tls", db.name))
+            .await;
+    }
+    // The test server's host and port, as the user adk_tls, without a password.
+    let host = db
+        .url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .map(|authority| authority.rsplit('@').next().unwrap_or(authority))
+        .expect("a host in the test URL");
+    let url = |query: &str| match server {
+        Server::Postgres => format!("postgres://adk_tls@{host}/{}?{query}", db.name),
+        Server::Mysql => format!("mysql://adk_tls@{host}/{}?{query}", db.name),
+    };
+    let (verified, plain, untrusted) = match server {
+        Server::Postgres => (
+            format!("sslmode=verify-full&sslrootcert={ca}"),
+            "sslmode=disable".to_owned(),
+            "sslmode=verify-full&sslrootcert=/etc/ssl/certs/ca-certificates.crt".to_owned(),
+        ),
+        Server::Mysql => (
+            format!("ssl-mode=VERIFY_IDENTITY&ssl-ca={ca}"),
+            "ssl-mode=DISABLED".to_owned(),
+            "ssl-mode=VERIFY_IDENTITY&ssl-ca=/etc/ssl/certs/ca-certificates.crt".to_owned(),
+        ),
+    };
+
+    let service = adk_sessions::open(&url(&verified), &test_options())
+        .await
+        .unwrap_or_else(|e| panic!("open over verified TLS: {e}"));
+    let session = service
+        .create(
+            "tls_app",
+            "u1",
+            CreateOptions::new().state(json!({"user:lang": "en"})),
+        )
+        .await
+        .expect("create over TLS");
+    service
+        .append_event(
+            &session,
+            Event::new("inv-1", "user").with_state("turns", json!(1)),
+        )
+        .await
+        .expect("append over TLS");
+    let read = service
+        .get(session.key(), GetFilter::all())
+        .await
+        .expect("get over TLS");
+    assert_eq!(read.events().len(), 1);
+    assert_eq!(read.state().get("turns"), Some(json!(1)));
+    assert_eq!(read.state().get("user:lang"), Some(json!("en")));
+    service.close().await.expect("close");
+
+    let options = test_options().connect_timeout(Duration::from_secs(5));
+    let e = open_err(adk_sessions::open(&url(&plain), &options).await);
+    assert!(matches!(e, Error::Storage { .. }), "{e:?}");
+    eprintln!("{server:?} without TLS: {e}");
+
+    if Path::new("/etc/ssl/certs/ca-certificates.crt").exists() {
+        let e = open_err(adk_sessions::open(&url(&untrusted), &options).await);
+        assert!(matches!(e, Error::Storage { .. }), "{e:?}");
+        let text = e.to_string().to_ascii_lowercase();
+        assert!(
+            text.contains("certificate") || text.contains("tls"),
+            "the error should say the certificate was refused: {e}"
+        );
+        eprintln!("{server:?} with a CA that did not sign the server's certificate: {e}");
+    }
+}
+
 /// A password in the URL shows neither in `Debug` of the service nor in its errors.
 pub async fn passwords_never_show(server: Server) {
     let Some(db) = TestDb::create(server).await else {

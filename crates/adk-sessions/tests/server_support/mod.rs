@@ -515,6 +515,11 @@ macro_rules! server_backend_tests {
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn tls_connections_are_verified() {
+            cases::tls_connections_are_verified($server).await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn list_queries_use_our_index() {
             cases::list_queries_use_our_index($server).await;
         }
