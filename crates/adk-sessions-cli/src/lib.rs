@@ -6,3 +6,4 @@ pub mod cli;
 pub mod listener;
 pub mod ops;
 pub mod serve;
+pub mod tls;

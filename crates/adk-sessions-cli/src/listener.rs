@@ -3,8 +3,9 @@
 //! `header_timeout` (one that sends nothing, or a header a byte a second) is closed, an
 //! idle keep-alive connection too; at most `max_connections` are served at once (more are
 //! closed at accept, with a warning); bodies and handlers are bounded by the router's own
-//! body limit and request timeout. On shutdown, in-flight requests finish (up to
-//! `drain`), then connections close.
+//! body limit and request timeout. With TLS, the handshake runs on the connection's own
+//! task and must also finish within `header_timeout`. On shutdown, in-flight requests
+//! finish (up to `drain`), then connections close.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,10 +14,12 @@ use std::time::Duration;
 use axum::Router;
 use hyper::server::conn::http1::Builder;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 
 /// The limits of [`serve`].
 #[derive(Debug, Clone, Copy)]
@@ -30,11 +33,13 @@ pub struct Limits {
     pub drain: Duration,
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, within `limits`.
+/// Serves `app` on `listener` until `shutdown` resolves, within `limits`; over TLS when
+/// `tls` is given (HTTPS), else plain HTTP.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: Limits,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
@@ -68,12 +73,21 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
-        let connection = builder.serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
+        let watcher = graceful.watcher();
+        let (app, builder, tls) = (app.clone(), builder.clone(), tls.clone());
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(%peer, error = %e, "connection closed");
+            match tls {
+                None => serve_connection(stream, app, &builder, watcher, peer).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(limits.header_timeout, acceptor.accept(stream)).await
+                    {
+                        Ok(Ok(stream)) => {
+                            serve_connection(stream, app, &builder, watcher, peer).await
+                        }
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
             }
             drop(slot);
         });
@@ -84,5 +98,23 @@ pub async fn serve(
         .is_err()
     {
         tracing::warn!(drain = ?limits.drain, "in-flight requests still running at shutdown; closing them");
+    }
+}
+
+/// Serves HTTP/1.1 on one accepted connection (plain or TLS) until it closes or the
+/// server shuts down.
+async fn serve_connection<S>(
+    stream: S,
+    app: Router,
+    builder: &Builder,
+    watcher: Watcher,
+    peer: std::net::SocketAddr,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = TowerToHyperService::new(app);
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    if let Err(e) = watcher.watch(connection).await {
+        tracing::debug!(%peer, error = %e, "connection closed");
     }
 }

@@ -1,6 +1,7 @@
 //! `adk-sessions serve`: opens the database, binds, serves [`adk_sessions_server::router`] with
 //! request logs through `tracing`, and shuts down gracefully on SIGTERM/SIGINT: stop
-//! accepting, finish in-flight requests, then drop (close) the database.
+//! accepting, finish in-flight requests, then drop (close) the database. With
+//! `--tls-cert`/`--tls-key` it serves HTTPS and reads the pair again on SIGHUP.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,6 +12,8 @@ use adk_sessions::{EventPolicy, OpenOptions};
 
 use adk_sessions_server::auth::Tokens;
 use adk_sessions_server::{router, HostCheck, ServerConfig};
+
+use crate::tls::{self, ReloadingCert, TlsFiles};
 
 /// Flags of `adk-sessions serve`.
 #[derive(Debug, Clone, clap::Args)]
@@ -30,6 +33,14 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "ADK_SESSIONS_ADDR", default_value = "127.0.0.1:8000")]
     pub addr: String,
+    /// PEM file of the certificate chain to serve HTTPS with (the server's own
+    /// certificate first); needs --tls-key. Read again on SIGHUP.
+    #[arg(long, env = "ADK_SESSIONS_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM file of the private key of --tls-cert (PKCS#8, PKCS#1 or SEC1). Read again on
+    /// SIGHUP.
+    #[arg(long, env = "ADK_SESSIONS_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// JSON file of bearer tokens and the apps each may touch (no auth without it).
     #[arg(long, env = "ADK_SESSIONS_AUTH_TOKENS")]
     pub auth_tokens: Option<PathBuf>,
@@ -107,6 +118,18 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         .addr
         .parse()
         .map_err(|e| format!("--addr {:?} is not HOST:PORT: {e}", args.addr))?;
+    // Read before the database is opened: a pair that cannot be served changes nothing.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(Arc::new(
+            ReloadingCert::load(TlsFiles {
+                cert: cert.clone(),
+                key: key.clone(),
+            })
+            .await?,
+        )),
+        _ => None,
+    };
+    let acceptor = tls.clone().map(tls::acceptor).transpose()?;
     // On loopback without auth, only requests made to loopback (no DNS rebinding).
     let host_check = if addr.ip().is_loopback() && auth.is_none() && !args.allow_any_host {
         HostCheck::Loopback
@@ -137,14 +160,17 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(addr = %local, db = %shown, backend = service.backend_name(),
         layout = service.storage_layout().map(|l| l.name()),
-        auth = config.auth.is_some(), "adk-sessions listening");
+        auth = config.auth.is_some(), tls = tls.is_some(), "adk-sessions listening");
+    if let Some(cert) = tls {
+        tokio::spawn(reload_on_sighup(cert));
+    }
     let app = router(service.clone(), config);
     let limits = crate::listener::Limits {
         header_timeout: Duration::from_secs_f64(args.header_timeout),
         max_connections: args.max_connections,
         drain: Duration::from_secs(30),
     };
-    crate::listener::serve(listener, app, limits, shutdown_signal()).await;
+    crate::listener::serve(listener, app, limits, acceptor, shutdown_signal()).await;
     tracing::info!("stopped accepting; in-flight requests finished; closing the database");
     // SQLite: the WAL is merged into the database file, so a copy of the .db file made
     // after a clean stop is complete.
@@ -154,6 +180,39 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         .map_err(|e| format!("closing {shown}: {e}"))?;
     drop(service);
     Ok(())
+}
+
+/// Reads the certificate and key again on each SIGHUP; a pair that cannot be served is
+/// logged and the one in use stays.
+async fn reload_on_sighup(cert: Arc<ReloadingCert>) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut hangups = match signal(SignalKind::hangup()) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot watch SIGHUP: the TLS certificate will not be reloaded");
+                return;
+            }
+        };
+        while hangups.recv().await.is_some() {
+            let files = cert.files();
+            match cert.reload().await {
+                Ok(chain) => tracing::info!(
+                    cert = %files.cert.display(),
+                    key = %files.key.display(),
+                    chain,
+                    "SIGHUP: TLS certificate reloaded; new connections use it"
+                ),
+                Err(e) => tracing::error!(
+                    error = %e,
+                    "SIGHUP: TLS certificate not reloaded; still serving the previous one"
+                ),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    drop(cert);
 }
 
 async fn shutdown_signal() {
