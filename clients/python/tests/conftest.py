@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import os
 from pathlib import Path
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -99,9 +100,21 @@ def server_binary() -> str:
 
 
 def start_server(
-    db_url: str, *, backend: str, extra_args: list[str] | None = None
+    db_url: str,
+    *,
+    backend: str,
+    extra_args: list[str] | None = None,
+    tls: tuple[Path, Path] | None = None,
 ) -> Server:
+  """Starts ``serve`` on a free port; with ``tls`` (certificate, key: a self-signed
+  certificate, which is its own CA) it serves HTTPS and is probed trusting it."""
   binary = server_binary()
+  scheme: str = "http"
+  verify: ssl.SSLContext | bool = True
+  if tls is not None:
+    scheme = "https"
+    verify = ssl.create_default_context(cafile=str(tls[0]))
+    extra_args = [*(extra_args or []), "--tls-cert", str(tls[0]), "--tls-key", str(tls[1])]
   log_dir = Path(tempfile.mkdtemp(prefix="adk-sessions-client-test-"))
   for _ in range(5):
     port = free_port()
@@ -121,11 +134,12 @@ def start_server(
           stderr=subprocess.STDOUT,
           env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
       )
-    base_url = f"http://127.0.0.1:{port}"
+    base_url = f"{scheme}://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and process.poll() is None:
       try:
-        if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
+        ready = httpx.get(f"{base_url}/readyz", timeout=1, verify=verify)
+        if ready.status_code == 200:
           return Server(backend, db_url, base_url, process, log_path)
       except httpx.HTTPError:
         pass
