@@ -2,7 +2,8 @@
 //! API over TLS to a client that trusts the certificate's CA, and to no one else (another
 //! CA, plain HTTP); SIGHUP swaps in a renewed certificate for new connections, and a
 //! broken one on SIGHUP leaves the served certificate as it was; a pair that cannot be
-//! served stops the server before the database is opened.
+//! served stops the server before the database is opened; a client that never starts its
+//! handshake is closed after `--header-timeout`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -204,6 +205,8 @@ async fn https_serves_the_api_to_its_cas_clients_only_and_reloads_on_sighup() {
             cert.to_str().unwrap(),
             "--tls-key",
             key.to_str().unwrap(),
+            "--header-timeout",
+            "1",
         ],
     );
     let port = server.port;
@@ -260,6 +263,20 @@ async fn https_serves_the_api_to_its_cas_clients_only_and_reloads_on_sighup() {
     assert!(
         !String::from_utf8_lossy(&answer).contains("200 OK"),
         "{answer:?}"
+    );
+
+    // A client that never starts its handshake is closed after --header-timeout.
+    let mut silent = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
+    let started = Instant::now();
+    let closed = tokio::time::timeout(Duration::from_secs(5), silent.read(&mut [0u8; 64])).await;
+    assert!(
+        matches!(closed, Ok(Ok(0)) | Ok(Err(_))),
+        "a silent connection was kept open: {closed:?}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
     );
 
     // A renewed certificate (from another CA) takes effect on SIGHUP.
