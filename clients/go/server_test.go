@@ -132,6 +132,13 @@ func freeAddr(t *testing.T) string {
 // /healthz answers; the server is stopped (SIGTERM, then kill) when t ends.
 func startServer(t *testing.T, dbURL string, extra ...string) *testServer {
 	t.Helper()
+	return startServerOver(t, "http", &http.Client{Timeout: time.Second}, dbURL, extra...)
+}
+
+// startServerOver is startServer for a server reached by scheme ("https" when extra
+// holds --tls-cert/--tls-key), probed with hc (one that trusts its certificate).
+func startServerOver(t *testing.T, scheme string, hc *http.Client, dbURL string, extra ...string) *testServer {
+	t.Helper()
 	bin := serverBin(t)
 	var lastLogs string
 	for attempt := 0; attempt < 3; attempt++ {
@@ -162,8 +169,8 @@ func startServer(t *testing.T, dbURL string, extra ...string) *testServer {
 				<-exited
 			}
 		}
-		base := "http://" + addr
-		if waitHealthy(base, exited, 20*time.Second) {
+		base := scheme + "://" + addr
+		if waitHealthy(hc, base, exited, 20*time.Second) {
 			t.Cleanup(func() {
 				stop()
 				if t.Failed() {
@@ -190,9 +197,8 @@ func redactDB(db string) string {
 	return db
 }
 
-func waitHealthy(base string, exited <-chan struct{}, within time.Duration) bool {
+func waitHealthy(hc *http.Client, base string, exited <-chan struct{}, within time.Duration) bool {
 	deadline := time.Now().Add(within)
-	hc := &http.Client{Timeout: time.Second}
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
