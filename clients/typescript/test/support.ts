@@ -6,7 +6,8 @@
  * not empty, `false` or `0`) the same suite fails instead.
  */
 import {spawn, spawnSync, type ChildProcess} from 'node:child_process';
-import {mkdtempSync, rmSync} from 'node:fs';
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs';
+import {get as httpsGet} from 'node:https';
 import {createServer} from 'node:net';
 import {tmpdir} from 'node:os';
 import {dirname, join, resolve} from 'node:path';
@@ -157,9 +158,28 @@ async function freshPostgres(baseUrl: string): Promise<{url: string; drop(): Pro
  * Starts `adk-sessions serve` on a free port over a fresh store of `backend`.
  * `extraArgs` go to `serve` (e.g. `--auth-tokens FILE`).
  */
+/** A certificate (PEM, its own CA) and key file for a server that serves HTTPS. */
+export interface TlsFiles {
+  cert: string;
+  key: string;
+}
+
+/** GET `url` over HTTPS trusting only the PEM certificate `ca`: the status, or an error. */
+export function httpsStatus(url: string, ca: string): Promise<number> {
+  return new Promise((done, fail) => {
+    const req = httpsGet(url, {ca, timeout: 1000}, (res) => {
+      res.resume();
+      done(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', fail);
+  });
+}
+
 export async function startServer(
   backend: BackendName,
   extraArgs: string[] = [],
+  tls?: TlsFiles,
 ): Promise<RunningServer> {
   if (!BIN) {
     throw new Error(BIN_WHY);
@@ -186,8 +206,11 @@ export async function startServer(
 
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const child: ChildProcess = spawn(BIN, ['serve', '--db', db, '--addr', `127.0.0.1:${port}`, ...extraArgs], {
+    const url = `${tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+    const tlsArgs = tls ? ['--tls-cert', tls.cert, '--tls-key', tls.key] : [];
+    const ca = tls ? readFileSync(tls.cert, 'utf8') : '';
+    const args = ['serve', '--db', db, '--addr', `127.0.0.1:${port}`, ...tlsArgs, ...extraArgs];
+    const child: ChildProcess = spawn(BIN, args, {
       stdio: ['ignore', 'ignore', 'pipe'],
       env: {...process.env, RUST_LOG: process.env.RUST_LOG ?? 'warn'},
     });
@@ -207,8 +230,10 @@ export async function startServer(
     let up = false;
     while (!exited && Date.now() < deadline) {
       try {
-        const r = await fetch(`${url}/readyz`);
-        if (r.ok) {
+        const ok = tls
+          ? (await httpsStatus(`${url}/readyz`, ca)) === 200
+          : (await fetch(`${url}/readyz`)).ok;
+        if (ok) {
           up = true;
           break;
         }
