@@ -1,24 +1,27 @@
 //! Optional bearer-token auth. A tokens file (JSON) lists each token and the apps it may
-//! touch:
+//! touch, each for reading and writing (the default) or for reading only:
 //!
 //! ```json
 //! {"tokens": [
 //!   {"token": "s3cret-for-support", "apps": ["support_bot"]},
 //!   {"token": "s3cret-dashboard", "apps": ["support_bot"], "access": "read"},
+//!   {"token": "s3cret-ops", "apps": {"support_bot": "write", "*": "read"}},
 //!   {"token": "s3cret-admin", "apps": ["*"]}
 //! ]}
 //! ```
 //!
+//! `apps` is either a list, all with the entry's `access` (`"write"`, the default, or
+//! `"read"`), or a map from app to its access, where `"*"` stands for every app not named.
 //! Every route under `/apps/{app_name}/…` then needs `Authorization: Bearer <token>` (the
 //! scheme in any case): 401 without a token or with an unknown one, 400 with two
 //! `Authorization` headers, 403 when the token does not name the app (`"*"` names every
-//! app) or when a read-only token (`"access": "read"`; the default is `"write"`) asks for
-//! anything but GET or HEAD. `/healthz`, `/readyz`, `/metrics` and `/openapi.json` stay
-//! open. Tokens are compared in constant time. A file with a token shorter than 8
-//! characters, with whitespace or control characters, or listed twice, is refused when
-//! the server starts, naming the entry.
+//! app) or when it may only read the app and asks for anything but GET or HEAD.
+//! `/healthz`, `/readyz`, `/metrics` and `/openapi.json` stay open. Tokens are compared in
+//! constant time. A file with a token shorter than 8 characters, with whitespace or
+//! control characters, or listed twice, with no app, or with `access` beside an `apps`
+//! map, is refused when the server starts, naming the entry.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -33,13 +36,15 @@ use crate::api::ApiError;
 /// The tokens a server accepts.
 #[derive(Debug, Clone, Default)]
 pub struct Tokens {
-    entries: Vec<(String, Apps, bool)>,
+    entries: Vec<TokenEntry>,
 }
 
+/// One token: its access to the apps it names, and to every other app (`"*"`).
 #[derive(Debug, Clone)]
-enum Apps {
-    All,
-    Some(HashSet<String>),
+struct TokenEntry {
+    token: String,
+    apps: HashMap<String, AccessMode>,
+    others: Option<AccessMode>,
 }
 
 #[derive(Deserialize)]
@@ -52,13 +57,13 @@ struct File {
 #[serde(deny_unknown_fields)]
 struct Entry {
     token: String,
-    apps: Vec<String>,
-    #[serde(default)]
-    access: AccessMode,
+    /// A list of apps sharing `access`, or a map from each app to its access.
+    apps: serde_json::Value,
+    access: Option<AccessMode>,
 }
 
-/// What a token may do in its apps.
-#[derive(Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+/// What a token may do in an app.
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 enum AccessMode {
     /// Read and write (the default).
@@ -86,7 +91,7 @@ impl Tokens {
     pub fn parse(text: &str) -> Result<Tokens, String> {
         let file: File =
             serde_json::from_str(text).map_err(|e| format!("tokens file is not valid: {e}"))?;
-        let mut entries: Vec<(String, Apps, bool)> = Vec::new();
+        let mut entries: Vec<TokenEntry> = Vec::new();
         for (i, e) in file.tokens.into_iter().enumerate() {
             if e.token.chars().any(|c| c.is_whitespace() || c.is_control()) {
                 return Err(format!(
@@ -98,22 +103,56 @@ impl Tokens {
                     "tokens[{i}].token is shorter than 8 characters; use a long random token"
                 ));
             }
-            if let Some(j) = entries.iter().position(|(t, _, _)| *t == e.token) {
+            if let Some(j) = entries.iter().position(|t| t.token == e.token) {
                 return Err(format!(
                     "tokens[{i}].token is the same as tokens[{j}].token; give each client its own"
                 ));
             }
-            if e.apps.is_empty() {
+            let named: Vec<(String, AccessMode)> = if e.apps.is_object() {
+                if e.access.is_some() {
+                    return Err(format!(
+                        "tokens[{i}] has both an apps map and access; give each app its access in the map"
+                    ));
+                }
+                serde_json::from_value::<BTreeMap<String, AccessMode>>(e.apps)
+                    .map_err(|err| {
+                        format!(
+                            "tokens[{i}].apps: each app's access is \"read\" or \"write\" ({err})"
+                        )
+                    })?
+                    .into_iter()
+                    .collect()
+            } else {
+                let access = e.access.unwrap_or_default();
+                serde_json::from_value::<Vec<String>>(e.apps)
+                    .map_err(|err| {
+                        format!("tokens[{i}].apps is a list of app names or a map from app to \"read\"/\"write\" ({err})")
+                    })?
+                    .into_iter()
+                    .map(|a| (a, access))
+                    .collect()
+            };
+            if named.is_empty() {
                 return Err(format!(
                     "tokens[{i}].apps is empty; name the apps (or \"*\" for every app)"
                 ));
             }
-            let apps = if e.apps.iter().any(|a| a == "*") {
-                Apps::All
-            } else {
-                Apps::Some(e.apps.into_iter().collect())
+            let mut entry = TokenEntry {
+                token: e.token,
+                apps: HashMap::new(),
+                others: None,
             };
-            entries.push((e.token, apps, e.access == AccessMode::Read));
+            for (app, access) in named {
+                if app.is_empty() {
+                    return Err(format!("tokens[{i}].apps names an empty app"));
+                }
+                if app == "*" {
+                    entry.others = Some(access);
+                } else {
+                    entry.apps.insert(app, access);
+                }
+            }
+            entries.push(entry);
         }
         Ok(Tokens { entries })
     }
@@ -127,24 +166,20 @@ impl Tokens {
 
     /// What `token` may do for `app`.
     pub fn check(&self, token: &str, app: &str) -> Access {
+        // Every entry is compared, so the time taken does not tell which one matched.
         let mut found = None;
-        for (t, apps, read_only) in &self.entries {
-            if constant_time_eq(t.as_bytes(), token.as_bytes()) {
-                found = Some((apps, *read_only));
+        for entry in &self.entries {
+            if constant_time_eq(entry.token.as_bytes(), token.as_bytes()) {
+                found = Some(entry);
             }
         }
-        let allowed = |read_only: bool| {
-            if read_only {
-                Access::ReadOnly
-            } else {
-                Access::Allowed
-            }
+        let Some(entry) = found else {
+            return Access::Unknown;
         };
-        match found {
-            None => Access::Unknown,
-            Some((Apps::All, ro)) => allowed(ro),
-            Some((Apps::Some(set), ro)) if set.contains(app) => allowed(ro),
-            Some(_) => Access::Forbidden,
+        match entry.apps.get(app).copied().or(entry.others) {
+            Some(AccessMode::Write) => Access::Allowed,
+            Some(AccessMode::Read) => Access::ReadOnly,
+            None => Access::Forbidden,
         }
     }
 }
@@ -266,6 +301,41 @@ mod tests {
             (
                 r#"{"tokens":[{"token":"aaaaaaaaaa","apps":["a"],"access":"admin"}]}"#,
                 "unknown variant `admin`",
+            ),
+        ] {
+            let err = Tokens::parse(text).unwrap_err();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn an_apps_map_gives_each_app_its_access() {
+        let t = Tokens::parse(
+            r#"{"tokens":[{"token":"mmmmmmmmmm","apps":{"a":"write","b":"read"}},
+                          {"token":"nnnnnnnnnn","apps":{"a":"write","*":"read"}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(t.check("mmmmmmmmmm", "a"), Access::Allowed);
+        assert_eq!(t.check("mmmmmmmmmm", "b"), Access::ReadOnly);
+        assert_eq!(t.check("mmmmmmmmmm", "c"), Access::Forbidden);
+        assert_eq!(t.check("nnnnnnnnnn", "a"), Access::Allowed);
+        assert_eq!(t.check("nnnnnnnnnn", "z"), Access::ReadOnly);
+        for (text, needle) in [
+            (
+                r#"{"tokens":[{"token":"mmmmmmmmmm","apps":{"a":"read"},"access":"read"}]}"#,
+                "both an apps map and access",
+            ),
+            (
+                r#"{"tokens":[{"token":"mmmmmmmmmm","apps":{}}]}"#,
+                "apps is empty",
+            ),
+            (
+                r#"{"tokens":[{"token":"mmmmmmmmmm","apps":{"a":"admin"}}]}"#,
+                "tokens[0].apps: each app's access is \"read\" or \"write\"",
+            ),
+            (
+                r#"{"tokens":[{"token":"mmmmmmmmmm","apps":"a"}]}"#,
+                "tokens[0].apps is a list of app names or a map",
             ),
         ] {
             let err = Tokens::parse(text).unwrap_err();

@@ -272,12 +272,14 @@ async fn expected_last_update_time_in_the_body_is_the_precondition() {
 }
 
 /// The `Bearer` scheme in any case; two `Authorization`
-/// headers are refused; a read-only token reads and is 403 on every write.
+/// headers are refused; a read-only token reads and is 403 on every write; a token
+/// with an apps map writes the apps it may write and only reads the others.
 #[tokio::test]
 async fn auth_scheme_any_case_one_header_and_read_only_tokens() {
     let tokens = adk_sessions_server::auth::Tokens::parse(
         r#"{"tokens": [{"token": "writer-token-1", "apps": ["app"]},
-                       {"token": "reader-token-1", "apps": ["app"], "access": "read"}]}"#,
+                       {"token": "reader-token-1", "apps": ["app"], "access": "read"},
+                       {"token": "mixed-token-1", "apps": {"other": "write", "*": "read"}}]}"#,
     )
     .unwrap();
     let srv = spawn(ServerConfig {
@@ -324,6 +326,25 @@ async fn auth_scheme_any_case_one_header_and_read_only_tokens() {
         .unwrap();
     assert_eq!(write.status(), 403);
     assert_eq!(srv.get(&format!("{S}/r")).await.status, 401);
+
+    // One token, its access per app: writes `other`, only reads every other app.
+    let other = "/apps/other/users/u/sessions";
+    for (method, path, status) in [
+        ("POST", other, 200),
+        ("GET", other, 200),
+        ("GET", S, 200),
+        ("POST", S, 403),
+    ] {
+        let r = srv
+            .client
+            .request(method.parse().unwrap(), url(path))
+            .bearer_auth("mixed-token-1")
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), status, "{method} {path}");
+    }
 }
 
 /// Bodies must be JSON by their Content-Type (forms and text/plain are what a
