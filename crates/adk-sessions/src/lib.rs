@@ -82,6 +82,12 @@ pub mod sqlite;
 #[cfg(feature = "testsuite")]
 pub mod testsuite;
 
+/// What the fuzz targets in `fuzz/` call beyond the public API: built only with
+/// `--cfg fuzzing` (fuzz/run.sh, cargo fuzz), never part of the crate's API.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;
+
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]

@@ -293,7 +293,7 @@ impl GoEventRow {
     /// Every column but id, invocation id and time, joined into one text: two rows with
     /// the same fingerprint (and id, invocation id and time) decode to the same event,
     /// which is what the SQLite backend's decoded-event cache keys on.
-    #[cfg(feature = "sqlite")]
+    #[cfg(any(feature = "sqlite", fuzzing))]
     pub fn fingerprint(&self) -> String {
         let mut out = String::with_capacity(64 + self.actions.len());
         out.push_str(&self.author);
@@ -350,7 +350,7 @@ impl GoEventRow {
     }
 
     /// The typed decoding of the common rows; `None`: the row needs the general way.
-    fn decode_direct(&self, session: &str) -> Result<Option<Event>> {
+    pub(crate) fn decode_direct(&self, session: &str) -> Result<Option<Event>> {
         use crate::model::{Content, EventActions, NodeInfo};
         let parse = |column: &str, text: &Option<String>| -> Result<Option<Value>> {
             match text.as_deref().map(str::trim) {
@@ -476,7 +476,7 @@ impl GoEventRow {
     }
 
     /// The general decoding (see [`GoEventRow::into_event`]).
-    fn into_event_generic(self, session: &str) -> Result<Event> {
+    pub(crate) fn into_event_generic(self, session: &str) -> Result<Event> {
         let bad = |column: &str, e: &dyn std::fmt::Display| {
             Error::storage(format!(
                 "event {:?} of session {session:?}: events.{column} is not valid JSON: {e}",
