@@ -58,7 +58,8 @@ impl DbUrl {
                 }
                 let Some(after) = rest.strip_prefix("//") else {
                     return Err(Error::invalid(format!(
-                        "SQLite URL {url:?} must be sqlite://relative.db, sqlite:///absolute/path.db or sqlite::memory:"
+                        "SQLite URL {:?} must be sqlite://relative.db, sqlite:///absolute/path.db or sqlite::memory:",
+                        redact(url)
                     )));
                 };
                 // SQLAlchemy: sqlite:///rel.db is relative, sqlite:////abs.db absolute.
@@ -70,7 +71,10 @@ impl DbUrl {
                 };
                 let path = path.split('?').next().unwrap_or(path);
                 if path.is_empty() {
-                    return Err(Error::invalid(format!("SQLite URL {url:?} names no file")));
+                    return Err(Error::invalid(format!(
+                        "SQLite URL {:?} names no file",
+                        redact(url)
+                    )));
                 }
                 Ok(DbUrl::Sqlite {
                     path: Some(PathBuf::from(path)),
@@ -119,8 +123,9 @@ impl fmt::Display for DbUrl {
     }
 }
 
-/// `url` with the password of its authority (`user:password@`) replaced by `***`, and
-/// any `password=` query parameter too.
+/// `url` with the password of its authority (`user:password@`) replaced by `***`, and the
+/// value of every query parameter whose name ends in `password` (`password`, libpq's
+/// `sslpassword`) too.
 pub fn redact(url: &str) -> String {
     let mut out = url.to_owned();
     if let Some(scheme_end) = out.find("://") {
@@ -136,9 +141,21 @@ pub fn redact(url: &str) -> String {
             }
         }
     }
-    if let Some(q) = out.find("password=") {
-        let end = out[q..].find('&').map_or(out.len(), |i| q + i);
-        out.replace_range(q + "password=".len()..end, "***");
+    // Every query parameter named like a password, not only the first text `password=`
+    // (which may be the end of another name, `sslpassword=`, or sit outside the query).
+    if let Some(q) = out.find('?') {
+        let query = out[q + 1..]
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.to_ascii_lowercase().ends_with("password") => {
+                    format!("{key}=***")
+                }
+                _ => pair.to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join("&");
+        out.truncate(q + 1);
+        out.push_str(&query);
     }
     out
 }
@@ -225,5 +242,37 @@ mod tests {
             redact_in("failed for bob:s3cret at db", "postgres://bob:s3cret@db/x"),
             "failed for bob:*** at db"
         );
+    }
+
+    /// Found by fuzz/fuzz_targets/db_url.rs: only the first text `password=` was masked, so
+    /// a `password` parameter after libpq's `sslpassword` (or any name ending in
+    /// `password`) was shown as it is.
+    #[test]
+    fn every_password_query_parameter_is_masked() {
+        assert_eq!(
+            redact("postgres://adk@h/db?sslpassword=k3y&password=s3cret&application_name=adk"),
+            "postgres://adk@h/db?sslpassword=***&password=***&application_name=adk"
+        );
+        assert_eq!(
+            redact("postgres://h/db?password=a&PASSWORD=b&user=u"),
+            "postgres://h/db?password=***&PASSWORD=***&user=u"
+        );
+        // Not a query parameter: left as it is.
+        assert_eq!(redact("sqlite://password=x.db"), "sqlite://password=x.db");
+        let u = "postgres://u:pw@h/db?sslpassword=k3y&password=s3cret";
+        assert_eq!(redact(&redact(u)), redact(u));
+    }
+
+    /// Found by fuzz/fuzz_targets/db_url.rs: a SQLite URL that does not parse was quoted as
+    /// it came in the error, password parameters included.
+    #[test]
+    fn a_refused_sqlite_url_is_quoted_redacted() {
+        for url in [
+            "sqlite:x.db?password=s3cret",
+            "sqlite+a:///?password=s3cret",
+        ] {
+            let e = DbUrl::parse(url).unwrap_err().to_string();
+            assert!(!e.contains("s3cret") && e.contains("password=***"), "{e}");
+        }
     }
 }
