@@ -472,6 +472,23 @@ impl GoEventRow {
                 event.extra.insert(key.into(), v);
             }
         }
+        // The metadata columns hold models whose field kinds the general way checks (a
+        // number where an object or a list belongs is refused there): such a row goes that
+        // way, for its error.
+        for (field, value) in [
+            ("usage_metadata", &event.usage_metadata),
+            ("grounding_metadata", &event.grounding_metadata),
+            ("citation_metadata", &event.citation_metadata),
+        ] {
+            if let Some(v) = value {
+                let field = field.to_owned();
+                if s.check_fields("Event", std::iter::once((&field, v)), "event", true)
+                    .is_err()
+                {
+                    return Ok(None);
+                }
+            }
+        }
         Ok(Some(event))
     }
 
@@ -749,6 +766,31 @@ mod tests {
         assert_eq!(event.actions.state_delta["k"], json!("v"));
         assert_eq!(event.actions.transfer_to_agent.as_deref(), Some("x"));
         assert_eq!(event.actions.escalate, None);
+    }
+
+    /// Found by fuzz/fuzz_targets/adk_go_row.rs: the typed decoding took any JSON in the
+    /// metadata columns, where the general way refuses what does not fit the model (a number
+    /// for `grounding_metadata`, a number for `promptTokensDetails`, a list), so the same
+    /// row was read or refused depending on the way it took.
+    #[test]
+    fn metadata_that_does_not_fit_its_model_is_refused_both_ways() {
+        for (usage, grounding) in [
+            (None, Some("8533873939403912805")),
+            (Some(r#"{"promptTokensDetails": 5}"#), None),
+            (Some("[1]"), None),
+        ] {
+            let row = GoEventRow {
+                id: "e".into(),
+                invocation_id: "i".into(),
+                author: "a".into(),
+                usage_metadata: usage.map(str::to_owned),
+                grounding_metadata: grounding.map(str::to_owned),
+                ..Default::default()
+            };
+            assert!(row.clone().into_event_generic("s").is_err(), "{row:?}");
+            assert_eq!(row.decode_direct("s").unwrap(), None, "{row:?}");
+            assert!(row.into_event("s").is_err());
+        }
     }
 
     #[test]
