@@ -18,9 +18,10 @@
 //! - `branch`, `isolation_scope`, `error_code`, `error_message`: NULL when empty.
 //!
 //! An event field adk-go has no column for (adk-python's transcriptions, `model_version`,
-//! fields of later ADK versions, …) and an explicit `false` of the three flags are kept in
-//! the `actions` object under [`EXTRA_KEY`]: adk-go ignores the key, and we read the event
-//! back exactly as it was appended.
+//! fields of later ADK versions, …), an explicit `false` of the three flags and the empty
+//! members of `actions` (`"skipSummarization": false`, `"endOfAgent": false`, an empty
+//! map; under `actions`) are kept in the `actions` object under [`EXTRA_KEY`]: adk-go
+//! ignores the key, and we read the event back exactly as it was appended.
 //!
 //! Reading accepts both spellings of `actions` found in real adk-go databases: camelCase
 //! keys (v2.2 and later) and the Go field names older versions wrote (`StateDelta`, with
@@ -243,7 +244,22 @@ impl GoEventRow {
             Some(Value::Object(m)) => m,
             _ => JsonMap::new(),
         };
-        actions.retain(|k, v| GO_ACTION_KEYS[..2].contains(&k.as_str()) || !is_empty(v));
+        // An empty member is not written to `actions` (older adk-go wrote every member, so
+        // a `false`, `""` or `null` member reads as unset); unless it is one of the maps
+        // every event has, which read back empty, it is kept with the event's other fields.
+        let mut kept_actions = JsonMap::new();
+        actions.retain(|k, v| {
+            if GO_ACTION_KEYS[..2].contains(&k.as_str()) || !is_empty(v) {
+                return true;
+            }
+            if !matches!(
+                k.as_str(),
+                "requestedAuthConfigs" | "requestedToolConfirmations"
+            ) {
+                kept_actions.insert(k.clone(), v.clone());
+            }
+            false
+        });
         for key in &GO_ACTION_KEYS[..2] {
             actions
                 .entry(*key)
@@ -282,7 +298,10 @@ impl GoEventRow {
         if row.node_info_json.as_deref() == Some(r#"{"path":""}"#) {
             row.node_info_json = None;
         }
-        extra.extend(camel.into_iter().filter(|(_, v)| !v.is_null()));
+        extra.extend(camel);
+        if !kept_actions.is_empty() {
+            extra.insert("actions".to_owned(), Value::Object(kept_actions));
+        }
         if !extra.is_empty() {
             actions.insert(EXTRA_KEY.to_owned(), Value::Object(extra));
         }
@@ -523,7 +542,11 @@ impl GoEventRow {
                 Err(e) => return Err(bad("actions", &e)),
             }
         };
-        if let Some(Value::Object(extra)) = actions.remove(EXTRA_KEY) {
+        if let Some(Value::Object(mut extra)) = actions.remove(EXTRA_KEY) {
+            // The empty members of `actions` (see `from_event`).
+            if let Some(Value::Object(kept)) = extra.remove("actions") {
+                actions.extend(kept);
+            }
             out.extend(extra);
         }
         out.insert("actions".into(), Value::Object(actions));
@@ -731,6 +754,31 @@ mod tests {
         .unwrap();
         let row = GoEventRow::from_event(&common, Timestamp::from_micros(1_500_000));
         assert_eq!(row.decode_direct("s").unwrap(), Some(common));
+    }
+
+    /// Found by fuzz/fuzz_targets/adk_go_row.rs: members of `actions` with an empty value
+    /// (`false`, `""`, `null`, `{}`, `[]`) and top-level fields set to `null` were left out
+    /// of the row, so the event read back was not the one appended.
+    #[test]
+    fn empty_action_members_and_null_fields_round_trip() {
+        let event = Event::from_json(
+            json!({"id": "e", "invocationId": "i", "author": "a", "timestamp": 1.5,
+                "actions": {"stateDelta": {}, "skipSummarization": false, "escalate": false,
+                    "transferToAgent": "", "endOfAgent": false, "agentState": {},
+                    "customKey": [], "other": null, "artifactD0elta": {}},
+                "finishReason": null, "unknownTopLevel": {}}),
+            EventPolicy::lenient(),
+        )
+        .unwrap();
+        assert_eq!(event.actions.skip_summarization, Some(false));
+        let row = GoEventRow::from_event(&event, Timestamp::from_micros(1_500_000));
+        let stored: Value = serde_json::from_slice(&row.actions).unwrap();
+        assert_eq!(
+            stored["escalate"],
+            Value::Null,
+            "adk-go's own members stay unset"
+        );
+        assert_eq!(row.into_event("s").unwrap(), event);
     }
 
     #[test]
