@@ -233,6 +233,44 @@ impl Schema {
         ))
     }
 
+    /// Calls `f` on every base64 (`bytes`) field of `value`, an instance of `model` in
+    /// either spelling, following the nested models; free-form values (a function call's
+    /// `args`, unknown members) are never entered.
+    pub(crate) fn each_bytes_field(
+        &self,
+        model: &str,
+        value: &mut Value,
+        f: &mut dyn FnMut(&mut Value),
+    ) {
+        let (Some(m), Value::Object(obj)) = (self.models.get(model), value) else {
+            return;
+        };
+        for (key, v) in obj.iter_mut() {
+            let field = match m.fields.get(key) {
+                Some(field) => field,
+                None => match m.by_alias.get(key).and_then(|snake| m.fields.get(snake)) {
+                    Some(field) => field,
+                    None => continue,
+                },
+            };
+            match (&field.kind, v) {
+                (Kind::Bytes, v) => f(v),
+                (Kind::Model(n), v) => self.each_bytes_field(n, v, f),
+                (Kind::List(n), Value::Array(items)) => {
+                    for item in items {
+                        self.each_bytes_field(n, item, f);
+                    }
+                }
+                (Kind::Map(n), Value::Object(entries)) => {
+                    for item in entries.values_mut() {
+                        self.each_bytes_field(n, item, f);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// Checks a snake_case instance of `model`: in a model that forbids unknown fields, an
     /// unknown field is an error (unless `lenient`); bytes fields must be base64.
     /// `path` names the value in the error message.

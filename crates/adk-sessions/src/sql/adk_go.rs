@@ -27,7 +27,7 @@
 //! keys (v2.2 and later) and the Go field names older versions wrote (`StateDelta`, with
 //! `null` for empty members), matched case-insensitively as Go's `encoding/json` does.
 
-use base64::engine::general_purpose::STANDARD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine;
 use serde_json::Value;
 
@@ -190,24 +190,15 @@ fn json_text(v: &Value) -> String {
 }
 
 /// Bytes in adk-go's JSON are standard base64 (Go's `[]byte`); adk-python's are URL-safe.
-/// Re-encodes the byte fields of a content tree (`inlineData.data`, `thoughtSignature`).
-fn to_standard_base64(v: &mut Value, in_blob: bool) {
-    match v {
-        Value::Object(m) => {
-            for (k, child) in m.iter_mut() {
-                let bytes_field = k == "thoughtSignature" || (in_blob && k == "data");
-                if bytes_field {
-                    if let Some(b) = child.as_str().and_then(Base64Bytes::decode) {
-                        *child = Value::String(STANDARD.encode(b.0));
-                    }
-                } else {
-                    to_standard_base64(child, k == "inlineData");
-                }
-            }
+/// Re-encodes the bytes fields of a content tree (`inlineData.data`, `thoughtSignature`, a
+/// function response's blobs), as the schema places them, with `engine`: free-form values
+/// (a function call's `args`, a response, unknown members) are left as they are.
+fn reencode_base64(content: &mut Value, engine: &base64::engine::GeneralPurpose) {
+    crate::model::schema::schema().each_bytes_field("Content", content, &mut |v| {
+        if let Some(b) = v.as_str().and_then(Base64Bytes::decode) {
+            *v = Value::String(engine.encode(b.0));
         }
-        Value::Array(a) => a.iter_mut().for_each(|c| to_standard_base64(c, false)),
-        _ => {}
-    }
+    });
 }
 
 impl GoEventRow {
@@ -267,7 +258,7 @@ impl GoEventRow {
         }
         let mut content = take("content");
         if let Some(c) = content.as_mut() {
-            to_standard_base64(c, false);
+            reencode_base64(c, &STANDARD);
         }
         let mut row = GoEventRow {
             id: event.id.clone(),
@@ -579,7 +570,12 @@ impl GoEventRow {
             ),
         ];
         for (field, column, text) in columns {
-            if let Some(v) = parse(column, text)? {
+            if let Some(mut v) = parse(column, text)? {
+                if field == "content" {
+                    // Bytes the typed model does not hold (a function response's blobs)
+                    // in the alphabet adk-python writes, as the typed ones are.
+                    reencode_base64(&mut v, &URL_SAFE);
+                }
                 out.insert(field.into(), v);
             }
         }
@@ -777,6 +773,40 @@ mod tests {
             stored["escalate"],
             Value::Null,
             "adk-go's own members stay unset"
+        );
+        assert_eq!(row.into_event("s").unwrap(), event);
+    }
+
+    /// Found by fuzz/fuzz_targets/adk_go_row.rs: every `thoughtSignature` member and every
+    /// `data` under an `inlineData` member of the content tree was re-encoded as standard
+    /// base64, also inside a function call's arguments or an unknown member, so such free
+    /// text came back changed (`my_file` as `my/fil==`). Only the schema's bytes fields are
+    /// re-encoded now; a function response's blobs, which the typed model does not hold,
+    /// go out in Go's alphabet and come back in adk-python's.
+    #[test]
+    fn only_bytes_fields_of_the_content_are_reencoded() {
+        let event = Event::from_json(
+            json!({"id": "e", "invocationId": "i", "author": "a", "timestamp": 1.5,
+                "content": {"role": "model", "parts": [
+                    {"functionCall": {"name": "f", "args": {
+                        "inlineData": {"data": "my_file"}, "thoughtSignature": "ab-_"}}},
+                    {"functionResponse": {"name": "f", "response": {"thoughtSignature": "a-_b"},
+                        "parts": [{"inlineData": {"data": "__4AAT8-", "mimeType": "x/y"}}]}},
+                    {"thoughtSignature": "__4AAT8-", "text": "t"}]}}),
+            EventPolicy::lenient(),
+        )
+        .unwrap();
+        let row = GoEventRow::from_event(&event, Timestamp::from_micros(1_500_000));
+        let content = row.content.as_deref().unwrap();
+        assert!(content.contains(r#""data":"my_file""#), "{content}");
+        assert!(
+            content.contains(r#""thoughtSignature":"ab-_""#),
+            "{content}"
+        );
+        assert!(content.contains(r#""data":"//4AAT8+""#), "{content}");
+        assert!(
+            content.contains(r#""thoughtSignature":"//4AAT8+""#),
+            "{content}"
         );
         assert_eq!(row.into_event("s").unwrap(), event);
     }
