@@ -825,6 +825,14 @@ fn storage_error<D: Dialect>(
             "no connection to the {} server at {redacted} within {timeout:?}: it is down, unreachable, or every pooled connection is busy",
             D::BACKEND
         ),
+        other @ (sqlx::Error::Io(_) | sqlx::Error::Tls(_))
+            if matches!(other, sqlx::Error::Tls(_)) || other.to_string().contains("certificate") =>
+        {
+            format!(
+                "TLS with the {} server at {redacted} failed: {other} (the URL's sslrootcert= / ssl-ca= must name the CA that signed the server's certificate, and the host must be one the certificate names)",
+                D::BACKEND
+            )
+        }
         other @ (sqlx::Error::Io(_) | sqlx::Error::Tls(_)) => format!(
             "cannot reach the {} server at {redacted} (within {timeout:?}): {other}",
             D::BACKEND
