@@ -215,6 +215,16 @@ impl GoEventRow {
         // What adk-go cannot hold as given: fields without a column, and empty values and
         // `false` flags (adk-go writes NULL / false for unset).
         let mut extra = JsonMap::new();
+        // `isolation_scope` is a text column; a value of another type (the model does not
+        // type it) is kept as given.
+        let isolation_scope = match camel.remove("isolationScope") {
+            Some(Value::String(s)) if !s.is_empty() => Some(s),
+            None | Some(Value::Null) => None,
+            Some(other) => {
+                extra.insert("isolationScope".to_owned(), other);
+                None
+            }
+        };
         let mut take = |key: &str| match camel.remove(key) {
             None | Some(Value::Null) => None,
             Some(v) if is_empty(&v) => {
@@ -271,7 +281,7 @@ impl GoEventRow {
             node_info_json: text(take("nodeInfo")),
             requested_input_json: text(take("requestedInput")),
             branch: string(take("branch")),
-            isolation_scope: string(take("isolationScope")),
+            isolation_scope,
             timestamp: time,
             content: text(content),
             grounding_metadata: text(take("groundingMetadata")),
@@ -809,6 +819,34 @@ mod tests {
             "{content}"
         );
         assert_eq!(row.into_event("s").unwrap(), event);
+    }
+
+    /// Found by fuzz/fuzz_targets/adk_go_row.rs: an `isolationScope` that is not a string
+    /// (the event model keeps it untyped) was written to its text column as JSON text and
+    /// read back as that string.
+    #[test]
+    fn an_isolation_scope_of_another_type_round_trips() {
+        for scope in [
+            json!([["x"]]),
+            json!(3),
+            json!({"a": 1}),
+            json!(""),
+            json!("s"),
+        ] {
+            let event = Event::from_json(
+                json!({"id": "e", "invocationId": "i", "author": "a", "timestamp": 1.5,
+                    "isolationScope": scope}),
+                EventPolicy::default(),
+            )
+            .unwrap();
+            let row = GoEventRow::from_event(&event, Timestamp::from_micros(1_500_000));
+            assert_eq!(
+                row.isolation_scope.is_some(),
+                scope == json!("s"),
+                "{row:?}"
+            );
+            assert_eq!(row.into_event("s").unwrap(), event, "{scope}");
+        }
     }
 
     #[test]
