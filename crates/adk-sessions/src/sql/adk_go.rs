@@ -529,10 +529,6 @@ impl GoEventRow {
             }
         };
         let mut out = JsonMap::new();
-        out.insert("id".into(), self.id.clone().into());
-        out.insert("invocationId".into(), self.invocation_id.clone().into());
-        out.insert("author".into(), self.author.clone().into());
-        out.insert("timestamp".into(), self.timestamp.as_secs_f64().into());
         let mut actions = if self.actions.is_empty() {
             JsonMap::new()
         } else {
@@ -550,6 +546,12 @@ impl GoEventRow {
             }
             out.extend(extra);
         }
+        // The key columns win over kept fields of the same name (which `from_event` never
+        // writes: adk-go reads these columns).
+        out.insert("id".into(), self.id.clone().into());
+        out.insert("invocationId".into(), self.invocation_id.clone().into());
+        out.insert("author".into(), self.author.clone().into());
+        out.insert("timestamp".into(), self.timestamp.as_secs_f64().into());
         out.insert("actions".into(), Value::Object(actions));
         let columns = [
             (
@@ -847,6 +849,34 @@ mod tests {
             );
             assert_eq!(row.into_event("s").unwrap(), event, "{scope}");
         }
+    }
+
+    /// Found by fuzz/fuzz_targets/adk_go_row.rs: a kept field named like a key column
+    /// (`timestamp`, `id`, `invocationId`, `author`), which `from_event` never writes but a
+    /// row may hold, took the place of the column on the general way.
+    #[test]
+    fn the_key_columns_win_over_kept_fields() {
+        let row = GoEventRow {
+            id: "e".into(),
+            invocation_id: "i".into(),
+            author: "a".into(),
+            timestamp: Timestamp::from_micros(1_500_000),
+            actions: br#"{"adkSessionsEventFields": {"timestamp": -5.4e274, "id": "x",
+                "invocationId": "y", "author": "z", "modelVersion": "m"}}"#
+                .to_vec(),
+            ..Default::default()
+        };
+        let event = row.into_event("s").unwrap();
+        assert_eq!(
+            (
+                event.id.as_str(),
+                event.invocation_id.as_str(),
+                event.author.as_str()
+            ),
+            ("e", "i", "a")
+        );
+        assert_eq!(event.timestamp, 1.5);
+        assert_eq!(event.extra["model_version"], json!("m"));
     }
 
     #[test]
