@@ -248,9 +248,10 @@ impl GoEventRow {
         // An empty member is not written to `actions` (older adk-go wrote every member, so
         // a `false`, `""` or `null` member reads as unset); unless it is one of the maps
         // every event has, which read back empty, it is kept with the event's other fields.
+        // So is a member named like our own key.
         let mut kept_actions = JsonMap::new();
         actions.retain(|k, v| {
-            if GO_ACTION_KEYS[..2].contains(&k.as_str()) || !is_empty(v) {
+            if k != EXTRA_KEY && (GO_ACTION_KEYS[..2].contains(&k.as_str()) || !is_empty(v)) {
                 return true;
             }
             if !matches!(
@@ -877,6 +878,21 @@ mod tests {
         );
         assert_eq!(event.timestamp, 1.5);
         assert_eq!(event.extra["model_version"], json!("m"));
+    }
+
+    /// Found by fuzz/fuzz_targets/adk_go_row.rs: an action member named like our own key
+    /// (`adkSessionsEventFields`, let through by a lenient policy) was overwritten by the
+    /// kept fields.
+    #[test]
+    fn an_action_member_named_like_our_key_round_trips() {
+        let event = Event::from_json(
+            json!({"id": "e", "invocationId": "i", "author": "a", "timestamp": 1.5,
+                "actions": {"adkSessionsEventFields": 7}, "modelVersion": "m"}),
+            EventPolicy::lenient(),
+        )
+        .unwrap();
+        let row = GoEventRow::from_event(&event, Timestamp::from_micros(1_500_000));
+        assert_eq!(row.into_event("s").unwrap(), event);
     }
 
     #[test]
