@@ -248,10 +248,17 @@ impl GoEventRow {
         // An empty member is not written to `actions` (older adk-go wrote every member, so
         // a `false`, `""` or `null` member reads as unset); unless it is one of the maps
         // every event has, which read back empty, it is kept with the event's other fields.
-        // So is a member named like our own key.
+        // So is a member named like our own key, or like one of adk-go's in another case
+        // (`StateDelta`), which reading takes for adk-go's.
         let mut kept_actions = JsonMap::new();
         actions.retain(|k, v| {
-            if k != EXTRA_KEY && (GO_ACTION_KEYS[..2].contains(&k.as_str()) || !is_empty(v)) {
+            let foreign_case = GO_ACTION_KEYS
+                .iter()
+                .any(|g| g.eq_ignore_ascii_case(k) && g != k);
+            if k != EXTRA_KEY
+                && !foreign_case
+                && (GO_ACTION_KEYS[..2].contains(&k.as_str()) || !is_empty(v))
+            {
                 return true;
             }
             if !matches!(
@@ -882,12 +889,15 @@ mod tests {
 
     /// Found by fuzz/fuzz_targets/adk_go_row.rs: an action member named like our own key
     /// (`adkSessionsEventFields`, let through by a lenient policy) was overwritten by the
-    /// kept fields.
+    /// kept fields; one named like adk-go's in another case (`StateDelta`) was read as
+    /// adk-go's (older adk-go wrote Go field names).
     #[test]
-    fn an_action_member_named_like_our_key_round_trips() {
+    fn action_members_named_like_our_key_or_adk_gos_round_trip() {
         let event = Event::from_json(
             json!({"id": "e", "invocationId": "i", "author": "a", "timestamp": 1.5,
-                "actions": {"adkSessionsEventFields": 7}, "modelVersion": "m"}),
+                "actions": {"adkSessionsEventFields": 7, "StateDelta": "user",
+                    "ESCALATE": true, "stateDelta": {"k": 1}},
+                "modelVersion": "m"}),
             EventPolicy::lenient(),
         )
         .unwrap();
