@@ -219,14 +219,14 @@ impl GoEventRow {
         // type it) is kept as given.
         let isolation_scope = match camel.remove("isolationScope") {
             Some(Value::String(s)) if !s.is_empty() => Some(s),
-            None | Some(Value::Null) => None,
+            None => None,
             Some(other) => {
                 extra.insert("isolationScope".to_owned(), other);
                 None
             }
         };
         let mut take = |key: &str| match camel.remove(key) {
-            None | Some(Value::Null) => None,
+            None => None,
             Some(v) if is_empty(&v) => {
                 extra.insert(key.to_owned(), v);
                 None
@@ -782,7 +782,8 @@ mod tests {
                 "actions": {"stateDelta": {}, "skipSummarization": false, "escalate": false,
                     "transferToAgent": "", "endOfAgent": false, "agentState": {},
                     "customKey": [], "other": null, "artifactD0elta": {}},
-                "finishReason": null, "unknownTopLevel": {}}),
+                "finishReason": null, "unknownTopLevel": {}, "routes": null,
+                "isolationScope": null}),
             EventPolicy::lenient(),
         )
         .unwrap();
