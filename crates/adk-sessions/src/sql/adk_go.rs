@@ -418,8 +418,9 @@ impl GoEventRow {
             None | Some("") | Some("null") => None,
             Some(text) => match serde_json::from_str::<Content>(text) {
                 Ok(c) if !content_has_extras(&c) => Some(c),
-                Ok(_) => return Ok(None),
-                Err(e) => return Err(self.column_error(session, "content", &e)),
+                // Not the typed model (or not JSON): the general way reads it or says why
+                // not (it also takes both spellings of a member in one object).
+                Ok(_) | Err(_) => return Ok(None),
             },
         };
         let node_info = match parse("node_info_json", &self.node_info_json)? {
@@ -964,6 +965,23 @@ mod tests {
             assert_eq!(row.decode_direct("s").unwrap(), None, "{row:?}");
             assert!(row.into_event("s").is_err());
         }
+    }
+
+    /// Found by fuzz/fuzz_targets/adk_go_row.rs: the typed decoding refused a content it
+    /// could not type (here a part with both spellings of `inlineData`, the camelCase one
+    /// not a blob), which the general way reads (the last spelling wins there).
+    #[test]
+    fn a_content_the_typed_model_refuses_goes_the_general_way() {
+        let row = GoEventRow {
+            id: "e".into(),
+            invocation_id: "i".into(),
+            author: "a".into(),
+            content: Some(r#"{"parts": [{"inlineData": 5, "inline_data": {}}]}"#.into()),
+            ..Default::default()
+        };
+        assert_eq!(row.decode_direct("s").unwrap(), None);
+        let (direct, generic) = (row.clone().into_event("s"), row.into_event_generic("s"));
+        assert_eq!(direct.unwrap(), generic.unwrap());
     }
 
     #[test]
