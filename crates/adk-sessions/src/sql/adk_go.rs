@@ -320,13 +320,24 @@ impl GoEventRow {
 
     /// Every column but id, invocation id and time, joined into one text: two rows with
     /// the same fingerprint (and id, invocation id and time) decode to the same event,
-    /// which is what the SQLite backend's decoded-event cache keys on.
+    /// which is what the SQLite backend's decoded-event cache keys on. Each text goes in
+    /// after its length in bytes, so no text (whatever it holds) can pass for the end of
+    /// one column and the start of the next.
     #[cfg(any(feature = "sqlite", fuzzing))]
     pub fn fingerprint(&self) -> String {
-        let mut out = String::with_capacity(64 + self.actions.len());
-        out.push_str(&self.author);
-        out.push('\u{1}');
-        out.push_str(&String::from_utf8_lossy(&self.actions));
+        use std::fmt::Write;
+        let mut out = String::with_capacity(96 + self.actions.len());
+        let mut push = |tag: char, text: &str| {
+            let _ = write!(out, "{tag}{}:", text.len());
+            out.push_str(text);
+        };
+        push('a', &self.author);
+        // Actions that are not UTF-8 never decode (JSON is UTF-8): marked apart from any
+        // that are, whose text may be the same after the lossy conversion.
+        match std::str::from_utf8(&self.actions) {
+            Ok(text) => push('u', text),
+            Err(_) => push('x', &String::from_utf8_lossy(&self.actions)),
+        }
         for column in [
             &self.long_running_tool_ids_json,
             &self.routes_json,
@@ -344,11 +355,8 @@ impl GoEventRow {
             &self.error_message,
         ] {
             match column {
-                Some(text) => {
-                    out.push('\u{1}');
-                    out.push_str(text);
-                }
-                None => out.push('\u{2}'),
+                Some(text) => push('s', text),
+                None => push('n', ""),
             }
         }
         for flag in [self.partial, self.turn_complete, self.interrupted] {
@@ -982,6 +990,44 @@ mod tests {
         assert_eq!(row.decode_direct("s").unwrap(), None);
         let (direct, generic) = (row.clone().into_event("s"), row.into_event_generic("s"));
         assert_eq!(direct.unwrap(), generic.unwrap());
+    }
+
+    /// Found while writing fuzz/fuzz_targets/adk_go_row.rs (its check of rows with equal
+    /// fingerprints; seed fuzz/corpus/adk_go_row/fingerprint_collision.json): columns were
+    /// joined with U+0001, which a column may hold itself, so rows that decode to
+    /// different events had one fingerprint, and the decoded-event cache of one could be
+    /// returned for the other (branch `root\u{1}child` and scope `s`, branch `root` and
+    /// scope `child\u{1}s`).
+    #[test]
+    fn rows_that_decode_differently_have_different_fingerprints() {
+        let row = |branch: &str, scope: &str| GoEventRow {
+            id: "e".into(),
+            invocation_id: "i".into(),
+            author: "a".into(),
+            branch: Some(branch.into()),
+            isolation_scope: Some(scope.into()),
+            ..Default::default()
+        };
+        let (a, b) = (row("root\u{1}child", "s"), row("root", "child\u{1}s"));
+        assert_ne!(
+            a.clone().into_event("s").unwrap(),
+            b.clone().into_event("s").unwrap()
+        );
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        let author = |author: &str, actions: &[u8]| GoEventRow {
+            author: author.into(),
+            actions: actions.to_vec(),
+            ..Default::default()
+        };
+        assert_ne!(
+            author("x\u{1}{}", b"").fingerprint(),
+            author("x", b"{}").fingerprint()
+        );
+        // Not UTF-8 (never decodes) apart from the U+FFFD the lossy text shows for it.
+        assert_ne!(
+            author("x", b"[\"\xff\"]").fingerprint(),
+            author("x", "[\"\u{fffd}\"]".as_bytes()).fingerprint()
+        );
     }
 
     #[test]
