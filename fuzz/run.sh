@@ -28,7 +28,8 @@ triple="$(rustc -vV | sed -n 's/^host: //p')"
 export RUSTFLAGS="--cfg fuzzing -Cpasses=sancov-module \
  -Cllvm-args=-sanitizer-coverage-level=4 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters \
  -Cllvm-args=-sanitizer-coverage-pc-table -Cllvm-args=-sanitizer-coverage-trace-compares \
- -Cllvm-args=-sanitizer-coverage-stack-depth -Cdebug-assertions -Coverflow-checks"
+ -Cllvm-args=-sanitizer-coverage-stack-depth -Cllvm-args=-simplifycfg-branch-fold-threshold=0 \
+ -Cdebug-assertions -Coverflow-checks"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}" CARGO_INCREMENTAL=0
 cargo build --locked --release --target "$triple" --bins
 bin_dir="$CARGO_TARGET_DIR/$triple/release"
@@ -46,8 +47,9 @@ for target in "${targets[@]}"; do
   if "$bin_dir/$target" -max_total_time="$seconds" -rss_limit_mb=2048 \
     -max_len="$(max_len "$target")" -timeout=10 -print_final_stats=1 \
     -artifact_prefix="$artifacts/" "$grown" "$seeds" >"$log" 2>&1; then
-    # The first and last status lines and the totals: coverage (cov/ft) and speed (exec/s).
-    grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)' "$log" | sed 's/^/    /' >&2 || true
+    # The random seed (-seed=N repeats the run), the first and last status lines and the
+    # totals: coverage (cov/ft) and speed (exec/s).
+    grep -E '^INFO: Seed:|^#[0-9]+[[:space:]]+(INITED|DONE)' "$log" | sed 's/^/    /' >&2 || true
     grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' "$log" |
       sed 's/^/    /' >&2 || true
   else
