@@ -160,27 +160,70 @@ pub fn redact(url: &str) -> String {
     out
 }
 
-/// Replaces every occurrence of the password of `url` in `message` by `***`: driver
-/// errors sometimes echo the URL or its parts.
+/// Replaces every occurrence of the passwords of `url` in `message` by `***`: driver
+/// errors sometimes echo the URL or its parts. The passwords are the authority's
+/// (`user:password@`) and every query parameter's whose name ends in `password`, each as
+/// written and percent-decoded.
 pub fn redact_in(message: &str, url: &str) -> String {
     let mut message = message.replace(url, &redact(url));
-    if let Some(pw) = password_of(url) {
-        if !pw.is_empty() {
-            message = message.replace(&pw, "***");
-        }
+    let mut secrets = passwords_of(url);
+    // Longest first, so a password that contains another is masked whole.
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for secret in secrets {
+        message = message.replace(&secret, "***");
     }
     message
 }
 
-fn password_of(url: &str) -> Option<String> {
-    let scheme_end = url.find("://")? + 3;
-    let auth_end = url[scheme_end..]
-        .find(['/', '?', '#'])
-        .map_or(url.len(), |i| scheme_end + i);
-    let auth = &url[scheme_end..auth_end];
-    let at = auth.rfind('@')?;
-    let (_, pw) = auth[..at].split_once(':')?;
-    Some(pw.to_owned())
+/// The passwords written in `url`, as written and percent-decoded, none empty.
+fn passwords_of(url: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Some(scheme_end) = url.find("://").map(|i| i + 3) {
+        let auth_end = url[scheme_end..]
+            .find(['/', '?', '#'])
+            .map_or(url.len(), |i| scheme_end + i);
+        let auth = &url[scheme_end..auth_end];
+        if let Some((_, pw)) = auth.rfind('@').and_then(|at| auth[..at].split_once(':')) {
+            found.push(pw.to_owned());
+        }
+    }
+    if let Some((_, query)) = url.split_once('?') {
+        for pair in query.split('&') {
+            if let Some((key, value)) = pair.split_once('=') {
+                if key.to_ascii_lowercase().ends_with("password") {
+                    found.push(value.to_owned());
+                }
+            }
+        }
+    }
+    let decoded: Vec<String> = found.iter().filter_map(|s| percent_decoded(s)).collect();
+    found.extend(decoded);
+    found.retain(|s| !s.is_empty() && s != "***");
+    found
+}
+
+/// `text` with its `%XX` escapes decoded, when it has any and they make UTF-8.
+fn percent_decoded(text: &str) -> Option<String> {
+    if !text.contains('%') {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (bytes[i], bytes.get(i + 1), bytes.get(i + 2)) {
+            (b'%', Some(&h), Some(&l)) if hex(h).is_some() && hex(l).is_some() => {
+                out.push((hex(h)? * 16 + hex(l)?) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
@@ -261,6 +304,23 @@ mod tests {
         assert_eq!(redact("sqlite://password=x.db"), "sqlite://password=x.db");
         let u = "postgres://u:pw@h/db?sslpassword=k3y&password=s3cret";
         assert_eq!(redact(&redact(u)), redact(u));
+    }
+
+    /// A driver message that echoes a query parameter's password, or the authority's
+    /// password percent-decoded, shows neither.
+    #[test]
+    fn messages_lose_every_password_of_the_url() {
+        let url = "postgres://bob:p%40ss-w0rd@h/db?sslpassword=k3y-Secret&sslmode=require";
+        let message = "bad key k3y-Secret for bob with p@ss-w0rd or p%40ss-w0rd";
+        let shown = redact_in(message, url);
+        for secret in ["k3y-Secret", "p@ss-w0rd", "p%40ss-w0rd"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert_eq!(shown, "bad key *** for bob with *** or ***");
+        assert_eq!(
+            redact_in("no secret here", "postgres://h/db"),
+            "no secret here"
+        );
     }
 
     /// Found by fuzz/fuzz_targets/db_url.rs: a SQLite URL that does not parse was quoted as
