@@ -43,26 +43,26 @@ if [ -z "$pg_version" ]; then
   exit 1
 fi
 hba="/etc/postgresql/$pg_version/main/pg_hba.conf"
-if ! as_root grep -q '^# adk-sessions tests' "$hba"; then
-  log "PostgreSQL $pg_version: trust for postgres on 127.0.0.1 and ::1"
-  as_root sh -c "{ printf '%s\n' '# adk-sessions tests' \
-    'host all postgres 127.0.0.1/32 trust' 'host all postgres ::1/128 trust'; cat '$hba'; } > '$hba.new' \
-    && mv '$hba.new' '$hba' && chown postgres:postgres '$hba'"
+# hba_prepend MARKER LINE...: puts the lines (after the marker comment) at the top of
+# pg_hba.conf, where they match first, once; reloads a running server.
+hba_prepend() {
+  local marker="$1"
+  shift
+  as_root grep -q "^# $marker\$" "$hba" && return 0
+  log "PostgreSQL $pg_version: $marker: $*"
+  local lines
+  lines="$(printf '%s\n' "# $marker" "$@")"
+  as_root sh -c "{ printf '%s\n' \"\$1\"; cat '$hba'; } > '$hba.new' && mv '$hba.new' '$hba' \
+    && chown postgres:postgres '$hba'" sh "$lines"
   if pg_isready -q -h 127.0.0.1 -p 5432; then
     as_root pg_ctlcluster --skip-systemctl-redirect "$pg_version" main reload
   fi
-fi
+}
+hba_prepend 'adk-sessions tests' 'host all postgres 127.0.0.1/32 trust' 'host all postgres ::1/128 trust'
 # adk_tls: only over TLS (hostssl), refused otherwise, so a test that connects as it
 # proves the connection is encrypted.
-if ! as_root grep -q '^# adk-sessions TLS tests' "$hba"; then
-  log "PostgreSQL $pg_version: adk_tls only over TLS"
-  as_root sh -c "{ printf '%s\n' '# adk-sessions TLS tests' \
-    'hostssl all adk_tls 127.0.0.1/32 trust' 'hostnossl all adk_tls 127.0.0.1/32 reject'; cat '$hba'; } > '$hba.new' \
-    && mv '$hba.new' '$hba' && chown postgres:postgres '$hba'"
-  if pg_isready -q -h 127.0.0.1 -p 5432; then
-    as_root pg_ctlcluster --skip-systemctl-redirect "$pg_version" main reload
-  fi
-fi
+hba_prepend 'adk-sessions TLS tests' \
+  'hostssl all adk_tls 127.0.0.1/32 trust' 'hostnossl all adk_tls 127.0.0.1/32 reject'
 pg_tls="/etc/postgresql/$pg_version/main/adk-tls"
 if [ ! -f "$pg_tls/server.pem" ]; then
   as_root install -d -o postgres -g postgres -m 700 "$pg_tls"
