@@ -556,6 +556,21 @@ where
         .into_session())
     }
 
+    /// The rows of the newest `limit` events of a session (at or after `after`), newest
+    /// first, by the layout's `[all, at or after]` statement pair.
+    async fn newest_rows(
+        &self,
+        statements: [&'static str; 2],
+        key: [&str; 3],
+        after: Option<Timestamp>,
+        limit: i64,
+    ) -> Result<Vec<<D::DB as Database>::Row>> {
+        newest_query::<D::DB>(statements, key, after, limit)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|e| self.storage(e))
+    }
+
     /// The newest `limit` events of adk-python's layout (at or after `after`), oldest first.
     async fn python_events(
         &self,
@@ -564,18 +579,11 @@ where
         limit: i64,
     ) -> Result<Vec<Arc<Event>>> {
         let get = |e| self.storage(e);
-        let mut events = Vec::new();
-        let query = newest_query::<D::DB>(
-            [D::SQL.events_newest, D::SQL.events_newest_after],
-            [app_name, user_id, session_id],
-            after,
-            limit,
-        );
-        let rows = query
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.storage(e))?;
-        events.reserve(rows.len());
+        let statements = [D::SQL.events_newest, D::SQL.events_newest_after];
+        let rows = self
+            .newest_rows(statements, [app_name, user_id, session_id], after, limit)
+            .await?;
+        let mut events = Vec::with_capacity(rows.len());
         for row in rows.iter().rev() {
             let data: Option<String> = row.try_get(0).map_err(get)?;
             let data = data.ok_or_else(|| {
@@ -595,16 +603,10 @@ where
         after: Option<Timestamp>,
         limit: i64,
     ) -> Result<Vec<Arc<Event>>> {
-        let query = newest_query::<D::DB>(
-            [D::GO.events_newest, D::GO.events_newest_after],
-            [app_name, user_id, session_id],
-            after,
-            limit,
-        );
-        let rows = query
-            .fetch_all(&self.pool)
-            .await
-            .map_err(|e| self.storage(e))?;
+        let statements = [D::GO.events_newest, D::GO.events_newest_after];
+        let rows = self
+            .newest_rows(statements, [app_name, user_id, session_id], after, limit)
+            .await?;
         let mut events = Vec::with_capacity(rows.len());
         for row in rows.iter().rev() {
             events.push(Arc::new(
